@@ -5,3 +5,15 @@
 #![recursion_limit = "256"]
 
 pub mod admin_api;
+pub mod auth;
+pub mod bot;
+pub mod check;
+pub mod command;
+pub mod config;
+pub mod confirm;
+pub mod matrix;
+pub mod pipeline;
+pub mod report;
+pub mod store;
+pub mod units;
+pub mod users_csv;

@@ -1,1 +1,114 @@
-fn main() {}
+//! The `syndic` command: run the bot, or check a configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Chat-ops bot for Synapse administrators.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the bot.
+    Run {
+        /// Configuration file.
+        #[arg(long, short, default_value = "bot.toml")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and probe the homeserver; exits non-zero on any failure.
+    CheckConfig {
+        /// Configuration file.
+        #[arg(long, short, default_value = "bot.toml")]
+        config: PathBuf,
+    },
+}
+
+/// Default log filter: matrix-sdk's HTTP client logs expected 404s at ERROR, which would drown
+/// real problems, so it is silenced; the crate's own errors carry what matters.
+const DEFAULT_FILTER: &str = "info,matrix_sdk=warn,matrix_sdk::http_client=off,matrix_sdk_crypto=warn,matrix_sdk_base=warn,matrix_sdk_sqlite=warn";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("SYNDIC_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Cmd::Run { config } => runtime.block_on(run(config)),
+        Cmd::CheckConfig { config } => {
+            if runtime.block_on(syndic::check::check_config(&config)) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(path: PathBuf) -> ExitCode {
+    let config = match syndic::config::Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut handle = match syndic::bot::start(config).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!("cannot start: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = tokio::select! {
+        r = handle.wait() => r,
+        _ = shutdown_signal() => {
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    };
+    handle.shutdown().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,1 +1,458 @@
-//! Typed client for the Synapse Admin API.
+//! Typed client for the Synapse Admin API: transport, auth, retries, error mapping and one request type per endpoint.
+//!
+//! This module owns everything Syndic knows about talking HTTP to Synapse:
+//!
+//! * [`AdminClient`]: a cheap-to-clone handle holding the HTTP client, the homeserver URL and the
+//!   bot's access token (which never appears in `Debug` output, logs or errors).
+//! * [`Endpoint`]: one type per Admin API endpoint, declaring its method, path, query, body,
+//!   response type and whether it may be retried after a transient failure.
+//! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
+//!   Synapse errors to [`AdminError`] (in `error.rs` only).
+//! * The endpoint catalogue, by area: [`server`], [`users`], [`media`], [`rooms`].
+//!
+//! Response field names follow Synapse exactly; see `docs/admin_api/*.md` in element-hq/synapse.
+
+mod de;
+mod error;
+pub mod media;
+pub mod rooms;
+pub mod server;
+pub mod users;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use url::Url;
+use zeroize::Zeroize;
+
+pub use error::AdminError;
+
+/// Time allowed to establish a TCP/TLS connection to the homeserver.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed for a whole request (send + response body).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Timeout for endpoints that do heavy work synchronously (media deletion, deactivation…).
+pub(crate) const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One Admin API (or client-server API) endpoint: one type per endpoint.
+///
+/// Implementors are plain structs with `pub` fields holding the request parameters.
+pub trait Endpoint {
+    /// The decoded success response.
+    type Response: DeserializeOwned;
+    /// HTTP method.
+    const METHOD: Method;
+    /// Whether the request may be repeated after a connection error, a timeout or a
+    /// 502/503/504: true for reads and idempotent deletes, false for other writes.
+    /// (A 429 is always retried: the server did not process the request.)
+    const RETRY_SAFE: bool;
+
+    /// Path below the homeserver URL, starting with `/`, with every variable segment
+    /// percent-encoded by [`encode_segment`].
+    fn path(&self) -> String;
+
+    /// Query parameters (values are form-encoded by the client).
+    fn query(&self) -> Vec<(&'static str, String)> {
+        vec![]
+    }
+
+    /// JSON body. `None` sends no body for GET/DELETE and `{}` for POST/PUT (Synapse requires
+    /// a JSON object on most write endpoints).
+    fn body(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// What the request is about, for error messages: `user @x:y`, `room !r:s`, …
+    fn subject(&self) -> String;
+
+    /// Per-request timeout, when the endpoint can legitimately take longer than the default.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Decodes a 2xx response body. Override when the status code carries meaning
+    /// (e.g. 201 Created vs 200 OK). An empty body decodes like `{}`.
+    fn decode(&self, status: StatusCode, body: &[u8]) -> Result<Self::Response, serde_json::Error> {
+        let _ = status;
+        decode_json(body)
+    }
+}
+
+/// Decodes a JSON response body, treating an empty body as `{}`.
+pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::from_slice(b"{}")
+    } else {
+        serde_json::from_slice(body)
+    }
+}
+
+/// Percent-encodes one path segment (user ID, room ID, alias, media ID…): every byte except
+/// RFC 3986 unreserved characters, so `@a:b` becomes `%40a%3Ab` and `/` can never split a segment.
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len() * 3);
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// An empty JSON object response (`{}`), as returned by many write endpoints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmptyResponse {}
+
+/// Bounds on retries. The defaults suit a chat bot: a few seconds at most before answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts per request, including the first one.
+    pub max_attempts: u32,
+    /// First backoff for transient failures; doubled after each failure.
+    pub base_backoff: Duration,
+    /// Ceiling for a single backoff.
+    pub max_backoff: Duration,
+    /// Ceiling for the sum of all waits of one request; a 429 asking for longer gives up.
+    pub max_total_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(4),
+            max_total_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff before attempt `attempt + 1` after `attempt` failed transiently (1-based).
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base_backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// A handle on the Synapse Admin API of one homeserver, authenticated as the bot.
+///
+/// Cloning is cheap (the HTTP connection pool and the token are shared).
+#[derive(Clone)]
+pub struct AdminClient {
+    http: reqwest::Client,
+    homeserver: Url,
+    /// `Bearer <token>`, marked sensitive so that HTTP-level debugging never prints it.
+    auth_header: Arc<HeaderValue>,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("homeserver", &self.homeserver.as_str())
+            .field("access_token", &"<redacted>")
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// Result of one attempt, as seen by the retry loop.
+enum Attempt<T> {
+    /// Final: success or an error that must not be retried.
+    Done(Result<T, AdminError>),
+    /// 429: always retryable; carries the server's requested wait.
+    RateLimited {
+        wait: Option<Duration>,
+        error: AdminError,
+    },
+    /// Connection error, timeout, 502/503/504: retryable only for retry-safe endpoints.
+    Transient(AdminError),
+}
+
+impl AdminClient {
+    /// Creates a client for `homeserver` (e.g. `https://matrix.example.org`) using the bot's
+    /// access token, which must belong to a server admin for `/_synapse/admin` endpoints.
+    pub fn new(homeserver: Url, mut access_token: String) -> Result<Self, AdminError> {
+        if !matches!(homeserver.scheme(), "http" | "https") || homeserver.cannot_be_a_base() {
+            return Err(AdminError::InvalidConfig {
+                reason: format!(
+                    "the homeserver URL must be http(s)://host[:port][/prefix], got scheme `{}`",
+                    homeserver.scheme()
+                ),
+            });
+        }
+        if homeserver.host_str().is_none() {
+            return Err(AdminError::InvalidConfig {
+                reason: "the homeserver URL has no host".to_owned(),
+            });
+        }
+        let token = access_token.trim();
+        if token.is_empty() {
+            return Err(AdminError::InvalidConfig {
+                reason: "the access token is empty".to_owned(),
+            });
+        }
+        let mut auth_header = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            AdminError::InvalidConfig {
+                reason: "the access token contains characters not allowed in an HTTP header"
+                    .to_owned(),
+            }
+        })?;
+        auth_header.set_sensitive(true);
+        access_token.zeroize();
+
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("syndic/", env!("CARGO_PKG_VERSION")))
+            // The admin API never redirects; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| AdminError::InvalidConfig {
+                reason: format!("cannot build the HTTP client: {}", e.without_url()),
+            })?;
+
+        let mut homeserver = homeserver;
+        homeserver.set_query(None);
+        homeserver.set_fragment(None);
+        Ok(AdminClient {
+            http,
+            homeserver,
+            auth_header: Arc::new(auth_header),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Replaces the retry policy (mainly for tests and impatient callers).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The homeserver base URL this client talks to.
+    pub fn homeserver(&self) -> &Url {
+        &self.homeserver
+    }
+
+    /// The retry policy in use.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// `host[:port]` of the homeserver, for error messages.
+    fn host(&self) -> String {
+        let host = self.homeserver.host_str().unwrap_or("(unknown host)");
+        match self.homeserver.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        }
+    }
+
+    /// Full URL of `ep`: homeserver base (with any path prefix) + endpoint path + query.
+    fn url_for<E: Endpoint>(&self, ep: &E) -> Url {
+        let mut url = self.homeserver.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        let path = ep.path();
+        let sep = if path.starts_with('/') { "" } else { "/" };
+        url.set_path(&format!("{prefix}{sep}{path}"));
+        let query = ep.query();
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Sends `ep`, retrying according to the [`RetryPolicy`] and `E::RETRY_SAFE`, and decodes
+    /// the response.
+    ///
+    /// Retries: a 429 is retried for every endpoint, honouring `retry_after_ms` / `Retry-After`;
+    /// connection errors, timeouts and 502/503/504 are retried with exponential backoff only when
+    /// `E::RETRY_SAFE`. Everything else is returned at once.
+    pub async fn send<E: Endpoint>(&self, ep: &E) -> Result<E::Response, AdminError> {
+        let url = self.url_for(ep);
+        let body = match (ep.body(), E::METHOD) {
+            (Some(b), _) => Some(b),
+            (None, m) if m == Method::POST || m == Method::PUT => {
+                Some(serde_json::Value::Object(serde_json::Map::new()))
+            }
+            (None, _) => None,
+        };
+        let policy = self.retry;
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let (wait, error, rate_limited) = match self.attempt(ep, &url, body.as_ref()).await {
+                Attempt::Done(result) => return result,
+                Attempt::RateLimited { wait, error } => {
+                    (wait.unwrap_or_else(|| policy.backoff(attempt)), error, true)
+                }
+                Attempt::Transient(error) => {
+                    if !E::RETRY_SAFE {
+                        tracing::debug!(
+                            method = %E::METHOD,
+                            path = %url.path(),
+                            error = %error,
+                            "admin API write failed transiently; not retrying a non-idempotent request"
+                        );
+                        return Err(error);
+                    }
+                    (policy.backoff(attempt), error, false)
+                }
+            };
+            if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait {
+                tracing::warn!(
+                    method = %E::METHOD,
+                    path = %url.path(),
+                    attempts = attempt,
+                    error = %error,
+                    "admin API request failed; giving up"
+                );
+                return Err(error);
+            }
+            if rate_limited {
+                tracing::debug!(
+                    method = %E::METHOD,
+                    path = %url.path(),
+                    attempt,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "admin API request rate-limited; retrying"
+                );
+            } else {
+                tracing::warn!(
+                    method = %E::METHOD,
+                    path = %url.path(),
+                    attempt,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = %error,
+                    "admin API request failed transiently; retrying"
+                );
+            }
+            tokio::time::sleep(wait).await;
+            waited += wait;
+        }
+    }
+
+    /// One HTTP exchange, classified for the retry loop.
+    async fn attempt<E: Endpoint>(
+        &self,
+        ep: &E,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Attempt<E::Response> {
+        let mut req = self
+            .http
+            .request(E::METHOD, url.clone())
+            .header(AUTHORIZATION, (*self.auth_header).clone());
+        if let Some(timeout) = ep.timeout() {
+            req = req.timeout(timeout);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Attempt::Transient(self.transport_error(&e, ep.timeout())),
+        };
+        let status = resp.status();
+        let retry_after_header = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Transient(self.transport_error(&e, ep.timeout())),
+        };
+
+        if status.is_success() {
+            return Attempt::Done(ep.decode(status, &bytes).map_err(|e| {
+                AdminError::UnexpectedResponse {
+                    status: status.as_u16(),
+                    reason: format!(
+                        "could not decode the response: {}",
+                        error::one_line(&e.to_string())
+                    ),
+                }
+            }));
+        }
+        if status.is_redirection() {
+            return Attempt::Done(Err(AdminError::UnexpectedResponse {
+                status: status.as_u16(),
+                reason: "the homeserver redirected the request; configure its final URL \
+                         (e.g. https:// instead of http://)"
+                    .to_owned(),
+            }));
+        }
+        let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
+            error::rate_limit_wait(&bytes, retry_after_header.as_deref())
+        } else {
+            None
+        };
+        let err = error::map_error_response(
+            status.as_u16(),
+            &bytes,
+            &ep.subject(),
+            &self.host(),
+            retry_after,
+        );
+        match status.as_u16() {
+            429 => Attempt::RateLimited {
+                wait: retry_after,
+                error: err,
+            },
+            502..=504 => Attempt::Transient(err),
+            _ => Attempt::Done(Err(err)),
+        }
+    }
+
+    /// Reduces a reqwest error to a one-line, URL-free [`AdminError::Unreachable`].
+    fn transport_error(&self, e: &reqwest::Error, timeout: Option<Duration>) -> AdminError {
+        let reason = if e.is_timeout() {
+            format!(
+                "timed out after {}s",
+                timeout.unwrap_or(REQUEST_TIMEOUT).as_secs()
+            )
+        } else {
+            // The innermost cause is the informative one ("Connection refused", "dns error…");
+            // the outer reqwest error would include the URL.
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            let text = if std::ptr::addr_eq(cause, e as &dyn std::error::Error) {
+                "request failed".to_owned()
+            } else {
+                cause.to_string()
+            };
+            let kind = if e.is_connect() {
+                "connection failed"
+            } else {
+                "request failed"
+            };
+            format!("{kind}: {}", error::one_line(&text))
+        };
+        AdminError::Unreachable {
+            host: self.host(),
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+//! Server-level endpoints: Synapse version, the bot's own identity (whoami) and room alias resolution.
+//!
+//! `WhoAmI` and `ResolveRoomAlias` are client-server API endpoints called with the same token.
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::de::{lenient_bool, null_default};
+use super::{Endpoint, encode_segment};
+
+/// `GET /_synapse/admin/v1/server_version`: the running Synapse version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerVersion;
+
+/// Response of [`ServerVersion`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerVersionResponse {
+    /// E.g. `1.163.2`.
+    pub server_version: String,
+    /// Only sent by Synapse before 1.94.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python_version: Option<String>,
+}
+
+impl Endpoint for ServerVersion {
+    type Response = ServerVersionResponse;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        "/_synapse/admin/v1/server_version".to_owned()
+    }
+
+    fn subject(&self) -> String {
+        "the server version endpoint".to_owned()
+    }
+}
+
+/// `GET /_matrix/client/v3/account/whoami`: who the access token belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WhoAmI;
+
+/// Response of [`WhoAmI`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmIResponse {
+    /// The bot's user ID.
+    pub user_id: String,
+    /// The device the token belongs to (absent for appservice tokens).
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// Whether the account is a guest.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub is_guest: bool,
+}
+
+impl Endpoint for WhoAmI {
+    type Response = WhoAmIResponse;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        "/_matrix/client/v3/account/whoami".to_owned()
+    }
+
+    fn subject(&self) -> String {
+        "the bot's account".to_owned()
+    }
+}
+
+/// `GET /_matrix/client/v3/directory/room/{alias}`: the room an alias points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRoomAlias {
+    /// Full alias, e.g. `#room:example.org`.
+    pub alias: String,
+}
+
+/// Response of [`ResolveRoomAlias`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedRoomAlias {
+    /// The room ID the alias points to.
+    pub room_id: String,
+    /// Servers that know the room.
+    #[serde(default, deserialize_with = "null_default")]
+    pub servers: Vec<String>,
+}
+
+impl Endpoint for ResolveRoomAlias {
+    type Response = ResolvedRoomAlias;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!(
+            "/_matrix/client/v3/directory/room/{}",
+            encode_segment(&self.alias)
+        )
+    }
+
+    fn subject(&self) -> String {
+        format!("room alias {}", self.alias)
+    }
+}

@@ -1,0 +1,459 @@
+//! Tests of the Admin API client against a mock homeserver: paths, retries, errors, secrecy.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::media::{DeleteLocalMediaBefore, QuarantineMedia};
+use super::rooms::{DeleteRoom, RoomDetails};
+use super::server::{ResolveRoomAlias, ServerVersion};
+use super::users::{DeactivateUser, QueryUser, UpsertUser, UpsertUserBody};
+use super::*;
+
+const TOKEN: &str = "syt_c2VjcmV0_TOPSECRETTOKEN_1a2b3c";
+
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+        max_total_wait: Duration::from_secs(2),
+    }
+}
+
+fn client_for(server: &MockServer) -> AdminClient {
+    let url = Url::parse(&server.uri()).unwrap();
+    AdminClient::new(url, TOKEN.to_owned())
+        .unwrap()
+        .with_retry_policy(fast_policy())
+}
+
+fn assert_no_secret(e: &AdminError) {
+    let shown = format!("{e} / {e:?}");
+    assert!(!shown.contains(TOKEN), "token leaked: {shown}");
+    assert!(!shown.contains("TOPSECRET"), "token leaked: {shown}");
+    assert!(!e.to_string().contains('\n'), "multi-line: {e}");
+}
+
+#[test]
+fn segments_are_percent_encoded() {
+    assert_eq!(encode_segment("@a:b"), "%40a%3Ab");
+    assert_eq!(encode_segment("!r:s"), "%21r%3As");
+    assert_eq!(encode_segment("#alias:s"), "%23alias%3As");
+    assert_eq!(encode_segment("a/b?c"), "a%2Fb%3Fc");
+    assert_eq!(encode_segment("é"), "%C3%A9");
+    assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
+
+    let ep = QueryUser {
+        user_id: "@a:b".into(),
+    };
+    assert_eq!(ep.path(), "/_synapse/admin/v2/users/%40a%3Ab");
+    assert_eq!(
+        ResolveRoomAlias {
+            alias: "#alias:s".into()
+        }
+        .path(),
+        "/_matrix/client/v3/directory/room/%23alias%3As"
+    );
+}
+
+#[test]
+fn url_keeps_prefix_and_encoding() {
+    let client = AdminClient::new(
+        Url::parse("https://hs.example/matrix/?x=1#frag").unwrap(),
+        TOKEN.to_owned(),
+    )
+    .unwrap();
+    let url = client.url_for(&RoomDetails {
+        room_id: "!r:s".into(),
+    });
+    assert_eq!(
+        url.as_str(),
+        "https://hs.example/matrix/_synapse/admin/v1/rooms/%21r%3As"
+    );
+    let url = client.url_for(&DeleteLocalMediaBefore {
+        before_ts: 1_700_000_000_000,
+        size_gt: Some(1024),
+        keep_profiles: false,
+    });
+    assert_eq!(
+        url.as_str(),
+        "https://hs.example/matrix/_synapse/admin/v1/media/delete?before_ts=1700000000000&size_gt=1024&keep_profiles=false"
+    );
+}
+
+#[test]
+fn debug_never_shows_token() {
+    let client = AdminClient::new(Url::parse("https://hs.example").unwrap(), TOKEN.to_owned())
+        .unwrap();
+    let dbg = format!("{client:?}");
+    assert!(!dbg.contains(TOKEN));
+    assert!(dbg.contains("redacted"));
+    assert!(dbg.contains("hs.example"));
+}
+
+#[test]
+fn bad_config_is_rejected_without_echoing_token() {
+    let e = AdminClient::new(
+        Url::parse("https://hs.example").unwrap(),
+        "bad\ntoken TOPSECRET".to_owned(),
+    )
+    .unwrap_err();
+    assert_no_secret(&e);
+    let e = AdminClient::new(Url::parse("mailto:a@b").unwrap(), TOKEN.to_owned()).unwrap_err();
+    assert!(matches!(e, AdminError::InvalidConfig { .. }));
+    let e = AdminClient::new(Url::parse("https://hs.example").unwrap(), "  ".to_owned())
+        .unwrap_err();
+    assert!(matches!(e, AdminError::InvalidConfig { .. }));
+}
+
+#[tokio::test]
+async fn sends_token_and_encoded_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users/%40a%3Ab"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "@a:b", "admin": 1, "creation_ts": 1560432506
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = client_for(&server)
+        .send(&QueryUser {
+            user_id: "@a:b".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(user.name, "@a:b");
+    assert!(user.admin);
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after_ms_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/server_version"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": 50
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/server_version"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"server_version": "1.163.2"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let start = Instant::now();
+    let v = client_for(&server).send(&ServerVersion).await.unwrap();
+    assert_eq!(v.server_version, "1.163.2");
+    assert!(
+        start.elapsed() >= Duration::from_millis(50),
+        "did not wait retry_after_ms"
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_write_is_retried_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_synapse/admin/v1/deactivate/%40a%3Ab"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(json!({"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests"}))
+                .insert_header("Retry-After", "0"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/_synapse/admin/v1/deactivate/%40a%3Ab"))
+        .and(body_json(json!({"erase": true})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id_server_unbind_result": "success"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = client_for(&server)
+        .send(&DeactivateUser {
+            user_id: "@a:b".into(),
+            erase: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.id_server_unbind_result.as_deref(), Some("success"));
+}
+
+#[tokio::test]
+async fn rate_limit_gives_up_when_wait_too_long() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": 600_000
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client_for(&server).send(&ServerVersion).await.unwrap_err();
+    assert_eq!(
+        e,
+        AdminError::RateLimited {
+            retry_after_ms: Some(600_000)
+        }
+    );
+    assert_no_secret(&e);
+}
+
+#[tokio::test]
+async fn write_getting_502_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/_synapse/admin/v2/rooms/%21r%3As"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client_for(&server)
+        .send(&DeleteRoom::new("!r:s"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AdminError::Unreachable { .. }), "{e:?}");
+    assert_no_secret(&e);
+    // `expect(1)` is verified when `server` drops.
+}
+
+#[tokio::test]
+async fn read_getting_503_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/rooms/%21r%3As"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/rooms/%21r%3As"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "room_id": "!r:s", "name": "R", "joined_members": 3
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let room = client_for(&server)
+        .send(&RoomDetails {
+            room_id: "!r:s".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(room.joined_members, 3);
+}
+
+#[tokio::test]
+async fn read_retries_are_bounded() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(504))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let e = client_for(&server).send(&ServerVersion).await.unwrap_err();
+    assert!(matches!(e, AdminError::Unreachable { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn upsert_reports_created_vs_updated_and_sends_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40new%3As"))
+        .and(body_json(json!({"displayname": "New", "admin": false})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"name": "@new:s", "displayname": "New"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client_for(&server)
+        .send(&UpsertUser {
+            user_id: "@new:s".into(),
+            body: UpsertUserBody {
+                displayname: Some("New".into()),
+                admin: Some(false),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(out.created);
+    assert_eq!(out.user.displayname.as_deref(), Some("New"));
+}
+
+#[tokio::test]
+async fn post_without_body_sends_empty_object() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_synapse/admin/v1/media/quarantine/s.org/abc%2Fdef"))
+        .and(body_json(json!({})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    client_for(&server)
+        .send(&QuarantineMedia {
+            server_name: "s.org".into(),
+            media_id: "abc/def".into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn query_parameters_are_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/_synapse/admin/v1/media/delete"))
+        .and(query_param("before_ts", "1700000000000"))
+        .and(query_param("keep_profiles", "true"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"deleted_media": ["a"], "total": 1})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = client_for(&server)
+        .send(&DeleteLocalMediaBefore {
+            before_ts: 1_700_000_000_000,
+            size_gt: None,
+            keep_profiles: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.total, 1);
+}
+
+#[tokio::test]
+async fn errors_map_and_never_leak_the_token() {
+    let server = MockServer::start().await;
+    let cases = [
+        (
+            "/_synapse/admin/v2/users/%40gone%3As",
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"errcode": "M_NOT_FOUND", "error": "User not found"})),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40forbidden%3As",
+            ResponseTemplate::new(403).set_body_json(
+                json!({"errcode": "M_FORBIDDEN", "error": "You are not a server admin"}),
+            ),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40token%3As",
+            ResponseTemplate::new(401).set_body_json(
+                json!({"errcode": "M_UNKNOWN_TOKEN", "error": "Invalid access token passed."}),
+            ),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40remote%3Aelsewhere",
+            ResponseTemplate::new(400).set_body_json(
+                json!({"errcode": "M_UNKNOWN", "error": "Can only look up local users"}),
+            ),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40html%3As",
+            ResponseTemplate::new(500).set_body_string("<html>Internal Server Error</html>"),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40garbage%3As",
+            ResponseTemplate::new(200).set_body_string("{\"name\": 42}"),
+        ),
+        (
+            "/_synapse/admin/v2/users/%40redirect%3As",
+            ResponseTemplate::new(301).insert_header("Location", "https://elsewhere.example/"),
+        ),
+    ];
+    for (p, resp) in cases {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(resp)
+            .mount(&server)
+            .await;
+    }
+    let client = client_for(&server);
+    let get = |u: &str| {
+        let client = client.clone();
+        let ep = QueryUser { user_id: u.into() };
+        async move { client.send(&ep).await.unwrap_err() }
+    };
+
+    let e = get("@gone:s").await;
+    assert!(e.is_not_found());
+    assert_eq!(e.to_string(), "user @gone:s does not exist");
+    assert_no_secret(&e);
+
+    let e = get("@forbidden:s").await;
+    assert_eq!(e.to_string(), "the bot's account is not a server admin");
+    assert_no_secret(&e);
+
+    let e = get("@token:s").await;
+    assert!(matches!(e, AdminError::Unauthorized { .. }));
+    assert_no_secret(&e);
+
+    let e = get("@remote:elsewhere").await;
+    assert_eq!(e.errcode(), Some("M_UNKNOWN"));
+    assert!(e.to_string().contains("Can only look up local users"));
+    assert_no_secret(&e);
+
+    let e = get("@html:s").await;
+    assert!(matches!(
+        e,
+        AdminError::UnexpectedResponse { status: 500, .. }
+    ));
+    assert_no_secret(&e);
+
+    let e = get("@garbage:s").await;
+    assert!(
+        matches!(e, AdminError::UnexpectedResponse { status: 200, .. }),
+        "{e:?}"
+    );
+    assert_no_secret(&e);
+
+    let e = get("@redirect:s").await;
+    assert!(matches!(
+        e,
+        AdminError::UnexpectedResponse { status: 301, .. }
+    ));
+    assert_no_secret(&e);
+}
+
+#[tokio::test]
+async fn unreachable_homeserver() {
+    // Bind then drop a listener: connecting to its port is refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/?access_token={TOKEN}")).unwrap();
+    let client = AdminClient::new(url, TOKEN.to_owned())
+        .unwrap()
+        .with_retry_policy(fast_policy());
+    let e = client.send(&ServerVersion).await.unwrap_err();
+    match &e {
+        AdminError::Unreachable { host, reason } => {
+            assert_eq!(host, &format!("127.0.0.1:{port}"));
+            assert!(reason.starts_with("connection failed"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(e.to_string().contains("could not be reached"));
+    assert!(!e.to_string().contains("access_token"));
+    assert_no_secret(&e);
+}

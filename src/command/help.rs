@@ -1,0 +1,118 @@
+//! `!help`: the command list and per-command usage, rendered from the grammar so it is never
+//! written twice.
+
+use clap::Arg;
+
+use super::{grammar, parse};
+use crate::auth::{Permission, Roles};
+use crate::report::{Line, Reply};
+use matrix_sdk::ruma::UserId;
+
+/// The example in a subcommand's `after_help`, without the prefix.
+pub fn example_of(sub: &clap::Command) -> Option<String> {
+    sub.get_after_help().map(|s| s.to_string())
+}
+
+/// The permission a command needs, read from its example (so it comes from the same place the
+/// command's own check does).
+fn permission_of(sub: &clap::Command) -> Option<Permission> {
+    let example = example_of(sub)?;
+    let argv: Vec<String> = example.split_whitespace().map(str::to_owned).collect();
+    parse(&argv, "!").ok()?.required_permissions().first().copied()
+}
+
+/// `!help`: what the sender may run, one line each.
+pub fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
+    let items: Vec<Line> = grammar()
+        .get_subcommands()
+        .filter(|sub| permission_of(sub).is_none_or(|p| roles.allows(sender, p)))
+        .map(|sub| {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            Line::new().code(format!("{prefix}{}", sub.get_name())).text(format!(" — {about}"))
+        })
+        .collect();
+    Reply::ok(Line::new().bold("Commands you may run"))
+        .list(items)
+        .line(Line::new().text("Details: ").code(format!("{prefix}help <command>")))
+}
+
+/// `!help <command>`: usage, options and an example.
+pub fn usage(name: &str, prefix: &str) -> Reply {
+    let name = name.trim_start_matches(prefix);
+    let Some(sub) = grammar().find_subcommand(name) else {
+        return Reply::error(Line::new().text("No command ").code(name).text(format!("; type {prefix}help for the list")));
+    };
+    let mut synopsis = format!("{prefix}{}", sub.get_name());
+    let mut options = Vec::new();
+    for arg in sub.get_arguments() {
+        let shown = arg_synopsis(arg);
+        synopsis.push(' ');
+        synopsis.push_str(&shown);
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        options.push(Line::new().code(shown.trim_matches(['[', ']'])).text(format!(" — {help}")));
+    }
+    let mut reply = Reply::ok(Line::new().code(synopsis))
+        .line(sub.get_about().map(|a| a.to_string()).unwrap_or_default())
+        .list(options);
+    if let Some(example) = example_of(sub) {
+        reply = reply.line(Line::new().text("Example: ").code(format!("{prefix}{example}")));
+    }
+    if let Some(p) = permission_of(sub) {
+        reply = reply.line(Line::new().text("Permission: ").code(p.name()));
+    }
+    if let Some(extra) = sub.get_long_about() {
+        reply = reply.line(extra.to_string());
+    }
+    reply
+}
+
+fn arg_synopsis(arg: &Arg) -> String {
+    let value = arg
+        .get_value_names()
+        .and_then(|v| v.first())
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+    let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+    match arg.get_long() {
+        Some(long) if takes_value => format!("[--{long} {value}]"),
+        Some(long) => format!("[--{long}]"),
+        None if arg.is_required_set() => format!("<{}>", arg.get_id()),
+        None => format!("[{}]", arg.get_id()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn list_shows_only_what_the_sender_may_run() {
+        let bob = UserId::parse("@bob:x").expect("id");
+        let roles = Roles::new(vec![Role {
+            name: "helpdesk".into(),
+            users: [bob.clone()].into(),
+            allow: [Permission::UserInfo, Permission::Help].into(),
+            all: false,
+        }]);
+        let text = list(&roles, &bob, "!").plain();
+        assert!(text.contains("!user — "), "{text}");
+        assert!(text.contains("!help — "), "{text}");
+        assert!(text.contains("!confirm — "), "{text}");
+        assert!(!text.contains("!deactivate"), "{text}");
+        assert!(!text.contains("!ping"), "{text}");
+        let admin = Roles::new(vec![Role { name: "a".into(), users: [bob.clone()].into(), allow: BTreeSet::new(), all: true }]);
+        assert!(list(&admin, &bob, "!").plain().contains("!deactivate — "));
+    }
+
+    #[test]
+    fn usage_has_synopsis_options_example_and_permission() {
+        let text = usage("deactivate", "!").plain();
+        assert!(text.starts_with("!deactivate <user> [--erase] [--force] [--dry-run]\n"), "{text}");
+        assert!(text.contains("Example: !deactivate @spammer:example.org --erase"), "{text}");
+        assert!(text.contains("Permission: user.deactivate"), "{text}");
+        assert_eq!(usage("!deactivate", "!").plain(), text);
+        assert!(usage("nope", "!").plain().starts_with("No command nope"));
+    }
+}

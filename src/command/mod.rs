@@ -1,0 +1,335 @@
+//! The command grammar (parse), the permission each command needs (authorize) and the help rendered
+//! from the grammar. One file per command group holds its plan and execute steps.
+//!
+//! The grammar is declared once, with clap derive in multicall mode; the bot renders its own short
+//! help and one-line errors from clap's metadata, so nothing is written twice.
+
+pub mod args;
+pub mod help;
+pub mod meta;
+pub mod normalize;
+pub mod user;
+
+use std::sync::OnceLock;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use serde::{Deserialize, Serialize};
+
+use crate::admin_api::AdminError;
+use crate::auth::Permission;
+use crate::bot::Bot;
+use crate::pipeline::Origin;
+use crate::report::Reply;
+use matrix_sdk::ruma::OwnedUserId;
+pub use args::{Age, RoomArg, Size, UserArg};
+
+/// What planning a command decided.
+pub enum Planned {
+    /// Answer now (read-only commands, refusals).
+    Done(Reply),
+    /// Irreversible: show the preview and wait for the same sender's confirmation.
+    Confirm { preview: Reply, action: Action, dry_run: bool },
+}
+
+/// An irreversible action waiting for confirmation; persisted with the pending confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Deactivate { user_id: OwnedUserId, erase: bool, force: bool },
+}
+
+/// A failure an admin sees as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl CommandError {
+    fn into_reply(self) -> Reply {
+        let text = self.to_string();
+        let mut chars = text.chars();
+        let text = match chars.next() {
+            Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+            None => text,
+        };
+        Reply::error(if text.ends_with('.') { text } else { text + "." })
+    }
+}
+
+/// Read-only checks and, for irreversible commands, the preview.
+pub async fn plan(bot: &Bot, origin: &Origin<'_>, command: Command) -> Planned {
+    let result = match command {
+        Command::Help { command: None } => Ok(Planned::Done(help::list(&bot.config.roles, origin.sender, &bot.config.prefix))),
+        Command::Help { command: Some(name) } => Ok(Planned::Done(help::usage(&name, &bot.config.prefix))),
+        Command::Ping => meta::ping(bot).await.map(Planned::Done),
+        Command::User { user } => user::info(bot, &user).await.map(Planned::Done),
+        Command::Deactivate { user, erase, force, dry_run } => user::plan_deactivate(bot, origin.sender, &user, erase, force, dry_run).await,
+        // Handled by the pipeline before planning.
+        Command::Confirm { .. } | Command::Cancel { .. } => Err(CommandError::Refused("nothing to plan".into())),
+    };
+    result.unwrap_or_else(|e| Planned::Done(e.into_reply()))
+}
+
+/// Runs a confirmed action.
+pub async fn execute(bot: &Bot, origin: &Origin<'_>, action: Action) -> Reply {
+    let result = match action {
+        Action::Deactivate { user_id, erase, force } => user::execute_deactivate(bot, origin.sender, &user_id, erase, force).await,
+    };
+    result.unwrap_or_else(CommandError::into_reply)
+}
+
+/// Every command an admin can type. Doc comments are the help text; `after_help` is the example.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(multicall = true, disable_help_subcommand = true)]
+pub enum Command {
+    /// List the commands you may run, or show how to use one
+    #[command(after_help = "help deactivate")]
+    Help {
+        /// A command name
+        command: Option<String>,
+    },
+    /// Bot and Synapse versions
+    #[command(after_help = "ping")]
+    Ping,
+    /// Show an account: name, flags, creation, last seen, devices, rooms
+    #[command(after_help = "user @alice:example.org")]
+    User {
+        /// @name:server, a mention, or just the name
+        user: UserArg,
+    },
+    /// Deactivate an account; shows a preview and asks for confirmation
+    #[command(after_help = "deactivate @spammer:example.org --erase")]
+    Deactivate {
+        /// @name:server, a mention, or just the name
+        user: UserArg,
+        /// Also erase: messages hidden from new members, profile removed (irreversible)
+        #[arg(long)]
+        erase: bool,
+        /// Allow deactivating a server admin
+        #[arg(long)]
+        force: bool,
+        /// Show the preview only
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run a previewed command
+    #[command(after_help = "confirm K7QX2M")]
+    Confirm {
+        /// The code from the preview
+        code: String,
+    },
+    /// Drop a previewed command
+    #[command(after_help = "cancel K7QX2M")]
+    Cancel {
+        /// The code from the preview
+        code: String,
+    },
+}
+
+impl Command {
+    /// Permissions the sender needs. `confirm` and `cancel` need none beyond holding a role: they only
+    /// act on the sender's own previews, which were authorized when made.
+    pub fn required_permissions(&self) -> Vec<Permission> {
+        use Permission as P;
+        match self {
+            Command::Help { .. } => vec![P::Help],
+            Command::Ping => vec![P::Ping],
+            Command::User { .. } => vec![P::UserInfo],
+            Command::Deactivate { erase, .. } => {
+                if *erase {
+                    vec![P::UserDeactivate, P::UserErase]
+                } else {
+                    vec![P::UserDeactivate]
+                }
+            }
+            Command::Confirm { .. } | Command::Cancel { .. } => vec![],
+        }
+    }
+}
+
+impl Command {
+    /// Whether the command calls the Admin API (the admin sees ⏳ while it runs).
+    pub fn does_io(&self) -> bool {
+        !matches!(self, Command::Help { .. } | Command::Confirm { .. } | Command::Cancel { .. })
+    }
+}
+
+/// A command that could not be parsed, rendered as one line with a pointer to help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+    /// The command the error is about, when known, for the `!help <command>` hint.
+    pub command: Option<String>,
+}
+
+/// The grammar as a clap command, with the tweaks derive cannot express. Built once.
+pub fn grammar() -> &'static clap::Command {
+    static GRAMMAR: OnceLock<clap::Command> = OnceLock::new();
+    GRAMMAR.get_or_init(|| {
+        Command::command()
+            .color(clap::ColorChoice::Never)
+            .mut_subcommands(|c| c.disable_help_flag(true).disable_version_flag(true).color(clap::ColorChoice::Never))
+    })
+}
+
+/// Parses the words of a command (from [`normalize`]). `prefix` is only used in messages.
+pub fn parse(argv: &[String], prefix: &str) -> Result<Command, ParseError> {
+    let Some(name) = argv.first() else {
+        return Err(ParseError { message: format!("type {prefix}help to see the commands"), command: None });
+    };
+    // `!deactivate --help` is a request for help, not an error.
+    if argv.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+        return Ok(Command::Help { command: Some(name.clone()) });
+    }
+    let name_known = grammar().find_subcommand(name).is_some();
+    let matches = grammar().clone().try_get_matches_from(argv).map_err(|e| render_clap_error(&e, name, name_known, prefix))?;
+    Command::from_arg_matches(&matches).map_err(|e| render_clap_error(&e, name, name_known, prefix))
+}
+
+fn context_str(e: &clap::Error, kind: ContextKind) -> Option<String> {
+    match e.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.first().cloned(),
+        _ => None,
+    }
+}
+
+fn render_clap_error(e: &clap::Error, name: &str, name_known: bool, prefix: &str) -> ParseError {
+    let suggestion = context_str(e, ContextKind::SuggestedSubcommand).or_else(|| context_str(e, ContextKind::SuggestedArg));
+    let did_you_mean = suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default();
+    if !name_known {
+        return ParseError {
+            message: format!("unknown command {prefix}{}{did_you_mean}; type {prefix}help for the list", clip(name)),
+            command: None,
+        };
+    }
+    let invalid_arg = context_str(e, ContextKind::InvalidArg).unwrap_or_default();
+    let invalid_value = context_str(e, ContextKind::InvalidValue).unwrap_or_default();
+    let what = match e.kind() {
+        ErrorKind::UnknownArgument if invalid_arg.starts_with('-') => format!("unknown option {}{did_you_mean}", clip(&invalid_arg)),
+        ErrorKind::UnknownArgument => format!("unexpected extra argument {}", clip(&invalid_arg)),
+        ErrorKind::MissingRequiredArgument => {
+            let missing = context_str(e, ContextKind::InvalidArg).unwrap_or_else(|| "an argument".into());
+            format!("missing {}", missing.to_lowercase())
+        }
+        ErrorKind::ValueValidation => {
+            // The message of our FromStr impls is the most useful part.
+            let source = std::error::Error::source(e).map(|s| s.to_string());
+            source.unwrap_or_else(|| format!("invalid value {} for {}", clip(&invalid_value), invalid_arg))
+        }
+        ErrorKind::InvalidValue => format!("invalid value {} for {}", clip(&invalid_value), invalid_arg),
+        ErrorKind::ArgumentConflict => {
+            let other = context_str(e, ContextKind::PriorArg).unwrap_or_default();
+            format!("{invalid_arg} cannot be used with {other}")
+        }
+        ErrorKind::NoEquals | ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            format!("unexpected value for {invalid_arg}")
+        }
+        _ => first_line_of(e),
+    };
+    ParseError { message: format!("{prefix}{name}: {what}. See {prefix}help {name}"), command: Some(name.to_owned()) }
+}
+
+fn first_line_of(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let line = rendered.lines().next().unwrap_or("invalid command");
+    line.trim_start_matches("error: ").to_owned()
+}
+
+/// Echoed input is shortened so a hostile argument cannot flood the room.
+fn clip(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    fn user(s: &str) -> UserArg {
+        s.parse().expect("user")
+    }
+
+    #[test]
+    fn grammar_is_valid() {
+        grammar().clone().debug_assert();
+    }
+
+    #[test]
+    fn parses_table() {
+        let cases: &[(&str, Command)] = &[
+            ("help", Command::Help { command: None }),
+            ("help deactivate", Command::Help { command: Some("deactivate".into()) }),
+            ("deactivate --help", Command::Help { command: Some("deactivate".into()) }),
+            ("ping", Command::Ping),
+            ("user alice", Command::User { user: user("alice") }),
+            (
+                "deactivate @spam:x --erase --dry-run",
+                Command::Deactivate { user: user("@spam:x"), erase: true, force: false, dry_run: true },
+            ),
+            (
+                "deactivate --force spam",
+                Command::Deactivate { user: user("spam"), erase: false, force: true, dry_run: false },
+            ),
+            ("confirm ABC123", Command::Confirm { code: "ABC123".into() }),
+            ("cancel abc123", Command::Cancel { code: "abc123".into() }),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(&parse(&words(line), "!").expect(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn errors_are_one_line_with_a_hint() {
+        let cases: &[(&str, &str)] = &[
+            ("deactivat @a:b", "unknown command !deactivat (did you mean deactivate?); type !help for the list"),
+            ("frobnicate", "unknown command !frobnicate; type !help for the list"),
+            ("deactivate @a:b --erse", "!deactivate: unknown option --erse (did you mean --erase?). See !help deactivate"),
+            ("deactivate @a:b extra", "!deactivate: unexpected extra argument extra. See !help deactivate"),
+            ("deactivate", "!deactivate: missing <user>. See !help deactivate"),
+            ("user Alice", "!user: \"Alice\" is not a user; write @name:server or just the name. See !help user"),
+            ("user @alice", "!user: \"@alice\" is not a user ID; write @name:server. See !help user"),
+            ("ping now", "!ping: unexpected extra argument now. See !help ping"),
+            ("deactivate @a:b --erase=yes", "!deactivate: unexpected value for --erase"),
+            ("help --version", "!help: unknown option --version"),
+        ];
+        for (line, expected) in cases {
+            let e = parse(&words(line), "!").expect_err(line);
+            assert!(e.message.starts_with(expected), "{line}: got {:?}", e.message);
+            assert!(!e.message.contains('\n'), "{line}");
+        }
+        let long = format!("user {}", "A".repeat(5000));
+        let e = parse(&words(&long), "!").expect_err("long");
+        assert!(e.message.len() < 300, "{}", e.message.len());
+        assert!(parse(&[], "!").is_err());
+    }
+
+    #[test]
+    fn erase_needs_its_own_permission() {
+        let c = parse(&words("deactivate a --erase"), "!").expect("ok");
+        assert_eq!(c.required_permissions(), vec![Permission::UserDeactivate, Permission::UserErase]);
+        let c = parse(&words("deactivate a"), "!").expect("ok");
+        assert_eq!(c.required_permissions(), vec![Permission::UserDeactivate]);
+    }
+
+    #[test]
+    fn every_command_has_an_example_that_parses() {
+        for sub in grammar().get_subcommands() {
+            let example = help::example_of(sub).unwrap_or_else(|| panic!("{} has no example", sub.get_name()));
+            let parsed = parse(&words(&example), "!").unwrap_or_else(|e| panic!("example of {}: {e}", sub.get_name()));
+            assert!(sub.get_about().is_some(), "{} has no help line", sub.get_name());
+            let _ = parsed.required_permissions();
+        }
+    }
+}

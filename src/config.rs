@@ -1,0 +1,483 @@
+//! bot.toml → [`Config`]: the file's shape, secrets from files and the environment, and validation
+//! with messages that name the file, the line and the key to fix.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedServerName, OwnedUserId, UserId};
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::auth::{Permission, Role, Roles};
+
+/// Environment variable that may hold the bot's password instead of the file.
+pub const PASSWORD_ENV: &str = "SYNDIC_PASSWORD";
+/// Environment variable that may hold the recovery key used to restore the bot's identity.
+pub const RECOVERY_KEY_ENV: &str = "SYNDIC_RECOVERY_KEY";
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// A configuration problem, rendered as `file:line: key: what is wrong (what to do)`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The validated configuration the bot runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub homeserver_url: Url,
+    /// The server name of this homeserver (the part after `:` in local user IDs).
+    pub server_name: OwnedServerName,
+    pub bot_user_id: OwnedUserId,
+    pub password: Secret,
+    /// Recovery key given back by the operator, used to restore the identity on a new store.
+    pub recovery_key: Option<Secret>,
+    /// Where a newly created recovery key is written (mode 0600) instead of being printed.
+    pub recovery_key_file: Option<PathBuf>,
+    pub store_path: PathBuf,
+    pub device_name: String,
+    pub rooms: Vec<OwnedRoomOrAliasId>,
+    pub prefix: String,
+    pub max_event_age: Duration,
+    pub confirm_timeout: Duration,
+    pub roles: Roles,
+    pub protected_users: BTreeSet<OwnedUserId>,
+    pub import: ImportSettings,
+}
+
+/// Limits and speed of CSV imports.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub max_file_size: u64,
+    pub concurrency: usize,
+    pub max_rows: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self { max_file_size: 10 * 1024 * 1024, concurrency: 4, max_rows: 100_000 }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    homeserver: RawHomeserver,
+    bot: RawBot,
+    #[serde(default)]
+    roles: Vec<RawRole>,
+    #[serde(default)]
+    safety: RawSafety,
+    #[serde(default)]
+    import: RawImport,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHomeserver {
+    url: Spanned<String>,
+    server_name: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBot {
+    user_id: Spanned<String>,
+    password: Option<String>,
+    password_file: Option<Spanned<String>>,
+    recovery_key: Option<String>,
+    recovery_key_file: Option<String>,
+    store_path: String,
+    #[serde(default = "default_device_name")]
+    device_name: String,
+    rooms: Spanned<Vec<Spanned<String>>>,
+    #[serde(default = "default_prefix")]
+    prefix: Spanned<String>,
+    max_event_age: Option<Spanned<String>>,
+    confirm_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    name: Spanned<String>,
+    #[serde(default)]
+    users: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSafety {
+    #[serde(default)]
+    protected_users: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawImport {
+    max_file_size: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    max_rows: Option<Spanned<i64>>,
+}
+
+fn default_device_name() -> String {
+    "Syndic".to_owned()
+}
+
+fn default_prefix() -> Spanned<String> {
+    Spanned::new(0..0, "!".to_owned())
+}
+
+/// Where secrets come from besides the file: the process environment, or a fixed map in tests.
+pub trait SecretSource {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Reads secrets from the process environment.
+pub struct ProcessEnv;
+
+impl SecretSource for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`, taking secrets from the process environment when the file has none.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: None,
+            message: format!("cannot read the configuration file: {e}"),
+        })?;
+        Self::parse(&text, path, &ProcessEnv)
+    }
+
+    /// Validates a configuration text; `path` is used for messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path, env: &dyn SecretSource) -> Result<Self, ConfigError> {
+        let err = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+            file: path.to_owned(),
+            line: span.map(|s| line_of(text, s.start)),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_owned();
+            err(e.span(), message)
+        })?;
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+
+        let homeserver_url = Url::parse(raw.homeserver.url.get_ref()).map_err(|e| {
+            err(Some(raw.homeserver.url.span()), format!("homeserver.url: not a URL ({e}); e.g. \"https://matrix.example.org\""))
+        })?;
+        if !matches!(homeserver_url.scheme(), "http" | "https") {
+            return Err(err(Some(raw.homeserver.url.span()), "homeserver.url: must start with https:// (or http:// for a local server)".into()));
+        }
+
+        let bot_user_id = parse_user_id(&raw.bot.user_id, "bot.user_id").map_err(|m| err(Some(raw.bot.user_id.span()), m))?;
+        let server_name = match &raw.homeserver.server_name {
+            Some(s) => OwnedServerName::try_from(s.get_ref().as_str())
+                .map_err(|_| err(Some(s.span()), format!("homeserver.server_name: {:?} is not a server name", s.get_ref())))?,
+            None => bot_user_id.server_name().to_owned(),
+        };
+        if bot_user_id.server_name() != server_name {
+            return Err(err(
+                Some(raw.bot.user_id.span()),
+                format!("bot.user_id: {bot_user_id} is not on this homeserver ({server_name}); the bot must be a local server admin"),
+            ));
+        }
+
+        let password = match (&raw.bot.password, &raw.bot.password_file) {
+            (Some(_), Some(f)) => {
+                return Err(err(Some(f.span()), "bot: set either password or password_file, not both".into()));
+            }
+            (Some(p), None) => Secret::new(p.clone()),
+            (None, Some(f)) => {
+                let file = base_dir.join(f.get_ref());
+                let contents = std::fs::read_to_string(&file)
+                    .map_err(|e| err(Some(f.span()), format!("bot.password_file: cannot read {}: {e}", file.display())))?;
+                Secret::new(contents.trim_end_matches(['\n', '\r']).to_owned())
+            }
+            (None, None) => match env.get(PASSWORD_ENV) {
+                Some(p) => Secret::new(p),
+                None => {
+                    return Err(err(None, format!("bot: no password: set bot.password, bot.password_file or the {PASSWORD_ENV} environment variable")));
+                }
+            },
+        };
+        if password.expose().is_empty() {
+            return Err(err(None, "bot: the password is empty".into()));
+        }
+
+        let recovery_key_file = raw.bot.recovery_key_file.as_ref().map(|f| base_dir.join(f));
+        let recovery_key = match (&raw.bot.recovery_key, env.get(RECOVERY_KEY_ENV)) {
+            (Some(k), _) => Some(Secret::new(k.clone())),
+            (None, Some(k)) => Some(Secret::new(k)),
+            (None, None) => recovery_key_file
+                .as_ref()
+                .and_then(|f| std::fs::read_to_string(f).ok())
+                .map(|k| Secret::new(k.trim().to_owned()))
+                .filter(|k| !k.expose().is_empty()),
+        };
+
+        let mut rooms = Vec::new();
+        for room in raw.bot.rooms.get_ref() {
+            let id = OwnedRoomOrAliasId::try_from(room.get_ref().as_str()).map_err(|_| {
+                err(Some(room.span()), format!("bot.rooms: {:?} is not a room ID (!id:server) or alias (#name:server)", room.get_ref()))
+            })?;
+            rooms.push(id);
+        }
+        if rooms.is_empty() {
+            return Err(err(Some(raw.bot.rooms.span()), "bot.rooms: list at least one admin room".into()));
+        }
+
+        let prefix = raw.bot.prefix.get_ref().clone();
+        if prefix.is_empty() || prefix.chars().any(char::is_whitespace) || prefix.chars().count() > 3 {
+            return Err(err(Some(raw.bot.prefix.span()), "bot.prefix: use one to three non-space characters, e.g. \"!\"".into()));
+        }
+
+        let max_event_age = parse_duration_key(raw.bot.max_event_age.as_ref(), "bot.max_event_age", Duration::from_secs(300)).map_err(|(s, m)| err(s, m))?;
+        let confirm_timeout =
+            parse_duration_key(raw.bot.confirm_timeout.as_ref(), "bot.confirm_timeout", Duration::from_secs(600)).map_err(|(s, m)| err(s, m))?;
+
+        let mut roles = Vec::new();
+        let mut role_names = BTreeSet::new();
+        for role in &raw.roles {
+            let name = role.name.get_ref().trim().to_owned();
+            if name.is_empty() || !role_names.insert(name.clone()) {
+                return Err(err(Some(role.name.span()), format!("roles.name: {name:?} is empty or used twice")));
+            }
+            let mut users = BTreeSet::new();
+            for user in &role.users {
+                users.insert(parse_user_id(user, "roles.users").map_err(|m| err(Some(user.span()), m))?);
+            }
+            let mut allow = BTreeSet::new();
+            let mut all = false;
+            for perm in &role.allow {
+                if perm.get_ref() == "*" {
+                    all = true;
+                    continue;
+                }
+                let p = Permission::from_name(perm.get_ref()).ok_or_else(|| {
+                    err(
+                        Some(perm.span()),
+                        format!("roles.allow: unknown permission {:?}; known: *, {}", perm.get_ref(), Permission::names().join(", ")),
+                    )
+                })?;
+                allow.insert(p);
+            }
+            roles.push(Role { name, users, allow, all });
+        }
+
+        let mut protected_users = BTreeSet::new();
+        for user in &raw.safety.protected_users {
+            protected_users.insert(parse_user_id(user, "safety.protected_users").map_err(|m| err(Some(user.span()), m))?);
+        }
+
+        let mut import = ImportSettings::default();
+        if let Some(size) = &raw.import.max_file_size {
+            import.max_file_size = crate::units::parse_size(size.get_ref())
+                .map_err(|e| err(Some(size.span()), format!("import.max_file_size: {e}")))?;
+        }
+        if let Some(c) = &raw.import.concurrency {
+            let v = *c.get_ref();
+            if !(1..=32).contains(&v) {
+                return Err(err(Some(c.span()), "import.concurrency: use a number from 1 to 32".into()));
+            }
+            import.concurrency = v as usize;
+        }
+        if let Some(r) = &raw.import.max_rows {
+            let v = *r.get_ref();
+            if !(1..=1_000_000).contains(&v) {
+                return Err(err(Some(r.span()), "import.max_rows: use a number from 1 to 1000000".into()));
+            }
+            import.max_rows = v as usize;
+        }
+
+        Ok(Config {
+            homeserver_url,
+            server_name,
+            bot_user_id,
+            password,
+            recovery_key,
+            recovery_key_file,
+            store_path: base_dir.join(&raw.bot.store_path),
+            device_name: raw.bot.device_name,
+            rooms,
+            prefix,
+            max_event_age,
+            confirm_timeout,
+            roles: Roles::new(roles),
+            protected_users,
+            import,
+        })
+    }
+}
+
+fn parse_user_id(value: &Spanned<String>, key: &str) -> Result<OwnedUserId, String> {
+    let v = value.get_ref();
+    UserId::parse(v.as_str())
+        .map_err(|_| format!("{key}: {v:?} is not a Matrix user ID; write it as \"@name:example.org\""))
+}
+
+fn parse_duration_key(
+    value: Option<&Spanned<String>>,
+    key: &str,
+    default: Duration,
+) -> Result<Duration, (Option<std::ops::Range<usize>>, String)> {
+    match value {
+        None => Ok(default),
+        Some(v) => humantime::parse_duration(v.get_ref())
+            .map_err(|e| (Some(v.span()), format!("{key}: {:?} is not a duration ({e}); e.g. \"5m\"", v.get_ref()))),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |prefix| prefix.matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct FakeEnv(HashMap<&'static str, &'static str>);
+    impl SecretSource for FakeEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|v| (*v).to_owned())
+        }
+    }
+
+    const GOOD: &str = r#"
+[homeserver]
+url = "https://matrix.example.org"
+
+[bot]
+user_id = "@syndic:example.org"
+password = "change-me"
+store_path = "./syndic-data"
+rooms = ["!abcdef:example.org"]
+prefix = "!"
+
+[[roles]]
+name = "admin"
+users = ["@alice:example.org"]
+allow = ["*"]
+
+[[roles]]
+name = "helpdesk"
+users = ["@bob:example.org"]
+allow = ["user.info", "help"]
+
+[safety]
+protected_users = ["@ceo:example.org"]
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/syndic/bot.toml"), &FakeEnv(HashMap::new()))
+    }
+
+    #[test]
+    fn the_issue_example_parses() {
+        let c = parse(GOOD).expect("valid");
+        assert_eq!(c.server_name.as_str(), "example.org");
+        assert_eq!(c.store_path, Path::new("/etc/syndic/./syndic-data"));
+        assert_eq!(c.prefix, "!");
+        assert_eq!(c.confirm_timeout, Duration::from_secs(600));
+        assert!(c.protected_users.contains(<&UserId>::try_from("@ceo:example.org").unwrap()));
+        assert_eq!(format!("{:?}", c.password), "Secret(<redacted>)");
+        assert!(!format!("{c:?}").contains("change-me"));
+    }
+
+    #[test]
+    fn the_example_file_in_the_repo_is_valid() {
+        let text = include_str!("../bot.example.toml");
+        parse(text).expect("bot.example.toml must stay valid");
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        let cases: &[(&str, &str, usize, &str)] = &[
+            ("\"user.info\", \"help\"", "\"user.infoo\", \"help\"", 20, "unknown permission \"user.infoo\""),
+            ("users = [\"@bob:example.org\"]", "users = [\"bob\"]", 19, "roles.users: \"bob\" is not a Matrix user ID"),
+            ("prefix = \"!\"", "prefix = \"!\"\ncolour = \"red\"", 11, "unknown field `colour`"),
+            ("url = \"https://matrix.example.org\"", "url = \"matrix\"", 3, "homeserver.url: not a URL"),
+            ("rooms = [\"!abcdef:example.org\"]", "rooms = [\"abcdef\"]", 9, "bot.rooms: \"abcdef\" is not a room ID"),
+            ("rooms = [\"!abcdef:example.org\"]", "rooms = []", 9, "list at least one admin room"),
+            ("protected_users = [\"@ceo:example.org\"]", "protected_users = [\"ceo@example.org\"]", 23, "safety.protected_users"),
+        ];
+        for (from, to, line, needle) in cases {
+            let text = GOOD.replace(from, to);
+            let e = parse(&text).expect_err(to);
+            assert_eq!(e.line, Some(*line), "{to}: {e}");
+            assert!(e.to_string().contains(needle), "{to}: {e}");
+            assert!(e.to_string().starts_with("/etc/syndic/bot.toml:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_bot_must_be_local() {
+        let text = GOOD
+            .replace("url = \"https://matrix.example.org\"", "url = \"https://matrix.example.org\"\nserver_name = \"example.org\"")
+            .replace("user_id = \"@syndic:example.org\"", "user_id = \"@syndic:other.org\"");
+        let e = parse(&text).expect_err("remote bot");
+        assert_eq!(e.line, Some(7));
+        assert!(e.to_string().contains("not on this homeserver"), "{e}");
+    }
+
+    #[test]
+    fn password_comes_from_env_when_the_file_has_none() {
+        let text = GOOD.replace("password = \"change-me\"\n", "");
+        let e = parse(&text).expect_err("no password");
+        assert!(e.to_string().contains(PASSWORD_ENV));
+        let env = FakeEnv(HashMap::from([(PASSWORD_ENV, "from-env")]));
+        let c = Config::parse(&text, Path::new("bot.toml"), &env).expect("env password");
+        assert_eq!(c.password.expose(), "from-env");
+    }
+
+    #[test]
+    fn password_and_password_file_together_are_refused() {
+        let text = GOOD.replace("password = \"change-me\"", "password = \"x\"\npassword_file = \"/run/secrets/syndic\"");
+        assert!(parse(&text).is_err());
+    }
+
+    #[test]
+    fn a_sender_may_hold_several_roles() {
+        let text = GOOD.replace("users = [\"@bob:example.org\"]", "users = [\"@bob:example.org\", \"@alice:example.org\"]");
+        let c = parse(&text).expect("valid");
+        let alice = <&UserId>::try_from("@alice:example.org").unwrap();
+        assert_eq!(c.roles.roles_of(alice).count(), 2);
+    }
+}

@@ -1,0 +1,91 @@
+//! The gate: which events the bot acts on at all. Pure; silent for what it drops.
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::UserId;
+
+/// What the bot knows about an event before reading its content.
+#[derive(Debug, Clone, Copy)]
+pub struct EventFacts<'a> {
+    pub sender: &'a UserId,
+    pub bot: &'a UserId,
+    pub in_admin_room: bool,
+    pub is_edit: bool,
+    /// How long ago the server received the event.
+    pub age: Duration,
+    pub room_encrypted: bool,
+    pub event_encrypted: bool,
+    pub sender_has_role: bool,
+}
+
+/// Why an event was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    OtherRoom,
+    OwnEvent,
+    Edit,
+    TooOld(Duration),
+    /// A plain-text event in an encrypted room: its sender is not vouched for by encryption.
+    Unencrypted,
+    NoRole,
+}
+
+/// Decides whether to look at an event. Duplicates are checked after this, against the store.
+pub fn gate(f: &EventFacts<'_>, max_age: Duration) -> Result<(), Ignored> {
+    if !f.in_admin_room {
+        return Err(Ignored::OtherRoom);
+    }
+    if f.sender == f.bot {
+        return Err(Ignored::OwnEvent);
+    }
+    if f.is_edit {
+        return Err(Ignored::Edit);
+    }
+    if f.age > max_age {
+        return Err(Ignored::TooOld(f.age));
+    }
+    if f.room_encrypted && !f.event_encrypted {
+        return Err(Ignored::Unencrypted);
+    }
+    if !f.sender_has_role {
+        return Err(Ignored::NoRole);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_table() {
+        let alice = UserId::parse("@alice:x").expect("id");
+        let bot = UserId::parse("@bot:x").expect("id");
+        let ok = EventFacts {
+            sender: &alice,
+            bot: &bot,
+            in_admin_room: true,
+            is_edit: false,
+            age: Duration::from_secs(1),
+            room_encrypted: true,
+            event_encrypted: true,
+            sender_has_role: true,
+        };
+        let max = Duration::from_secs(300);
+        let cases: Vec<(EventFacts<'_>, Result<(), Ignored>)> = vec![
+            (ok, Ok(())),
+            (EventFacts { room_encrypted: false, event_encrypted: false, ..ok }, Ok(())),
+            (EventFacts { in_admin_room: false, ..ok }, Err(Ignored::OtherRoom)),
+            (EventFacts { sender: &bot, ..ok }, Err(Ignored::OwnEvent)),
+            (EventFacts { is_edit: true, ..ok }, Err(Ignored::Edit)),
+            (EventFacts { age: Duration::from_secs(301), ..ok }, Err(Ignored::TooOld(Duration::from_secs(301)))),
+            (EventFacts { event_encrypted: false, ..ok }, Err(Ignored::Unencrypted)),
+            (EventFacts { sender_has_role: false, ..ok }, Err(Ignored::NoRole)),
+            // The room check comes first: strangers elsewhere are not even looked at.
+            (EventFacts { in_admin_room: false, sender_has_role: false, ..ok }, Err(Ignored::OtherRoom)),
+        ];
+        for (facts, expected) in cases {
+            assert_eq!(gate(&facts, max), expected, "{facts:?}");
+        }
+    }
+}

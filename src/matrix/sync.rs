@@ -1,0 +1,57 @@
+//! The sync loop: survives homeserver restarts and network errors with backoff (said once in the
+//! log, and once more when it recovers); an invalid access token ends it with a clear error.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use matrix_sdk::Client;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::error::ErrorKind;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// Why the loop ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncEnd {
+    #[error("the homeserver no longer accepts the bot's access token (logged out or deactivated?): delete the store's session.json to log in again")]
+    InvalidToken,
+}
+
+/// Syncs until `shutdown` turns true. Returns an error only for what retrying cannot fix.
+pub async fn run(client: Client, mut shutdown: watch::Receiver<bool>) -> Result<(), SyncEnd> {
+    let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+    let stream = client.sync_stream(settings).await;
+    futures_util::pin_mut!(stream);
+    let mut backoff = Duration::from_millis(500);
+    let mut failing_since: Option<std::time::Instant> = None;
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            next = stream.next() => next,
+        };
+        match next {
+            None => return Ok(()),
+            Some(Ok(_)) => {
+                if let Some(since) = failing_since.take() {
+                    info!("sync works again after {:?}", since.elapsed());
+                }
+                backoff = Duration::from_millis(500);
+            }
+            Some(Err(e)) => {
+                if matches!(e.client_api_error_kind(), Some(ErrorKind::UnknownToken(_))) {
+                    error!("{}", SyncEnd::InvalidToken);
+                    return Err(SyncEnd::InvalidToken);
+                }
+                if failing_since.is_none() {
+                    warn!("sync failed ({e}); retrying with backoff until the homeserver answers");
+                    failing_since = Some(std::time::Instant::now());
+                }
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}

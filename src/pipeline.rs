@@ -1,0 +1,230 @@
+//! The path of one message after the gate: normalize → parse → authorize → plan → confirm →
+//! execute → report. Each step is a function; this module only strings them together.
+
+use std::sync::Arc;
+
+use matrix_sdk::Room;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
+use matrix_sdk::ruma::{EventId, OwnedEventId, UserId};
+use tracing::{error, info, warn};
+
+use crate::bot::Bot;
+use crate::command::normalize::{Incoming, normalize};
+use crate::command::{self, Command, Planned, parse};
+use crate::confirm::{ConfirmError, Key, Pending, new_code};
+use crate::matrix::send::{react, send_reply, unreact};
+use crate::report::{Line, Outcome, Reply};
+use crate::store::now_secs;
+
+/// Reaction keys that confirm or drop a preview. Clients may add a variation selector.
+const CONFIRM_KEYS: &[&str] = &["✅", "✔", "👍"];
+const CANCEL_KEYS: &[&str] = &["❌", "✖", "👎"];
+
+/// Where a command came from.
+pub struct Origin<'a> {
+    pub room: &'a Room,
+    pub sender: &'a UserId,
+    pub event_id: &'a EventId,
+}
+
+/// A message that passed the gate.
+pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEvent) {
+    let (body, formatted) = match &ev.content.msgtype {
+        MessageType::Text(t) => (t.body.as_str(), t.formatted.as_ref().map(|f| f.body.as_str())),
+        // Notices are what bots send: never commands.
+        _ => return,
+    };
+    let Some(line) = normalize(Incoming { body, formatted_body: formatted }, &bot.config.prefix) else {
+        return;
+    };
+    match bot.store.claim_event(ev.event_id.as_str()) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            error!("{e}; not acting on {}", ev.event_id);
+            return;
+        }
+    }
+    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id };
+    let line = match line {
+        Ok(l) => l,
+        Err(e) => {
+            finish(&bot, &origin, None, "(unreadable)", Reply::error(format!("Cannot read that command: {e}."))).await;
+            return;
+        }
+    };
+    let audit_text: String = line.argv.join(" ").chars().take(200).collect();
+    let command = match parse(&line.argv, &bot.config.prefix) {
+        Ok(c) => c,
+        Err(e) => {
+            finish(&bot, &origin, None, &audit_text, Reply::error(e.message)).await;
+            return;
+        }
+    };
+    if let Err(denied) = bot.config.roles.authorize(&ev.sender, &command.required_permissions()) {
+        info!(sender = %ev.sender, command = %audit_text, "refused: {denied}");
+        finish(&bot, &origin, None, &audit_text, Reply::error(format!("Refused: {denied}."))).await;
+        return;
+    }
+    let working = if command.does_io() { react(&room, &ev.event_id, "⏳").await } else { None };
+    let reply = match command {
+        Command::Confirm { code } => decide(&bot, &origin, Key::Code(&code), true).await,
+        Command::Cancel { code } => decide(&bot, &origin, Key::Code(&code), false).await,
+        other => match command::plan(&bot, &origin, other).await {
+            Planned::Done(reply) => reply,
+            Planned::Confirm { preview, action, dry_run } => {
+                if dry_run {
+                    preview.line(Line::new().bold("Dry run: nothing was changed."))
+                } else {
+                    return ask_confirmation(&bot, &origin, working, &audit_text, preview, action).await;
+                }
+            }
+        },
+    };
+    finish(&bot, &origin, working, &audit_text, reply).await;
+}
+
+/// Stores the pending action and shows the preview with its code.
+async fn ask_confirmation(bot: &Bot, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, preview: Reply, action: command::Action) {
+    let code = new_code();
+    let minutes = bot.config.confirm_timeout.as_secs().div_ceil(60);
+    let now = now_secs();
+    let pending = Pending {
+        code: code.clone(),
+        room_id: origin.room.room_id().to_owned(),
+        sender: origin.sender.to_owned(),
+        command_event_id: origin.event_id.to_owned(),
+        preview_event_id: None,
+        action,
+        created_at: now,
+        expires_at: now + bot.config.confirm_timeout.as_secs() as i64,
+    };
+    if let Err(e) = bot.store.insert_pending(&pending) {
+        finish(bot, origin, working, audit_text, Reply::error(e.to_string())).await;
+        return;
+    }
+    let prefix = &bot.config.prefix;
+    let preview = preview
+        .with_outcome(Outcome::Pending)
+        .line(
+            Line::new()
+                .text("React ✅ or send ")
+                .code(format!("{prefix}confirm {code}"))
+                .text(format!(" within {minutes} min to go ahead."))
+        )
+        .line(Line::new().text("❌ or ").code(format!("{prefix}cancel {code}")).text(" drops it."));
+    if let Some(w) = working {
+        unreact(origin.room, &w).await;
+    }
+    match send_reply(origin.room, Some(origin.event_id), &preview).await {
+        Ok(preview_id) => {
+            if let Err(e) = bot.store.attach_preview(&code, preview_id.as_str()) {
+                warn!("{e}: ✅ on the preview will not work, !confirm will");
+            }
+            audit(bot, origin, audit_text, "previewed");
+        }
+        Err(e) => error!("cannot send a preview: {e}"),
+    }
+}
+
+/// `!confirm`/`!cancel` and ✅/❌: the same sender, the same room, in time.
+async fn decide(bot: &Bot, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Reply {
+    let pending = match bot.store.take_pending(key, origin.sender.as_str(), origin.room.room_id().as_str(), now_secs()) {
+        Ok(p) => p,
+        Err(e) => return Reply::error(confirm_error_text(&e)),
+    };
+    if !confirm {
+        react(origin.room, &pending.command_event_id, "🚫").await;
+        return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
+    }
+    info!(sender = %origin.sender, code = %pending.code, action = ?pending.action, "confirmed");
+    let reply = command::execute(bot, origin, pending.action.clone()).await;
+    react(origin.room, &pending.command_event_id, if reply.outcome == Outcome::Failure { "❌" } else { "✅" }).await;
+    reply
+}
+
+fn confirm_error_text(e: &ConfirmError) -> String {
+    let mut text = e.to_string();
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    text + "."
+}
+
+/// A reaction that passed the gate: ✅ or ❌ on a preview.
+pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEvent) {
+    let key = ev.content.relates_to.key.trim_end_matches('\u{FE0F}');
+    let confirm = if CONFIRM_KEYS.contains(&key) {
+        true
+    } else if CANCEL_KEYS.contains(&key) {
+        false
+    } else {
+        return;
+    };
+    let preview = ev.content.relates_to.event_id.as_str();
+    // People react ✅ to many things: only reactions on a pending preview matter, and they are
+    // claimed like commands so a replay never confirms twice.
+    match bot.store.claim_event(ev.event_id.as_str()) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            error!("{e}; not acting on {}", ev.event_id);
+            return;
+        }
+    }
+    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id };
+    let reply = match bot.store.take_pending(Key::Preview(preview), ev.sender.as_str(), room.room_id().as_str(), now_secs()) {
+        Err(ConfirmError::Unknown(_)) => return,
+        Err(e) => Reply::error(confirm_error_text(&e)),
+        Ok(pending) if !confirm => {
+            react(&room, &pending.command_event_id, "🚫").await;
+            Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code))
+        }
+        Ok(pending) => {
+            info!(sender = %ev.sender, code = %pending.code, action = ?pending.action, "confirmed by reaction");
+            let reply = command::execute(&bot, &origin, pending.action.clone()).await;
+            react(&room, &pending.command_event_id, if reply.outcome == Outcome::Failure { "❌" } else { "✅" }).await;
+            reply
+        }
+    };
+    let audit_text = if confirm { "✅ reaction" } else { "❌ reaction" };
+    audit(&bot, &origin, audit_text, outcome_name(reply.outcome));
+    // Answer on the preview, where the admin reacted.
+    let to = ev.content.relates_to.event_id.clone();
+    if let Err(e) = send_reply(&room, Some(&to), &reply).await {
+        error!("cannot send a reply: {e}");
+    }
+}
+
+/// Sends the reply, sets the final reaction, records the audit entry.
+async fn finish(bot: &Bot, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, reply: Reply) {
+    if let Err(e) = send_reply(origin.room, Some(origin.event_id), &reply).await {
+        error!("cannot send a reply: {e}");
+    }
+    if let Some(w) = working {
+        unreact(origin.room, &w).await;
+    }
+    let mark = match reply.outcome {
+        Outcome::Success => "✅",
+        Outcome::Failure => "❌",
+        Outcome::Pending => "⏳",
+    };
+    react(origin.room, origin.event_id, mark).await;
+    audit(bot, origin, audit_text, outcome_name(reply.outcome));
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Success => "ok",
+        Outcome::Failure => "failed",
+        Outcome::Pending => "pending",
+    }
+}
+
+fn audit(bot: &Bot, origin: &Origin<'_>, command: &str, outcome: &str) {
+    info!(room = %origin.room.room_id(), sender = %origin.sender, command, outcome, "audit");
+    if let Err(e) = bot.store.audit(origin.room.room_id().as_str(), origin.sender.as_str(), command, outcome) {
+        error!("cannot write the audit record: {e}");
+    }
+}

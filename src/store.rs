@@ -1,0 +1,145 @@
+//! The bot's own state, in `<store_path>/syndic.sqlite3` beside matrix-sdk's store: handled events,
+//! pending confirmations, the audit trail, and (through [`crate::jobs`]) persisted jobs.
+//!
+//! Calls are short and local, so one connection behind a mutex is enough.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// A storage failure: the bot cannot keep its promises without its state, so callers fail closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the bot's state store failed: {0}")]
+pub struct StoreError(#[from] pub rusqlite::Error);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS handled_events (
+    event_id   TEXT PRIMARY KEY,
+    handled_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_confirmations (
+    code             TEXT PRIMARY KEY,
+    room_id          TEXT NOT NULL,
+    sender           TEXT NOT NULL,
+    command_event_id TEXT NOT NULL,
+    preview_event_id TEXT,
+    action           TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_by_preview ON pending_confirmations(preview_event_id);
+CREATE TABLE IF NOT EXISTS audit (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    room_id  TEXT NOT NULL,
+    sender   TEXT NOT NULL,
+    command  TEXT NOT NULL,
+    outcome  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind             TEXT NOT NULL,
+    room_id          TEXT NOT NULL,
+    requester        TEXT NOT NULL,
+    command_event_id TEXT NOT NULL,
+    progress_event_id TEXT,
+    state            TEXT NOT NULL,
+    spec             TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT '{}',
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_rows (
+    job_id   INTEGER NOT NULL REFERENCES jobs(id),
+    idx      INTEGER NOT NULL,
+    state    TEXT NOT NULL,
+    detail   TEXT NOT NULL DEFAULT '',
+    secret   TEXT,
+    PRIMARY KEY (job_id, idx)
+);
+"#;
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The bot's state database.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(dir.join("syndic.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    /// The connection; a poisoned lock still holds a consistent database (every write is one
+    /// statement or one transaction), so it is recovered rather than propagated as a panic.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records that an event is being handled. Returns false when it already was: the caller must
+    /// then do nothing, so a command never runs twice.
+    pub fn claim_event(&self, event_id: &str) -> StoreResult<bool> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?1, ?2)",
+            params![event_id, now_secs()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn was_handled(&self, event_id: &str) -> StoreResult<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM handled_events WHERE event_id = ?1", params![event_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Forgets handled events older than `max_age_secs`: events that old are refused by age anyway.
+    pub fn prune(&self, max_age_secs: i64) -> StoreResult<()> {
+        let cutoff = now_secs() - max_age_secs;
+        let conn = self.conn();
+        conn.execute("DELETE FROM handled_events WHERE handled_at < ?1", params![cutoff])?;
+        conn.execute("DELETE FROM pending_confirmations WHERE expires_at < ?1", params![cutoff])?;
+        Ok(())
+    }
+
+    /// Appends to the audit trail. `command` must not hold secrets (no command takes one).
+    pub fn audit(&self, room_id: &str, sender: &str, command: &str, outcome: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO audit (at, room_id, sender, command, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now_secs(), room_id, sender, command, outcome],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_claimed_once_even_across_reopen() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        assert!(store.claim_event("$a").expect("claim"));
+        assert!(!store.claim_event("$a").expect("claim"));
+        assert!(store.was_handled("$a").expect("q"));
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        assert!(!store.claim_event("$a").expect("claim"));
+        assert!(store.claim_event("$b").expect("claim"));
+    }
+}

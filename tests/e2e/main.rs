@@ -1,0 +1,8 @@
+//! End-to-end tests of Syndic against a real Synapse (installed from PyPI on first run into
+//! `target/synapse-venv`, started once per test binary on 127.0.0.1).
+//!
+//! Each test module owns one area; `support` owns the harness.
+#![recursion_limit = "256"]
+
+mod harness_smoke;
+mod support;
