@@ -19,7 +19,7 @@ impl FromStr for UserArg {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.starts_with('@') {
-            return UserId::parse(s).map(UserArg::Full).map_err(|_| format!("{s:?} is not a user ID; write @name:server"));
+            return UserId::parse(s).map(UserArg::Full).map_err(|_| format!("{:?} is not a user ID; write @name:server", super::clip(s)));
         }
         let ok = !s.is_empty()
             && s.len() <= 255
@@ -27,7 +27,7 @@ impl FromStr for UserArg {
         if ok {
             Ok(UserArg::Local(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a user; write @name:server or just the name"))
+            Err(format!("{:?} is not a user; write @name:server or just the name", super::clip(s)))
         }
     }
 }
@@ -61,7 +61,7 @@ impl FromStr for RoomArg {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OwnedRoomOrAliasId::try_from(s).map(RoomArg).map_err(|_| format!("{s:?} is not a room; write !id:server or #alias:server"))
+        OwnedRoomOrAliasId::try_from(s).map(RoomArg).map_err(|_| format!("{:?} is not a room; write !id:server or #alias:server", super::clip(s)))
     }
 }
 
@@ -73,7 +73,7 @@ impl FromStr for Age {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::units::parse_age(s).map(Age).map_err(|e| e.to_string())
+        crate::units::parse_age(s).map(Age).map_err(|_| crate::units::UnitError::BadAge(super::clip(s)).to_string())
     }
 }
 
@@ -85,7 +85,7 @@ impl FromStr for Size {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::units::parse_size(s).map(Size).map_err(|e| e.to_string())
+        crate::units::parse_size(s).map(Size).map_err(|_| crate::units::UnitError::BadSize(super::clip(s)).to_string())
     }
 }
 

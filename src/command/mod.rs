@@ -244,7 +244,7 @@ fn first_line_of(e: &clap::Error) -> String {
 }
 
 /// Echoed input is shortened so a hostile argument cannot flood the room.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 40;
     if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
 }
