@@ -257,7 +257,13 @@ mod tests {
     use super::*;
 
     fn map(status: u16, body: &str) -> AdminError {
-        map_error_response(status, body.as_bytes(), "user @x:example.org", "hs.example", None)
+        map_error_response(
+            status,
+            body.as_bytes(),
+            "user @x:example.org",
+            "hs.example",
+            None,
+        )
     }
 
     #[test]
@@ -346,7 +352,10 @@ mod tests {
         let e = map(404, r#"{"errcode":"M_NOT_FOUND","error":"Room not found"}"#);
         assert!(e.is_not_found());
         assert_eq!(e.errcode(), Some("M_NOT_FOUND"));
-        let e = map(403, r#"{"errcode":"M_FORBIDDEN","error":"You are not a server admin"}"#);
+        let e = map(
+            403,
+            r#"{"errcode":"M_FORBIDDEN","error":"You are not a server admin"}"#,
+        );
         assert!(matches!(
             e,
             AdminError::Forbidden {
@@ -360,13 +369,7 @@ mod tests {
         assert!(!e.is_not_found());
         let e = map(500, "oops");
         assert_eq!(e.errcode(), None);
-        let e = map_error_response(
-            429,
-            b"{}",
-            "s",
-            "h",
-            Some(Duration::from_millis(2500)),
-        );
+        let e = map_error_response(429, b"{}", "s", "h", Some(Duration::from_millis(2500)));
         assert_eq!(
             e,
             AdminError::RateLimited {
@@ -381,7 +384,8 @@ mod tests {
 
     #[test]
     fn rate_limit_hints() {
-        let body = br#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":50}"#;
+        let body =
+            br#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":50}"#;
         assert_eq!(
             rate_limit_wait(body, Some("7")),
             Some(Duration::from_millis(50))
@@ -391,7 +395,10 @@ mod tests {
             Some(Duration::from_secs(7))
         );
         assert_eq!(rate_limit_wait(b"", None), None);
-        assert_eq!(rate_limit_wait(b"", Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(
+            rate_limit_wait(b"", Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
     }
 
     #[test]

@@ -141,7 +141,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Backoff before attempt `attempt + 1` after `attempt` failed transiently (1-based).
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.base_backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
@@ -423,9 +425,11 @@ impl AdminClient {
 
     /// Reduces a reqwest error to a one-line, URL-free [`AdminError::Unreachable`].
     fn transport_error(&self, e: &reqwest::Error, timeout: Option<Duration>) -> AdminError {
-        let reason = if e.is_timeout() {
+        let reason = if e.is_connect() && e.is_timeout() {
+            format!("connection timed out after {}s", CONNECT_TIMEOUT.as_secs())
+        } else if e.is_timeout() {
             format!(
-                "timed out after {}s",
+                "no complete answer within {}s (the request may still be running on the server)",
                 timeout.unwrap_or(REQUEST_TIMEOUT).as_secs()
             )
         } else {

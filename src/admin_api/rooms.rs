@@ -743,9 +743,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.next_batch, r.prev_batch), (None, Some(0)));
-        let r: RoomList =
-            serde_json::from_str(r#"{"rooms": [], "offset": 0, "total_rooms": 150, "next_token": 100}"#)
-                .unwrap();
+        let r: RoomList = serde_json::from_str(
+            r#"{"rooms": [], "offset": 0, "total_rooms": 150, "next_token": 100}"#,
+        )
+        .unwrap();
         assert_eq!(r.next_batch, Some(100));
     }
 

@@ -86,8 +86,8 @@ fn url_keeps_prefix_and_encoding() {
 
 #[test]
 fn debug_never_shows_token() {
-    let client = AdminClient::new(Url::parse("https://hs.example").unwrap(), TOKEN.to_owned())
-        .unwrap();
+    let client =
+        AdminClient::new(Url::parse("https://hs.example").unwrap(), TOKEN.to_owned()).unwrap();
     let dbg = format!("{client:?}");
     assert!(!dbg.contains(TOKEN));
     assert!(dbg.contains("redacted"));
@@ -104,8 +104,8 @@ fn bad_config_is_rejected_without_echoing_token() {
     assert_no_secret(&e);
     let e = AdminClient::new(Url::parse("mailto:a@b").unwrap(), TOKEN.to_owned()).unwrap_err();
     assert!(matches!(e, AdminError::InvalidConfig { .. }));
-    let e = AdminClient::new(Url::parse("https://hs.example").unwrap(), "  ".to_owned())
-        .unwrap_err();
+    let e =
+        AdminClient::new(Url::parse("https://hs.example").unwrap(), "  ".to_owned()).unwrap_err();
     assert!(matches!(e, AdminError::InvalidConfig { .. }));
 }
 
@@ -277,7 +277,8 @@ async fn upsert_reports_created_vs_updated_and_sends_body() {
         .and(path("/_synapse/admin/v2/users/%40new%3As"))
         .and(body_json(json!({"displayname": "New", "admin": false})))
         .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"name": "@new:s", "displayname": "New"})),
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"name": "@new:s", "displayname": "New"})),
         )
         .expect(1)
         .mount(&server)
