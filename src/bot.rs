@@ -116,6 +116,8 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     let handlers = register_handlers(&bot);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let sync_task = tokio::spawn(sync::run(client, shutdown_rx));
+    let unfinished = bot.store.unfinished_jobs().context("cannot read unfinished jobs")?;
+    crate::jobs::import::resume_all(&bot, &unfinished);
     info!(rooms = bot.rooms.len(), "ready");
     Ok(BotHandle { bot, shutdown, sync_task, handlers })
 }

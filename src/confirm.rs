@@ -53,8 +53,8 @@ impl Store {
     pub fn insert_pending(&self, p: &Pending) -> Result<(), StoreError> {
         let action = serde_json::to_string(&p.action).map_err(|e| StoreError(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         self.conn().execute(
-            "INSERT INTO pending_confirmations (code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO pending_confirmations (code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at, job_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 p.code,
                 p.room_id.as_str(),
@@ -63,7 +63,8 @@ impl Store {
                 p.preview_event_id.as_ref().map(|e| e.as_str()),
                 action,
                 p.created_at,
-                p.expires_at
+                p.expires_at,
+                p.action.job_id()
             ],
         )?;
         Ok(())

@@ -10,6 +10,7 @@ pub mod bot;
 pub mod check;
 pub mod command;
 pub mod config;
+pub mod jobs;
 pub mod confirm;
 pub mod matrix;
 pub mod pipeline;

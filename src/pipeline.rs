@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use matrix_sdk::Room;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
+use matrix_sdk::ruma::events::room::message::{FileMessageEventContent, MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent};
 use matrix_sdk::ruma::{EventId, OwnedEventId, UserId};
 use tracing::{error, info, warn};
 
@@ -26,17 +27,24 @@ pub struct Origin<'a> {
     pub room: &'a Room,
     pub sender: &'a UserId,
     pub event_id: &'a EventId,
+    /// The file the command is about: the message's own attachment, or the file it replies to.
+    pub file: Option<&'a FileMessageEventContent>,
 }
 
 /// A message that passed the gate.
 pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEvent) {
-    let (body, formatted) = match &ev.content.msgtype {
-        MessageType::Text(t) => (t.body.as_str(), t.formatted.as_ref().map(|f| f.body.as_str())),
+    let prefix = bot.config.prefix.clone();
+    let (line, own_file) = match &ev.content.msgtype {
+        MessageType::Text(t) => match normalize(Incoming { body: &t.body, formatted_body: t.formatted.as_ref().map(|f| f.body.as_str()) }, &prefix) {
+            Some(line) => (line, None),
+            None => return,
+        },
+        MessageType::File(f) => match file_command(f, &prefix) {
+            Some(line) => (line, Some(f.clone())),
+            None => return,
+        },
         // Notices are what bots send: never commands.
         _ => return,
-    };
-    let Some(line) = normalize(Incoming { body, formatted_body: formatted }, &bot.config.prefix) else {
-        return;
     };
     match bot.store.claim_event(ev.event_id.as_str()) {
         Ok(true) => {}
@@ -46,7 +54,12 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
             return;
         }
     }
-    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id };
+    // A command replying to a file is about that file.
+    let replied_file = match (&own_file, &ev.content.relates_to) {
+        (None, Some(Relation::Reply(r))) => replied_file(&room, &r.in_reply_to.event_id).await,
+        _ => None,
+    };
+    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id, file: own_file.as_ref().or(replied_file.as_ref()) };
     let line = match line {
         Ok(l) => l,
         Err(e) => {
@@ -56,6 +69,10 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
     };
     let audit_text: String = line.argv.join(" ").chars().take(200).collect();
     let command = match parse(&line.argv, &bot.config.prefix) {
+        Ok(c) if own_file.is_some() && !matches!(c, Command::ImportUsers { .. }) => {
+            finish(&bot, &origin, None, &audit_text, Reply::error(format!("Only {prefix}import-users takes a file."))).await;
+            return;
+        }
         Ok(c) => c,
         Err(e) => {
             finish(&bot, &origin, None, &audit_text, Reply::error(e.message)).await;
@@ -85,8 +102,40 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
     finish(&bot, &origin, working, &audit_text, reply).await;
 }
 
+/// The command a file upload carries: its caption, or `import-users` for a bare `.csv` upload.
+fn file_command(f: &FileMessageEventContent, prefix: &str) -> Option<Result<crate::command::normalize::CommandLine, crate::command::normalize::NormalizeError>> {
+    // Current clients put a caption in `body` and the name in `filename`; older ones only the name.
+    let caption = f.filename.as_ref().filter(|name| **name != f.body).map(|_| f.body.as_str());
+    match caption {
+        Some(text) => normalize(Incoming { body: text, formatted_body: f.formatted.as_ref().map(|x| x.body.as_str()) }, prefix),
+        None => {
+            let name = f.filename.as_deref().unwrap_or(&f.body).to_ascii_lowercase();
+            let mime_csv = f.info.as_ref().and_then(|i| i.mimetype.as_deref()).is_some_and(|m| m == "text/csv");
+            (name.ends_with(".csv") || mime_csv).then(|| Ok(crate::command::normalize::CommandLine { argv: vec!["import-users".into()], body: String::new() }))
+        }
+    }
+}
+
+/// The file content of the event `id`, if it is a file message.
+async fn replied_file(room: &Room, id: &EventId) -> Option<FileMessageEventContent> {
+    let event = match room.event(id, None).await {
+        Ok(e) => e,
+        Err(e) => {
+            warn!("cannot fetch the replied-to event {id}: {e}");
+            return None;
+        }
+    };
+    match event.raw().deserialize() {
+        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(SyncMessageLikeEvent::Original(m)))) => match m.content.msgtype {
+            MessageType::File(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Stores the pending action and shows the preview with its code.
-async fn ask_confirmation(bot: &Bot, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, preview: Reply, action: command::Action) {
+async fn ask_confirmation(bot: &Arc<Bot>, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, preview: Reply, action: command::Action) {
     let code = new_code();
     let minutes = bot.config.confirm_timeout.as_secs().div_ceil(60);
     let now = now_secs();
@@ -129,12 +178,16 @@ async fn ask_confirmation(bot: &Bot, origin: &Origin<'_>, working: Option<OwnedE
 }
 
 /// `!confirm`/`!cancel` and ✅/❌: the same sender, the same room, in time.
-async fn decide(bot: &Bot, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Reply {
+async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Reply {
     let pending = match bot.store.take_pending(key, origin.sender.as_str(), origin.room.room_id().as_str(), now_secs()) {
         Ok(p) => p,
-        Err(e) => return Reply::error(confirm_error_text(&e)),
+        Err(e) => {
+            let _ = bot.store.drop_unconfirmed_jobs();
+            return Reply::error(confirm_error_text(&e));
+        }
     };
     if !confirm {
+        let _ = bot.store.drop_unconfirmed_jobs();
         react(origin.room, &pending.command_event_id, "🚫").await;
         return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
     }
@@ -173,11 +226,15 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
             return;
         }
     }
-    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id };
+    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id, file: None };
     let reply = match bot.store.take_pending(Key::Preview(preview), ev.sender.as_str(), room.room_id().as_str(), now_secs()) {
         Err(ConfirmError::Unknown(_)) => return,
-        Err(e) => Reply::error(confirm_error_text(&e)),
+        Err(e) => {
+            let _ = bot.store.drop_unconfirmed_jobs();
+            Reply::error(confirm_error_text(&e))
+        }
         Ok(pending) if !confirm => {
+            let _ = bot.store.drop_unconfirmed_jobs();
             react(&room, &pending.command_event_id, "🚫").await;
             Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code))
         }

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS pending_confirmations (
     command_event_id TEXT NOT NULL,
     preview_event_id TEXT,
     action           TEXT NOT NULL,
+    job_id           INTEGER,
     created_at       INTEGER NOT NULL,
     expires_at       INTEGER NOT NULL
 );
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS job_rows (
     job_id   INTEGER NOT NULL REFERENCES jobs(id),
     idx      INTEGER NOT NULL,
     state    TEXT NOT NULL,
+    payload  TEXT NOT NULL,
     detail   TEXT NOT NULL DEFAULT '',
     secret   TEXT,
     PRIMARY KEY (job_id, idx)
@@ -113,6 +115,18 @@ impl Store {
         let conn = self.conn();
         conn.execute("DELETE FROM handled_events WHERE handled_at < ?1", params![cutoff])?;
         conn.execute("DELETE FROM pending_confirmations WHERE expires_at < ?1", params![cutoff])?;
+        drop(conn);
+        self.drop_unconfirmed_jobs()
+    }
+
+    /// Deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or expired.
+    pub fn drop_unconfirmed_jobs(&self) -> StoreResult<()> {
+        let now = now_secs();
+        let conn = self.conn();
+        let orphaned = "SELECT id FROM jobs WHERE state = 'awaiting_confirmation' AND id NOT IN \
+             (SELECT job_id FROM pending_confirmations WHERE job_id IS NOT NULL AND expires_at >= ?1)";
+        conn.execute(&format!("DELETE FROM job_rows WHERE job_id IN ({orphaned})"), params![now])?;
+        conn.execute(&format!("DELETE FROM jobs WHERE id IN ({orphaned})"), params![now])?;
         Ok(())
     }
 

@@ -6,11 +6,13 @@
 
 pub mod args;
 pub mod help;
+pub mod import;
+pub mod jobs;
 pub mod meta;
 pub mod normalize;
 pub mod user;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -37,6 +39,18 @@ pub enum Planned {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     Deactivate { user_id: OwnedUserId, erase: bool, force: bool },
+    /// Start a stored job (an import) that waited for confirmation.
+    RunJob { job_id: i64 },
+}
+
+impl Action {
+    /// The job this action starts, so an unconfirmed job can be dropped with its confirmation.
+    pub fn job_id(&self) -> Option<i64> {
+        match self {
+            Action::RunJob { job_id } => Some(*job_id),
+            Action::Deactivate { .. } => None,
+        }
+    }
 }
 
 /// A failure an admin sees as one line.
@@ -63,13 +77,20 @@ impl CommandError {
 }
 
 /// Read-only checks and, for irreversible commands, the preview.
-pub async fn plan(bot: &Bot, origin: &Origin<'_>, command: Command) -> Planned {
+pub async fn plan(bot: &Arc<Bot>, origin: &Origin<'_>, command: Command) -> Planned {
     let result = match command {
         Command::Help { command: None } => Ok(Planned::Done(help::list(&bot.config.roles, origin.sender, &bot.config.prefix))),
         Command::Help { command: Some(name) } => Ok(Planned::Done(help::usage(&name, &bot.config.prefix))),
         Command::Ping => meta::ping(bot).await.map(Planned::Done),
         Command::User { user } => user::info(bot, &user).await.map(Planned::Done),
         Command::Deactivate { user, erase, force, dry_run } => user::plan_deactivate(bot, origin.sender, &user, erase, force, dry_run).await,
+        Command::ImportUsers { on_conflict, no_generate, dry_run } => {
+            import::plan_import(bot, origin, origin.file, import::ImportOptions { on_conflict, no_generate, dry_run }).await
+        }
+        Command::ExportUsers { include_deactivated } => import::export(bot, include_deactivated).await.map(Planned::Done),
+        Command::Jobs => jobs::list(bot).map(Planned::Done),
+        Command::Job { id } => jobs::show(bot, id).map(Planned::Done),
+        Command::CancelJob { id } => jobs::cancel(bot, id).map(Planned::Done),
         // Handled by the pipeline before planning.
         Command::Confirm { .. } | Command::Cancel { .. } => Err(CommandError::Refused("nothing to plan".into())),
     };
@@ -77,9 +98,10 @@ pub async fn plan(bot: &Bot, origin: &Origin<'_>, command: Command) -> Planned {
 }
 
 /// Runs a confirmed action.
-pub async fn execute(bot: &Bot, origin: &Origin<'_>, action: Action) -> Reply {
+pub async fn execute(bot: &Arc<Bot>, origin: &Origin<'_>, action: Action) -> Reply {
     let result = match action {
         Action::Deactivate { user_id, erase, force } => user::execute_deactivate(bot, origin.sender, &user_id, erase, force).await,
+        Action::RunJob { job_id } => import::start_job(bot, job_id),
     };
     result.unwrap_or_else(CommandError::into_reply)
 }
@@ -118,6 +140,41 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Create users from a CSV file (synapse-admin format); use as the file's caption or reply to the file
+    #[command(after_help = "import-users --on-conflict skip")]
+    ImportUsers {
+        /// What to do with users that exist: skip, update (only the fields the file gives) or stop (import nothing)
+        #[arg(long, value_enum, default_value_t = crate::jobs::import::OnConflict::Skip)]
+        on_conflict: crate::jobs::import::OnConflict,
+        /// Rows without a password get none (otherwise a random one, sent back encrypted)
+        #[arg(long)]
+        no_generate: bool,
+        /// Show the preview only
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export all users as a CSV file that imports back unchanged (no passwords)
+    #[command(after_help = "export-users --include-deactivated")]
+    ExportUsers {
+        /// Include deactivated accounts
+        #[arg(long)]
+        include_deactivated: bool,
+    },
+    /// List recent jobs (imports) and their state
+    #[command(after_help = "jobs")]
+    Jobs,
+    /// Show one job
+    #[command(after_help = "job 3")]
+    Job {
+        /// The job number from !jobs
+        id: i64,
+    },
+    /// Stop a running job cleanly: rows done stay done
+    #[command(after_help = "cancel-job 3")]
+    CancelJob {
+        /// The job number from !jobs
+        id: i64,
+    },
     /// Run a previewed command
     #[command(after_help = "confirm K7QX2M")]
     Confirm {
@@ -148,6 +205,10 @@ impl Command {
                     vec![P::UserDeactivate]
                 }
             }
+            Command::ImportUsers { .. } => vec![P::UserImport],
+            Command::ExportUsers { .. } => vec![P::UserExport],
+            Command::Jobs | Command::Job { .. } => vec![P::JobView],
+            Command::CancelJob { .. } => vec![P::JobCancel],
             Command::Confirm { .. } | Command::Cancel { .. } => vec![],
         }
     }
@@ -221,7 +282,8 @@ fn render_clap_error(e: &clap::Error, name: &str, name_known: bool, prefix: &str
         }
         ErrorKind::ValueValidation => {
             // The message of our FromStr impls is the most useful part.
-            let source = std::error::Error::source(e).map(|s| s.to_string());
+            // Our own FromStr messages quote the value and say what to write; std's do not.
+            let source = std::error::Error::source(e).map(|s| s.to_string()).filter(|s| s.contains('"'));
             source.unwrap_or_else(|| format!("invalid value {} for {}", clip(&invalid_value), invalid_arg))
         }
         ErrorKind::InvalidValue => format!("invalid value {} for {}", clip(&invalid_value), invalid_arg),
@@ -284,6 +346,14 @@ mod tests {
             ),
             ("confirm ABC123", Command::Confirm { code: "ABC123".into() }),
             ("cancel abc123", Command::Cancel { code: "abc123".into() }),
+            (
+                "import-users --on-conflict update --no-generate",
+                Command::ImportUsers { on_conflict: crate::jobs::import::OnConflict::Update, no_generate: true, dry_run: false },
+            ),
+            ("import-users", Command::ImportUsers { on_conflict: crate::jobs::import::OnConflict::Skip, no_generate: false, dry_run: false }),
+            ("export-users", Command::ExportUsers { include_deactivated: false }),
+            ("job 3", Command::Job { id: 3 }),
+            ("cancel-job 3", Command::CancelJob { id: 3 }),
         ];
         for (line, expected) in cases {
             assert_eq!(&parse(&words(line), "!").expect(line), expected, "{line}");
@@ -303,6 +373,8 @@ mod tests {
             ("ping now", "!ping: unexpected extra argument now. See !help ping"),
             ("deactivate @a:b --erase=yes", "!deactivate: unexpected value for --erase"),
             ("help --version", "!help: unknown option --version"),
+            ("import-users --on-conflict merge", "!import-users: invalid value merge for --on-conflict"),
+            ("job three", "!job: invalid value three for <ID>"),
         ];
         for (line, expected) in cases {
             let e = parse(&words(line), "!").expect_err(line);

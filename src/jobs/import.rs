@@ -1,0 +1,542 @@
+//! The import job: applies the rows of a confirmed CSV import with bounded concurrency, records each
+//! row's result as it lands, resumes after a restart, and delivers the results files.
+//!
+//! Exactly once: a row is marked `in_flight` (with its intent, create or update) before its PUT.
+//! `PUT /_synapse/admin/v2/users` with the same body is idempotent, so a row found in flight after a
+//! restart is simply sent again with the same body and the same (stored) password.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId};
+use serde::{Deserialize, Serialize};
+use tracing::{error, info, warn};
+
+use super::{JobRecord, JobRow, JobState, Progress};
+use crate::admin_api::AdminError;
+use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody};
+use crate::bot::Bot;
+use crate::matrix::send::send_reply;
+use crate::report::{Attachment, Line, Reply};
+use crate::users_csv::{ImportRow, write_failed_rows};
+
+pub const KIND: &str = "import";
+
+/// What to do with a row whose user already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum OnConflict {
+    /// Leave the existing user alone.
+    Skip,
+    /// Change only the fields the file gives (a password only if its cell is filled).
+    Update,
+    /// Import nothing if any user exists.
+    Stop,
+}
+
+impl OnConflict {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnConflict::Skip => "skip",
+            OnConflict::Update => "update",
+            OnConflict::Stop => "stop",
+        }
+    }
+}
+
+/// The job's settings, stored with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportSpec {
+    pub filename: String,
+    pub on_conflict: OnConflict,
+    pub header: Vec<String>,
+    pub delimiter: u8,
+    /// Index of the password column in `header`, to put file passwords back into failed rows.
+    pub password_column: Option<usize>,
+    pub concurrency: usize,
+}
+
+/// One row as stored: everything but the password (kept in the row's `secret`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowPayload {
+    pub line: u64,
+    pub user_id: String,
+    pub displayname: Option<String>,
+    pub is_guest: bool,
+    pub admin: bool,
+    pub deactivated: bool,
+    pub avatar_url: Option<String>,
+    pub user_type: Option<String>,
+    pub threepids: Vec<(String, String)>,
+    pub given: Given,
+    /// Whether the bot made up the password (the only ones it sends back).
+    pub generated: bool,
+    /// The input cells, password cell blanked.
+    pub raw: Vec<String>,
+}
+
+/// Which optional fields the file gives for this row.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Given {
+    pub displayname: bool,
+    pub password: bool,
+    pub admin: bool,
+    pub deactivated: bool,
+    pub avatar_url: bool,
+    pub user_type: bool,
+    pub threepids: bool,
+}
+
+impl RowPayload {
+    pub fn from_row(row: &ImportRow, password_column: Option<usize>, generated: bool) -> Self {
+        let mut raw = row.raw.clone();
+        if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
+            cell.clear();
+        }
+        RowPayload {
+            line: row.line,
+            user_id: row.user_id.clone(),
+            displayname: row.displayname.clone(),
+            is_guest: row.is_guest,
+            admin: row.admin,
+            deactivated: row.deactivated,
+            avatar_url: row.avatar_url.clone(),
+            user_type: row.user_type.clone(),
+            threepids: row.threepids.iter().map(|t| (t.medium.as_str().to_owned(), t.address.clone())).collect(),
+            given: Given {
+                displayname: row.present.displayname,
+                password: row.password.is_some(),
+                admin: row.present.admin,
+                deactivated: row.present.deactivated,
+                avatar_url: row.present.avatar_url,
+                user_type: row.present.user_type,
+                threepids: row.present.threepids,
+            },
+            generated,
+            raw,
+        }
+    }
+
+    /// A row the parser refused, kept with its cells for `import-failed.csv`.
+    pub fn invalid(line: u64, id: Option<String>, raw: &[String], password_column: Option<usize>) -> Self {
+        let mut raw = raw.to_vec();
+        if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
+            cell.clear();
+        }
+        RowPayload {
+            line,
+            user_id: id.unwrap_or_default(),
+            displayname: None,
+            is_guest: false,
+            admin: false,
+            deactivated: false,
+            avatar_url: None,
+            user_type: None,
+            threepids: Vec::new(),
+            given: Given::default(),
+            generated: false,
+            raw,
+        }
+    }
+
+    /// The body that creates the user with every field of the row.
+    fn create_body(&self, password: Option<&str>) -> UpsertUserBody {
+        UpsertUserBody {
+            password: password.map(str::to_owned),
+            displayname: self.displayname.clone(),
+            avatar_url: self.avatar_url.clone(),
+            threepids: (!self.threepids.is_empty()).then(|| self.threepids()),
+            admin: Some(self.admin),
+            deactivated: Some(self.deactivated),
+            user_type: self.user_type.clone(),
+            ..UpsertUserBody::default()
+        }
+    }
+
+    /// The body that changes only what the file gives; a password only from a filled cell.
+    fn update_body(&self, password: Option<&str>) -> UpsertUserBody {
+        let g = self.given;
+        UpsertUserBody {
+            password: if g.password && !self.generated { password.map(str::to_owned) } else { None },
+            displayname: if g.displayname { self.displayname.clone() } else { None },
+            avatar_url: if g.avatar_url { self.avatar_url.clone() } else { None },
+            threepids: g.threepids.then(|| self.threepids()),
+            admin: g.admin.then_some(self.admin),
+            deactivated: g.deactivated.then_some(self.deactivated),
+            user_type: if g.user_type { self.user_type.clone() } else { None },
+            ..UpsertUserBody::default()
+        }
+    }
+
+    fn threepids(&self) -> Vec<Threepid> {
+        self.threepids.iter().map(|(m, a)| Threepid::new(m.clone(), a.clone())).collect()
+    }
+}
+
+/// Row states in the store.
+pub mod row_state {
+    pub const PENDING: &str = "pending";
+    pub const IN_FLIGHT: &str = "in_flight";
+    pub const CREATED: &str = "created";
+    pub const UPDATED: &str = "updated";
+    pub const SKIPPED: &str = "skipped";
+    pub const FAILED: &str = "failed";
+    pub const INVALID: &str = "invalid";
+    /// What an in-flight row was doing, kept in `detail`.
+    pub const INTENT_CREATE: &str = "create";
+    pub const INTENT_UPDATE: &str = "update";
+}
+
+/// A cryptographically random password (thread RNG, ChaCha), 20 letters and digits: about 119 bits.
+pub fn generate_password() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 20)
+}
+
+/// Starts (or resumes) the runner in the background.
+pub fn spawn(bot: &Arc<Bot>, job_id: i64, resumed: bool) {
+    let b = bot.clone();
+    bot.spawn(async move {
+        if let Err(e) = run(&b, job_id, resumed).await {
+            error!(job_id, "import job failed: {e:#}");
+            let _ = b.store.set_job_state(job_id, JobState::Failed);
+        }
+    });
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+struct Tally {
+    created: u64,
+    updated: u64,
+    skipped: u64,
+    failed: u64,
+    invalid: u64,
+    pending: u64,
+}
+
+impl Tally {
+    fn of(rows: &[JobRow]) -> Self {
+        let mut t = Tally::default();
+        for r in rows {
+            t.add(&r.state);
+        }
+        t
+    }
+    fn add(&mut self, state: &str) {
+        match state {
+            row_state::CREATED => self.created += 1,
+            row_state::UPDATED => self.updated += 1,
+            row_state::SKIPPED => self.skipped += 1,
+            row_state::FAILED => self.failed += 1,
+            row_state::INVALID => self.invalid += 1,
+            _ => self.pending += 1,
+        }
+    }
+    fn applied(&self) -> u64 {
+        self.created + self.updated + self.skipped + self.failed
+    }
+}
+
+async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
+    let job = bot.store.job(job_id)?.ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
+    let spec: ImportSpec = job.spec()?;
+    let room_id = OwnedRoomId::try_from(job.room_id.as_str())?;
+    let room = bot.client.get_room(&room_id).ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
+    let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
+    let rows = bot.store.job_rows(job_id)?;
+    let total = rows.iter().filter(|r| r.state != row_state::INVALID).count() as u64;
+    let mut tally = Tally::of(&rows);
+    let start_applied = tally.applied();
+
+    let first = progress_reply(job_id, &spec, &tally, total, None, resumed);
+    let mut progress = Progress::open(&bot.store, job_id, room.clone(), job.progress_event_id.as_deref(), command_event.as_deref(), &first).await;
+    if resumed {
+        let note = Reply::ok(format!("Resuming import #{job_id} after a restart: {}/{total} rows were done.", tally.applied()));
+        if let Err(e) = send_reply(&room, progress.event_id(), &note).await {
+            warn!("{e}");
+        }
+    }
+
+    let work: Vec<JobRow> = rows.into_iter().filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT).collect();
+    if spec.on_conflict == OnConflict::Stop && work.iter().any(|r| r.state == row_state::PENDING) {
+        // Every row is checked before anything is written.
+        if let Some(existing) = first_existing(bot, &work).await? {
+            for r in &work {
+                bot.store.set_row_state(job_id, r.idx, row_state::SKIPPED, &format!("not imported: {existing} already exists (--on-conflict stop)"))?;
+            }
+            tally = Tally::of(&bot.store.job_rows(job_id)?);
+        }
+    }
+
+    let started = Instant::now();
+    let mut stream = futures_util::stream::iter(work.into_iter().filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT))
+        .map(|row| {
+            let bot = bot.clone();
+            let spec = spec.clone();
+            async move {
+                if cancelled(&bot, job_id) {
+                    return None;
+                }
+                let (state, detail) = apply_row(&bot, job_id, &spec, &row).await;
+                if let Err(e) = bot.store.set_row_state(job_id, row.idx, state, &detail) {
+                    error!("{e}");
+                }
+                Some(state)
+            }
+        })
+        .buffer_unordered(spec.concurrency.max(1));
+    while let Some(done) = stream.next().await {
+        if let Some(state) = done {
+            tally.pending = tally.pending.saturating_sub(1);
+            tally.add(state);
+            let rate = (tally.applied() - start_applied) as f64 / started.elapsed().as_secs_f64().max(0.001);
+            progress.update(&progress_reply(job_id, &spec, &tally, total, Some(rate), false)).await;
+        }
+    }
+    drop(stream);
+
+    let was_cancelled = cancelled(bot, job_id);
+    let rows = bot.store.job_rows(job_id)?;
+    let tally = Tally::of(&rows);
+    let summary = summary_reply(job_id, &spec, &rows, &tally, was_cancelled)?;
+    progress.force(&progress_reply(job_id, &spec, &tally, total, None, false).line(if was_cancelled { "Cancelled." } else { "Finished." })).await;
+    send_reply(&room, command_event.as_deref(), &summary).await?;
+    bot.store.wipe_job_secrets(job_id)?;
+    bot.store.set_job_status(job_id, &tally)?;
+    bot.store.set_job_state(job_id, if was_cancelled { JobState::Cancelled } else { JobState::Done })?;
+    info!(job_id, created = tally.created, updated = tally.updated, skipped = tally.skipped, failed = tally.failed, "import finished");
+    Ok(())
+}
+
+fn cancelled(bot: &Bot, job_id: i64) -> bool {
+    matches!(bot.store.job(job_id), Ok(Some(j)) if j.state == JobState::Cancelling)
+}
+
+async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<String>> {
+    let ids: Vec<String> = rows.iter().filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok()).map(|p| p.user_id).collect();
+    let mut checks = futures_util::stream::iter(ids)
+        .map(|id| async move {
+            let r = bot.admin.send(&QueryUser { user_id: id.clone() }).await;
+            (id, r)
+        })
+        .buffer_unordered(8);
+    while let Some((id, r)) = checks.next().await {
+        match r {
+            Ok(_) => return Ok(Some(id)),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+/// Applies one row; returns its final state and a detail (the error, for failures).
+async fn apply_row(bot: &Bot, job_id: i64, spec: &ImportSpec, row: &JobRow) -> (&'static str, String) {
+    let payload: RowPayload = match serde_json::from_str(&row.payload) {
+        Ok(p) => p,
+        Err(e) => return (row_state::FAILED, format!("stored row unreadable: {e}")),
+    };
+    let password = row.secret.as_deref();
+    let intent = if row.state == row_state::IN_FLIGHT {
+        // Our own write may or may not have landed: send the same body again.
+        row.detail.clone()
+    } else {
+        let query = QueryUser { user_id: payload.user_id.clone() };
+        let exists = match with_retries(|| bot.admin.send(&query)).await {
+            Ok(_) => true,
+            Err(e) if e.is_not_found() => false,
+            Err(e) => return (row_state::FAILED, e.to_string()),
+        };
+        let intent = match (exists, spec.on_conflict) {
+            (false, _) => row_state::INTENT_CREATE,
+            (true, OnConflict::Update) => row_state::INTENT_UPDATE,
+            (true, OnConflict::Skip | OnConflict::Stop) => return (row_state::SKIPPED, "already exists".into()),
+        };
+        if let Err(e) = bot.store.set_row_state(job_id, row.idx, row_state::IN_FLIGHT, intent) {
+            return (row_state::FAILED, e.to_string());
+        }
+        intent.to_owned()
+    };
+    let (body, done_state) = if intent == row_state::INTENT_UPDATE {
+        (payload.update_body(password), row_state::UPDATED)
+    } else {
+        (payload.create_body(password), row_state::CREATED)
+    };
+    let upsert = UpsertUser { user_id: payload.user_id.clone(), body };
+    match with_retries(|| bot.admin.send(&upsert)).await {
+        Ok(_) => (done_state, String::new()),
+        Err(e) => (row_state::FAILED, e.to_string()),
+    }
+}
+
+/// Retries what a restart of Synapse or a busy server produces (unreachable, 5xx, 429) with
+/// backoff, for about a minute and a half. The upsert is safe to repeat with the same body.
+async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, AdminError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AdminError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if attempt < 8 && transient(&e) => {
+                attempt += 1;
+                warn!("transient Admin API error ({e}); retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn transient(e: &AdminError) -> bool {
+    matches!(e, AdminError::Unreachable { .. } | AdminError::RateLimited { .. }) || e.status().is_some_and(|s| s >= 500)
+}
+
+fn progress_reply(job_id: i64, spec: &ImportSpec, t: &Tally, total: u64, rate: Option<f64>, resumed: bool) -> Reply {
+    let done = t.applied();
+    let mut line = Line::new().bold(format!("Import #{job_id}")).text(format!(" ({}): {done}/{total} rows", spec.filename));
+    if let Some(rate) = rate.filter(|r| *r > 0.0) {
+        let left = total.saturating_sub(done) as f64 / rate;
+        line = line.text(format!(" · {rate:.1}/s · ~{} left", crate::units::format_age(Duration::from_secs(left.ceil() as u64))));
+    }
+    let mut r = Reply::new(crate::report::Outcome::Pending).line(line).line(format!(
+        "created {} · updated {} · skipped {} · failed {}",
+        t.created, t.updated, t.skipped, t.failed
+    ));
+    if resumed {
+        r = r.line("(resumed after a restart)");
+    }
+    r
+}
+
+fn summary_reply(job_id: i64, spec: &ImportSpec, rows: &[JobRow], t: &Tally, was_cancelled: bool) -> anyhow::Result<Reply> {
+    let head = if was_cancelled { format!("Import #{job_id} cancelled.") } else { format!("Import #{job_id} finished.") };
+    let mut items = vec![
+        Line::new().text(format!("Created: {}", t.created)),
+        Line::new().text(format!("Updated: {}", t.updated)),
+        Line::new().text(format!("Skipped: {}", t.skipped)),
+        Line::new().text(format!("Failed: {}", t.failed)),
+    ];
+    if t.invalid > 0 {
+        items.push(Line::new().text(format!("Invalid rows (not imported): {}", t.invalid)));
+    }
+    if t.pending > 0 {
+        items.push(Line::new().text(format!("Not started: {}", t.pending)));
+    }
+    let outcome = if t.failed > 0 { crate::report::Outcome::Failure } else { crate::report::Outcome::Success };
+    let mut reply = Reply::new(outcome).line(Line::new().bold(head)).list(items);
+    let failures: Vec<Line> = rows
+        .iter()
+        .filter(|r| r.state == row_state::FAILED)
+        .take(10)
+        .map(|r| {
+            let id = serde_json::from_str::<RowPayload>(&r.payload).map(|p| p.user_id).unwrap_or_default();
+            Line::new().code(id).text(format!(": {}", r.detail))
+        })
+        .collect();
+    if !failures.is_empty() {
+        reply = reply.line("Failures:").list(failures);
+    }
+
+    let (results, has_passwords) = results_csv(rows)?;
+    reply = reply.attach(Attachment { filename: "import-results.csv".into(), mime: "text/csv".into(), bytes: results, sensitive: has_passwords });
+    let (failed, failed_has_passwords, failed_count) = failed_csv(spec, rows)?;
+    if failed_count > 0 {
+        reply = reply.attach(Attachment { filename: "import-failed.csv".into(), mime: "text/csv".into(), bytes: failed, sensitive: failed_has_passwords });
+    }
+    let mut files = Line::new().code("import-results.csv");
+    if has_passwords {
+        files = files.text(" holds the generated passwords: hand them over, then delete the file from the room.");
+    }
+    if failed_count > 0 {
+        files = files.text(" ").code("import-failed.csv").text(format!(" has the {failed_count} rows to fix and import again."));
+    }
+    Ok(reply.line(files))
+}
+
+/// `id,status,password,error`: the password column holds only passwords the bot generated.
+fn results_csv(rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool)> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "status", "password", "error"])?;
+    let mut has_passwords = false;
+    for r in rows {
+        let payload: Option<RowPayload> = serde_json::from_str(&r.payload).ok();
+        let id = payload.as_ref().map(|p| p.user_id.clone()).unwrap_or_default();
+        let password = match (&payload, r.state.as_str(), &r.secret) {
+            (Some(p), row_state::CREATED, Some(secret)) if p.generated => {
+                has_passwords = true;
+                secret.as_str()
+            }
+            _ => "",
+        };
+        let status = if r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT { "not started" } else { r.state.as_str() };
+        w.write_record([id.as_str(), status, password, r.detail.as_str()])?;
+    }
+    Ok((w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?, has_passwords))
+}
+
+/// Failed, skipped, invalid and not-started rows in the input format, passwords from the file put back.
+fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool, usize)> {
+    let mut has_passwords = false;
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| r.state != row_state::CREATED && r.state != row_state::UPDATED) {
+        let Ok(p) = serde_json::from_str::<RowPayload>(&r.payload) else { continue };
+        let mut cells = p.raw;
+        if let (Some(i), Some(secret), false) = (spec.password_column, &r.secret, p.generated)
+            && let Some(cell) = cells.get_mut(i)
+        {
+            *cell = secret.clone();
+            has_passwords = true;
+        }
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        out.push(cells);
+    }
+    let count = out.len();
+    let mut bytes = Vec::new();
+    write_failed_rows(&spec.header, out.iter().map(|c| c.as_slice()), spec.delimiter, &mut bytes)?;
+    Ok((bytes, has_passwords, count))
+}
+
+/// Resumes every unfinished import after a start.
+pub fn resume_all(bot: &Arc<Bot>, jobs: &[JobRecord]) {
+    for job in jobs.iter().filter(|j| j.kind == KIND) {
+        info!(job_id = job.id, "resuming import job");
+        spawn(bot, job.id, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_and_random() {
+        let a = generate_password();
+        let b = generate_password();
+        assert!(a.len() >= 16 && a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn update_changes_only_given_fields_and_never_a_generated_password() {
+        let csv = "id,displayname,password\nbob,,\ncarol,Carol,secret-1\n";
+        let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "x", 10).expect("csv");
+        let bob = RowPayload::from_row(&parsed.rows[0], Some(2), true);
+        let body = bob.update_body(Some("generated"));
+        assert_eq!(body.password, None, "never reset a password from a generated one");
+        assert_eq!(body.displayname, None, "an empty display name is not given");
+        assert_eq!(body.admin, None, "no admin column, no change");
+        let carol = RowPayload::from_row(&parsed.rows[1], Some(2), false);
+        assert!(carol.raw.iter().all(|c| c != "secret-1"), "the password is not kept in the payload");
+        let body = carol.update_body(Some("secret-1"));
+        assert_eq!(body.password.as_deref(), Some("secret-1"));
+        assert_eq!(body.displayname.as_deref(), Some("Carol"));
+        let create = carol.create_body(Some("secret-1"));
+        assert_eq!(create.admin, Some(false));
+    }
+}
