@@ -107,7 +107,9 @@ impl Roles {
     }
 
     pub fn roles_of<'a>(&'a self, user: &'a UserId) -> impl Iterator<Item = &'a Role> + 'a {
-        self.0.iter().filter(move |r| r.users.iter().any(|u| u == user))
+        self.0
+            .iter()
+            .filter(move |r| r.users.iter().any(|u| u == user))
     }
 
     /// Whether the user holds any role: senders without one are ignored silently.
@@ -142,15 +144,30 @@ mod tests {
 
     fn roles() -> Roles {
         Roles::new(vec![
-            Role { name: "admin".into(), users: [uid("@alice:x")].into(), allow: BTreeSet::new(), all: true },
+            Role {
+                name: "admin".into(),
+                users: [uid("@alice:x")].into(),
+                allow: BTreeSet::new(),
+                all: true,
+            },
             Role {
                 name: "helpdesk".into(),
                 users: [uid("@bob:x"), uid("@carol:x")].into(),
                 allow: [Permission::UserInfo, Permission::Help].into(),
                 all: false,
             },
-            Role { name: "deactivators".into(), users: [uid("@carol:x")].into(), allow: [Permission::UserDeactivate].into(), all: false },
-            Role { name: "empty".into(), users: [uid("@dave:x")].into(), allow: BTreeSet::new(), all: false },
+            Role {
+                name: "deactivators".into(),
+                users: [uid("@carol:x")].into(),
+                allow: [Permission::UserDeactivate].into(),
+                all: false,
+            },
+            Role {
+                name: "empty".into(),
+                users: [uid("@dave:x")].into(),
+                allow: BTreeSet::new(),
+                all: false,
+            },
         ])
     }
 
@@ -161,10 +178,18 @@ mod tests {
         let cases: &[(&str, &[Permission], Result<(), Denied>)] = &[
             ("@alice:x", &[UserDeactivate, UserErase], Ok(())),
             ("@bob:x", &[UserInfo], Ok(())),
-            ("@bob:x", &[UserDeactivate], Err(Denied::Missing(UserDeactivate))),
+            (
+                "@bob:x",
+                &[UserDeactivate],
+                Err(Denied::Missing(UserDeactivate)),
+            ),
             // roles add up
             ("@carol:x", &[UserDeactivate], Ok(())),
-            ("@carol:x", &[UserDeactivate, UserErase], Err(Denied::Missing(UserErase))),
+            (
+                "@carol:x",
+                &[UserDeactivate, UserErase],
+                Err(Denied::Missing(UserErase)),
+            ),
             ("@dave:x", &[Help], Err(Denied::Missing(Help))),
             ("@dave:x", &[], Ok(())),
             ("@mallory:x", &[], Err(Denied::NoRole)),
@@ -173,7 +198,11 @@ mod tests {
             ("@alice:evil", &[Help], Err(Denied::NoRole)),
         ];
         for (user, required, expected) in cases {
-            assert_eq!(&r.authorize(&uid(user), required), expected, "{user} {required:?}");
+            assert_eq!(
+                &r.authorize(&uid(user), required),
+                expected,
+                "{user} {required:?}"
+            );
         }
     }
 

@@ -18,7 +18,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::admin_api::{AdminClient, server::ResolveRoomAlias, users::OverrideRatelimit, users::QueryUser};
+use crate::admin_api::{
+    AdminClient, server::ResolveRoomAlias, users::OverrideRatelimit, users::QueryUser,
+};
 use crate::config::Config;
 use crate::matrix::gate::{EventFacts, Ignored, gate};
 use crate::matrix::session::{self, Start};
@@ -62,7 +64,10 @@ pub struct BotHandle {
 impl BotHandle {
     /// Waits until the sync loop ends (shutdown or a fatal error).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.sync_task).await.context("the sync task panicked")?.map_err(Into::into)
+        (&mut self.sync_task)
+            .await
+            .context("the sync task panicked")?
+            .map_err(Into::into)
     }
 
     /// Stops syncing and all work in flight, as a crash would: persisted jobs resume on the next start.
@@ -82,17 +87,37 @@ impl BotHandle {
 /// Logs in, sets up encryption, joins the admin rooms and starts syncing and handling commands.
 pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     let (client, start) = session::connect(&config).await?;
-    let user_id = client.user_id().context("no user ID after login")?.to_owned();
-    let token = client.access_token().context("no access token after login")?;
-    let admin = AdminClient::new(config.homeserver_url.clone(), token).context("cannot set up the Admin API client")?;
+    let user_id = client
+        .user_id()
+        .context("no user ID after login")?
+        .to_owned();
+    let token = client
+        .access_token()
+        .context("no access token after login")?;
+    let admin = AdminClient::new(config.homeserver_url.clone(), token)
+        .context("cannot set up the Admin API client")?;
 
-    match admin.send(&QueryUser { user_id: user_id.to_string() }).await {
+    match admin
+        .send(&QueryUser {
+            user_id: user_id.to_string(),
+        })
+        .await
+    {
         Ok(me) if me.admin => {}
-        Ok(_) => bail!("{user_id} is not a Synapse server admin: make it one (e.g. synadm user modify --admin, or the Admin API) and start again"),
+        Ok(_) => bail!(
+            "{user_id} is not a Synapse server admin: make it one (e.g. synadm user modify --admin, or the Admin API) and start again"
+        ),
         Err(e) => bail!("cannot use the Admin API as {user_id}: {e}"),
     }
     // Replies must never be lost to Synapse's message rate limit.
-    if let Err(e) = admin.send(&OverrideRatelimit { user_id: user_id.to_string(), messages_per_second: 0, burst_count: 0 }).await {
+    if let Err(e) = admin
+        .send(&OverrideRatelimit {
+            user_id: user_id.to_string(),
+            messages_per_second: 0,
+            burst_count: 0,
+        })
+        .await
+    {
         warn!("cannot lift the bot's own message rate limit ({e}); replies may be delayed");
     }
 
@@ -103,23 +128,44 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
 
     if start == Start::FreshLogin {
         // A new device must not act on history: one sync to catch up, before any handler exists.
-        client.sync_once(matrix_sdk::config::SyncSettings::default()).await.context("first sync failed")?;
+        client
+            .sync_once(matrix_sdk::config::SyncSettings::default())
+            .await
+            .context("first sync failed")?;
         session::set_up_encryption(&client, &config).await?;
     }
 
     let store = Store::open(&config.store_path).context("cannot open the bot's state store")?;
-    store.prune(7 * 24 * 3600).context("cannot prune the state store")?;
+    store
+        .prune(7 * 24 * 3600)
+        .context("cannot prune the state store")?;
 
-    let bot = Arc::new(Bot { config, client: client.clone(), admin, store, user_id, rooms, tasks: Mutex::new(JoinSet::new()) });
+    let bot = Arc::new(Bot {
+        config,
+        client: client.clone(),
+        admin,
+        store,
+        user_id,
+        rooms,
+        tasks: Mutex::new(JoinSet::new()),
+    });
     join_admin_rooms(&bot).await;
 
     let handlers = register_handlers(&bot);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let sync_task = tokio::spawn(sync::run(client, shutdown_rx));
-    let unfinished = bot.store.unfinished_jobs().context("cannot read unfinished jobs")?;
+    let unfinished = bot
+        .store
+        .unfinished_jobs()
+        .context("cannot read unfinished jobs")?;
     crate::jobs::import::resume_all(&bot, &unfinished);
     info!(rooms = bot.rooms.len(), "ready");
-    Ok(BotHandle { bot, shutdown, sync_task, handlers })
+    Ok(BotHandle {
+        bot,
+        shutdown,
+        sync_task,
+        handlers,
+    })
 }
 
 async fn resolve_room(admin: &AdminClient, room: &RoomOrAliasId) -> anyhow::Result<OwnedRoomId> {
@@ -127,10 +173,13 @@ async fn resolve_room(admin: &AdminClient, room: &RoomOrAliasId) -> anyhow::Resu
         Ok(id) => Ok(id.to_owned()),
         Err(alias) => {
             let resolved = admin
-                .send(&ResolveRoomAlias { alias: alias.to_string() })
+                .send(&ResolveRoomAlias {
+                    alias: alias.to_string(),
+                })
                 .await
                 .with_context(|| format!("bot.rooms: cannot resolve {alias}"))?;
-            OwnedRoomId::try_from(resolved.room_id.as_str()).with_context(|| format!("bot.rooms: {alias} resolved to an invalid room ID"))
+            OwnedRoomId::try_from(resolved.room_id.as_str())
+                .with_context(|| format!("bot.rooms: {alias} resolved to an invalid room ID"))
         }
     }
 }
@@ -151,31 +200,53 @@ async fn join_admin_rooms(bot: &Bot) {
 fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
     let client = &bot.client;
     let b = bot.clone();
-    let messages = client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room, enc: Option<EncryptionInfo>| {
-        let bot = b.clone();
-        async move {
-            let Some(facts) = facts_for(&bot, &room, &ev.sender, ev.origin_server_ts, is_edit(&ev), enc.is_some()).await else { return };
-            if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
-                log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
-                return;
+    let messages = client.add_event_handler(
+        move |ev: OriginalSyncRoomMessageEvent, room: Room, enc: Option<EncryptionInfo>| {
+            let bot = b.clone();
+            async move {
+                let Some(facts) = facts_for(
+                    &bot,
+                    &room,
+                    &ev.sender,
+                    ev.origin_server_ts,
+                    is_edit(&ev),
+                    enc.is_some(),
+                )
+                .await
+                else {
+                    return;
+                };
+                if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
+                    log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
+                    return;
+                }
+                let bot2 = bot.clone();
+                bot.spawn(async move { pipeline::on_message(bot2, room, ev).await });
             }
-            let bot2 = bot.clone();
-            bot.spawn(async move { pipeline::on_message(bot2, room, ev).await });
-        }
-    });
+        },
+    );
     let b = bot.clone();
-    let reactions = client.add_event_handler(move |ev: OriginalSyncReactionEvent, room: Room, enc: Option<EncryptionInfo>| {
-        let bot = b.clone();
-        async move {
-            let Some(facts) = facts_for(&bot, &room, &ev.sender, ev.origin_server_ts, false, enc.is_some()).await else { return };
-            if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
-                log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
-                return;
+    let reactions = client.add_event_handler(
+        move |ev: OriginalSyncReactionEvent, room: Room, enc: Option<EncryptionInfo>| {
+            let bot = b.clone();
+            async move {
+                // Clients (Element, matrix-sdk) send reactions in the clear even in encrypted rooms; the
+                // homeserver vouches for their sender, and they only act on the same sender's own previews.
+                let _ = enc;
+                let Some(facts) =
+                    facts_for(&bot, &room, &ev.sender, ev.origin_server_ts, false, true).await
+                else {
+                    return;
+                };
+                if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
+                    log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
+                    return;
+                }
+                let bot2 = bot.clone();
+                bot.spawn(async move { pipeline::on_reaction(bot2, room, ev).await });
             }
-            let bot2 = bot.clone();
-            bot.spawn(async move { pipeline::on_reaction(bot2, room, ev).await });
-        }
-    });
+        },
+    );
     let b = bot.clone();
     let invites = client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
         let bot = b.clone();
@@ -220,7 +291,10 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
 }
 
 fn is_edit(ev: &OriginalSyncRoomMessageEvent) -> bool {
-    matches!(ev.content.relates_to, Some(matrix_sdk::ruma::events::room::message::Relation::Replacement(_)))
+    matches!(
+        ev.content.relates_to,
+        Some(matrix_sdk::ruma::events::room::message::Relation::Replacement(_))
+    )
 }
 
 /// Owned facts about an event, gathered before [`gate`] judges it.
@@ -260,7 +334,11 @@ async fn facts_for(
     let now = MilliSecondsSinceUnixEpoch::now().get();
     let age = Duration::from_millis(u64::from(now.saturating_sub(ts.get())));
     // Fail closed: if the room's encryption state cannot be read, treat the room as encrypted.
-    let room_encrypted = room.latest_encryption_state().await.map(|s| s.is_encrypted()).unwrap_or(true);
+    let room_encrypted = room
+        .latest_encryption_state()
+        .await
+        .map(|s| s.is_encrypted())
+        .unwrap_or(true);
     Some(OwnedFacts {
         sender: sender.to_owned(),
         in_admin_room: bot.is_admin_room(room),
@@ -274,8 +352,15 @@ async fn facts_for(
 
 fn log_ignored(why: &Ignored, event_id: &str, sender: &str) {
     match why {
-        Ignored::TooOld(age) => info!(event_id, sender, age = ?age, "ignoring an event older than bot.max_event_age"),
-        Ignored::Unencrypted => warn!(event_id, sender, "ignoring an unencrypted event in an encrypted admin room"),
-        Ignored::OtherRoom | Ignored::OwnEvent | Ignored::Edit | Ignored::NoRole => debug!(event_id, sender, ?why, "ignored"),
+        Ignored::TooOld(age) => {
+            info!(event_id, sender, age = ?age, "ignoring an event older than bot.max_event_age")
+        }
+        Ignored::Unencrypted => warn!(
+            event_id,
+            sender, "ignoring an unencrypted event in an encrypted admin room"
+        ),
+        Ignored::OtherRoom | Ignored::OwnEvent | Ignored::Edit | Ignored::NoRole => {
+            debug!(event_id, sender, ?why, "ignored")
+        }
     }
 }

@@ -29,7 +29,10 @@ impl Endpoint for RoomStateEvents {
     const METHOD: Method = Method::GET;
     const RETRY_SAFE: bool = true;
     fn path(&self) -> String {
-        format!("/_synapse/admin/v1/rooms/{}/state", encode_segment(&self.room_id))
+        format!(
+            "/_synapse/admin/v1/rooms/{}/state",
+            encode_segment(&self.room_id)
+        )
     }
     fn subject(&self) -> String {
         format!("room {}", self.room_id)
@@ -51,28 +54,64 @@ pub async fn check_config(path: &Path) -> bool {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
-    pass(&format!("{}: valid ({} room(s), {} role(s))", path.display(), config.rooms.len(), config.roles.len()));
+    pass(&format!(
+        "{}: valid ({} room(s), {} role(s))",
+        path.display(),
+        config.rooms.len(),
+        config.roles.len()
+    ));
 
     let http = reqwest::Client::new();
-    let versions = config.homeserver_url.join("_matrix/client/versions").map(|u| u.to_string()).unwrap_or_default();
+    let versions = config
+        .homeserver_url
+        .join("_matrix/client/versions")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     match http.get(&versions).send().await {
-        Ok(r) if r.status().is_success() => pass(&format!("homeserver.url {} answers", config.homeserver_url)),
-        Ok(r) => return fail(&format!("homeserver.url {}: HTTP {} from the client API; check the URL", config.homeserver_url, r.status())),
-        Err(e) => return fail(&format!("homeserver.url {}: cannot connect ({e}); check the URL and the network", config.homeserver_url)),
+        Ok(r) if r.status().is_success() => {
+            pass(&format!("homeserver.url {} answers", config.homeserver_url))
+        }
+        Ok(r) => {
+            return fail(&format!(
+                "homeserver.url {}: HTTP {} from the client API; check the URL",
+                config.homeserver_url,
+                r.status()
+            ));
+        }
+        Err(e) => {
+            return fail(&format!(
+                "homeserver.url {}: cannot connect ({e}); check the URL and the network",
+                config.homeserver_url
+            ));
+        }
     }
 
     let (token, temporary) = match saved_token(&config) {
         Some(t) => (t, false),
         None => match login(&http, &config).await {
             Ok(t) => (t, true),
-            Err(e) => return fail(&format!("bot.user_id {} cannot log in ({e}); check bot.password / password_file / SYNDIC_PASSWORD", config.bot_user_id)),
+            Err(e) => {
+                return fail(&format!(
+                    "bot.user_id {} cannot log in ({e}); check bot.password / password_file / SYNDIC_PASSWORD",
+                    config.bot_user_id
+                ));
+            }
         },
     };
     let ok = probe(&config, &token).await;
     if temporary {
         // The probe's login made a device: remove it again.
-        let logout = config.homeserver_url.join("_matrix/client/v3/logout").map(|u| u.to_string()).unwrap_or_default();
-        let _ = http.post(logout).bearer_auth(&token).json(&serde_json::json!({})).send().await;
+        let logout = config
+            .homeserver_url
+            .join("_matrix/client/v3/logout")
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let _ = http
+            .post(logout)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await;
     }
     ok
 }
@@ -85,19 +124,37 @@ async fn probe(config: &Config, token: &str) -> bool {
     match admin.send(&ServerVersion).await {
         Ok(v) => pass(&format!("Admin API answers (Synapse {})", v.server_version)),
         Err(e) => {
-            return fail(&format!("Admin API at {}_synapse/admin: {e}; make sure your reverse proxy forwards /_synapse/admin to Synapse for the bot", config.homeserver_url));
+            return fail(&format!(
+                "Admin API at {}_synapse/admin: {e}; make sure your reverse proxy forwards /_synapse/admin to Synapse for the bot",
+                config.homeserver_url
+            ));
         }
     }
-    match admin.send(&QueryUser { user_id: config.bot_user_id.to_string() }).await {
+    match admin
+        .send(&QueryUser {
+            user_id: config.bot_user_id.to_string(),
+        })
+        .await
+    {
         Ok(me) if me.admin => pass(&format!("{} is a server admin", config.bot_user_id)),
-        Ok(_) => return fail(&format!("bot.user_id {} is not a server admin: make it one (synadm user modify --admin or the Admin API)", config.bot_user_id)),
+        Ok(_) => {
+            return fail(&format!(
+                "bot.user_id {} is not a server admin: make it one (synadm user modify --admin or the Admin API)",
+                config.bot_user_id
+            ));
+        }
         Err(e) => return fail(&format!("bot.user_id {}: {e}", config.bot_user_id)),
     }
     let mut all_ok = true;
     for room in &config.rooms {
         let room_id: OwnedRoomId = match <&RoomId>::try_from(room.as_str()) {
             Ok(id) => id.to_owned(),
-            Err(_) => match admin.send(&ResolveRoomAlias { alias: room.to_string() }).await {
+            Err(_) => match admin
+                .send(&ResolveRoomAlias {
+                    alias: room.to_string(),
+                })
+                .await
+            {
                 Ok(r) => match OwnedRoomId::try_from(r.room_id.as_str()) {
                     Ok(id) => id,
                     Err(_) => {
@@ -118,12 +175,26 @@ async fn probe(config: &Config, token: &str) -> bool {
 
 async fn check_room(admin: &AdminClient, config: &Config, room_id: &RoomId) -> bool {
     let bot = config.bot_user_id.as_str();
-    let info = match admin.send(&RoomDetails { room_id: room_id.to_string() }).await {
+    let info = match admin
+        .send(&RoomDetails {
+            room_id: room_id.to_string(),
+        })
+        .await
+    {
         Ok(i) => i,
         Err(e) => return fail(&format!("bot.rooms {room_id}: {e}; is the ID right?")),
     };
-    let encrypted = if info.encryption.is_some() { "encrypted" } else { "NOT encrypted: generated passwords will not be sent there" };
-    match admin.send(&RoomMembers { room_id: room_id.to_string() }).await {
+    let encrypted = if info.encryption.is_some() {
+        "encrypted"
+    } else {
+        "NOT encrypted: generated passwords will not be sent there"
+    };
+    match admin
+        .send(&RoomMembers {
+            room_id: room_id.to_string(),
+        })
+        .await
+    {
         Ok(m) if m.members.iter().any(|u| u == bot) => {
             pass(&format!("bot.rooms {room_id}: joined, {encrypted}"));
             return true;
@@ -131,41 +202,69 @@ async fn check_room(admin: &AdminClient, config: &Config, room_id: &RoomId) -> b
         Ok(_) => {}
         Err(e) => return fail(&format!("bot.rooms {room_id}: {e}")),
     }
-    let invited = admin.send(&RoomStateEvents { room_id: room_id.to_string() }).await.is_ok_and(|s| {
-        s.state.iter().any(|ev| {
-            ev["type"] == "m.room.member" && ev["state_key"] == bot && ev["content"]["membership"] == "invite"
+    let invited = admin
+        .send(&RoomStateEvents {
+            room_id: room_id.to_string(),
         })
-    });
+        .await
+        .is_ok_and(|s| {
+            s.state.iter().any(|ev| {
+                ev["type"] == "m.room.member"
+                    && ev["state_key"] == bot
+                    && ev["content"]["membership"] == "invite"
+            })
+        });
     if invited {
-        pass(&format!("bot.rooms {room_id}: invited, the bot joins on start; {encrypted}"));
+        pass(&format!(
+            "bot.rooms {room_id}: invited, the bot joins on start; {encrypted}"
+        ));
         true
     } else if info.join_rules.as_deref() == Some("public") {
-        pass(&format!("bot.rooms {room_id}: public, the bot joins on start; {encrypted}"));
+        pass(&format!(
+            "bot.rooms {room_id}: public, the bot joins on start; {encrypted}"
+        ));
         true
     } else {
-        fail(&format!("bot.rooms {room_id}: the bot is not in this room and not invited: invite {bot} from the room"))
+        fail(&format!(
+            "bot.rooms {room_id}: the bot is not in this room and not invited: invite {bot} from the room"
+        ))
     }
 }
 
 fn saved_token(config: &Config) -> Option<String> {
     let text = std::fs::read_to_string(config.store_path.join("session.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["access_token"].as_str().or_else(|| v["tokens"]["access_token"].as_str()).map(str::to_owned)
+    v["access_token"]
+        .as_str()
+        .or_else(|| v["tokens"]["access_token"].as_str())
+        .map(str::to_owned)
 }
 
 async fn login(http: &reqwest::Client, config: &Config) -> Result<String, String> {
-    let url = config.homeserver_url.join("_matrix/client/v3/login").map_err(|e| e.to_string())?;
+    let url = config
+        .homeserver_url
+        .join("_matrix/client/v3/login")
+        .map_err(|e| e.to_string())?;
     let body = serde_json::json!({
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": config.bot_user_id.as_str()},
         "password": config.password.expose(),
         "initial_device_display_name": "syndic check-config",
     });
-    let r = http.post(url).json(&body).send().await.map_err(|e| format!("cannot connect: {e}"))?;
+    let r = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
     let status = r.status();
     let v: serde_json::Value = r.json().await.map_err(|_| format!("HTTP {status}"))?;
     match v["access_token"].as_str() {
         Some(t) => Ok(t.to_owned()),
-        None => Err(format!("{}: {}", v["errcode"].as_str().unwrap_or("error"), v["error"].as_str().unwrap_or("login refused"))),
+        None => Err(format!(
+            "{}: {}",
+            v["errcode"].as_str().unwrap_or("error"),
+            v["error"].as_str().unwrap_or("login refused")
+        )),
     }
 }

@@ -85,7 +85,11 @@ pub struct ImportSettings {
 
 impl Default for ImportSettings {
     fn default() -> Self {
-        Self { max_file_size: 10 * 1024 * 1024, concurrency: 4, max_rows: 100_000 }
+        Self {
+            max_file_size: 10 * 1024 * 1024,
+            concurrency: 4,
+            max_rows: 100_000,
+        }
     }
 }
 
@@ -199,40 +203,68 @@ impl Config {
         let base_dir = path.parent().unwrap_or(Path::new("."));
 
         let homeserver_url = Url::parse(raw.homeserver.url.get_ref()).map_err(|e| {
-            err(Some(raw.homeserver.url.span()), format!("homeserver.url: not a URL ({e}); e.g. \"https://matrix.example.org\""))
+            err(
+                Some(raw.homeserver.url.span()),
+                format!("homeserver.url: not a URL ({e}); e.g. \"https://matrix.example.org\""),
+            )
         })?;
         if !matches!(homeserver_url.scheme(), "http" | "https") {
-            return Err(err(Some(raw.homeserver.url.span()), "homeserver.url: must start with https:// (or http:// for a local server)".into()));
+            return Err(err(
+                Some(raw.homeserver.url.span()),
+                "homeserver.url: must start with https:// (or http:// for a local server)".into(),
+            ));
         }
 
-        let bot_user_id = parse_user_id(&raw.bot.user_id, "bot.user_id").map_err(|m| err(Some(raw.bot.user_id.span()), m))?;
+        let bot_user_id = parse_user_id(&raw.bot.user_id, "bot.user_id")
+            .map_err(|m| err(Some(raw.bot.user_id.span()), m))?;
         let server_name = match &raw.homeserver.server_name {
-            Some(s) => OwnedServerName::try_from(s.get_ref().as_str())
-                .map_err(|_| err(Some(s.span()), format!("homeserver.server_name: {:?} is not a server name", s.get_ref())))?,
+            Some(s) => OwnedServerName::try_from(s.get_ref().as_str()).map_err(|_| {
+                err(
+                    Some(s.span()),
+                    format!(
+                        "homeserver.server_name: {:?} is not a server name",
+                        s.get_ref()
+                    ),
+                )
+            })?,
             None => bot_user_id.server_name().to_owned(),
         };
         if bot_user_id.server_name() != server_name {
             return Err(err(
                 Some(raw.bot.user_id.span()),
-                format!("bot.user_id: {bot_user_id} is not on this homeserver ({server_name}); the bot must be a local server admin"),
+                format!(
+                    "bot.user_id: {bot_user_id} is not on this homeserver ({server_name}); the bot must be a local server admin"
+                ),
             ));
         }
 
         let password = match (&raw.bot.password, &raw.bot.password_file) {
             (Some(_), Some(f)) => {
-                return Err(err(Some(f.span()), "bot: set either password or password_file, not both".into()));
+                return Err(err(
+                    Some(f.span()),
+                    "bot: set either password or password_file, not both".into(),
+                ));
             }
             (Some(p), None) => Secret::new(p.clone()),
             (None, Some(f)) => {
                 let file = base_dir.join(f.get_ref());
-                let contents = std::fs::read_to_string(&file)
-                    .map_err(|e| err(Some(f.span()), format!("bot.password_file: cannot read {}: {e}", file.display())))?;
+                let contents = std::fs::read_to_string(&file).map_err(|e| {
+                    err(
+                        Some(f.span()),
+                        format!("bot.password_file: cannot read {}: {e}", file.display()),
+                    )
+                })?;
                 Secret::new(contents.trim_end_matches(['\n', '\r']).to_owned())
             }
             (None, None) => match env.get(PASSWORD_ENV) {
                 Some(p) => Secret::new(p),
                 None => {
-                    return Err(err(None, format!("bot: no password: set bot.password, bot.password_file or the {PASSWORD_ENV} environment variable")));
+                    return Err(err(
+                        None,
+                        format!(
+                            "bot: no password: set bot.password, bot.password_file or the {PASSWORD_ENV} environment variable"
+                        ),
+                    ));
                 }
             },
         };
@@ -254,33 +286,62 @@ impl Config {
         let mut rooms = Vec::new();
         for room in raw.bot.rooms.get_ref() {
             let id = OwnedRoomOrAliasId::try_from(room.get_ref().as_str()).map_err(|_| {
-                err(Some(room.span()), format!("bot.rooms: {:?} is not a room ID (!id:server) or alias (#name:server)", room.get_ref()))
+                err(
+                    Some(room.span()),
+                    format!(
+                        "bot.rooms: {:?} is not a room ID (!id:server) or alias (#name:server)",
+                        room.get_ref()
+                    ),
+                )
             })?;
             rooms.push(id);
         }
         if rooms.is_empty() {
-            return Err(err(Some(raw.bot.rooms.span()), "bot.rooms: list at least one admin room".into()));
+            return Err(err(
+                Some(raw.bot.rooms.span()),
+                "bot.rooms: list at least one admin room".into(),
+            ));
         }
 
         let prefix = raw.bot.prefix.get_ref().clone();
-        if prefix.is_empty() || prefix.chars().any(char::is_whitespace) || prefix.chars().count() > 3 {
-            return Err(err(Some(raw.bot.prefix.span()), "bot.prefix: use one to three non-space characters, e.g. \"!\"".into()));
+        if prefix.is_empty()
+            || prefix.chars().any(char::is_whitespace)
+            || prefix.chars().count() > 3
+        {
+            return Err(err(
+                Some(raw.bot.prefix.span()),
+                "bot.prefix: use one to three non-space characters, e.g. \"!\"".into(),
+            ));
         }
 
-        let max_event_age = parse_duration_key(raw.bot.max_event_age.as_ref(), "bot.max_event_age", Duration::from_secs(300)).map_err(|(s, m)| err(s, m))?;
-        let confirm_timeout =
-            parse_duration_key(raw.bot.confirm_timeout.as_ref(), "bot.confirm_timeout", Duration::from_secs(600)).map_err(|(s, m)| err(s, m))?;
+        let max_event_age = parse_duration_key(
+            raw.bot.max_event_age.as_ref(),
+            "bot.max_event_age",
+            Duration::from_secs(300),
+        )
+        .map_err(|(s, m)| err(s, m))?;
+        let confirm_timeout = parse_duration_key(
+            raw.bot.confirm_timeout.as_ref(),
+            "bot.confirm_timeout",
+            Duration::from_secs(600),
+        )
+        .map_err(|(s, m)| err(s, m))?;
 
         let mut roles = Vec::new();
         let mut role_names = BTreeSet::new();
         for role in &raw.roles {
             let name = role.name.get_ref().trim().to_owned();
             if name.is_empty() || !role_names.insert(name.clone()) {
-                return Err(err(Some(role.name.span()), format!("roles.name: {name:?} is empty or used twice")));
+                return Err(err(
+                    Some(role.name.span()),
+                    format!("roles.name: {name:?} is empty or used twice"),
+                ));
             }
             let mut users = BTreeSet::new();
             for user in &role.users {
-                users.insert(parse_user_id(user, "roles.users").map_err(|m| err(Some(user.span()), m))?);
+                users.insert(
+                    parse_user_id(user, "roles.users").map_err(|m| err(Some(user.span()), m))?,
+                );
             }
             let mut allow = BTreeSet::new();
             let mut all = false;
@@ -292,17 +353,29 @@ impl Config {
                 let p = Permission::from_name(perm.get_ref()).ok_or_else(|| {
                     err(
                         Some(perm.span()),
-                        format!("roles.allow: unknown permission {:?}; known: *, {}", perm.get_ref(), Permission::names().join(", ")),
+                        format!(
+                            "roles.allow: unknown permission {:?}; known: *, {}",
+                            perm.get_ref(),
+                            Permission::names().join(", ")
+                        ),
                     )
                 })?;
                 allow.insert(p);
             }
-            roles.push(Role { name, users, allow, all });
+            roles.push(Role {
+                name,
+                users,
+                allow,
+                all,
+            });
         }
 
         let mut protected_users = BTreeSet::new();
         for user in &raw.safety.protected_users {
-            protected_users.insert(parse_user_id(user, "safety.protected_users").map_err(|m| err(Some(user.span()), m))?);
+            protected_users.insert(
+                parse_user_id(user, "safety.protected_users")
+                    .map_err(|m| err(Some(user.span()), m))?,
+            );
         }
 
         let mut import = ImportSettings::default();
@@ -313,14 +386,20 @@ impl Config {
         if let Some(c) = &raw.import.concurrency {
             let v = *c.get_ref();
             if !(1..=32).contains(&v) {
-                return Err(err(Some(c.span()), "import.concurrency: use a number from 1 to 32".into()));
+                return Err(err(
+                    Some(c.span()),
+                    "import.concurrency: use a number from 1 to 32".into(),
+                ));
             }
             import.concurrency = v as usize;
         }
         if let Some(r) = &raw.import.max_rows {
             let v = *r.get_ref();
             if !(1..=1_000_000).contains(&v) {
-                return Err(err(Some(r.span()), "import.max_rows: use a number from 1 to 1000000".into()));
+                return Err(err(
+                    Some(r.span()),
+                    "import.max_rows: use a number from 1 to 1000000".into(),
+                ));
             }
             import.max_rows = v as usize;
         }
@@ -347,8 +426,9 @@ impl Config {
 
 fn parse_user_id(value: &Spanned<String>, key: &str) -> Result<OwnedUserId, String> {
     let v = value.get_ref();
-    UserId::parse(v.as_str())
-        .map_err(|_| format!("{key}: {v:?} is not a Matrix user ID; write it as \"@name:example.org\""))
+    UserId::parse(v.as_str()).map_err(|_| {
+        format!("{key}: {v:?} is not a Matrix user ID; write it as \"@name:example.org\"")
+    })
 }
 
 fn parse_duration_key(
@@ -358,13 +438,21 @@ fn parse_duration_key(
 ) -> Result<Duration, (Option<std::ops::Range<usize>>, String)> {
     match value {
         None => Ok(default),
-        Some(v) => humantime::parse_duration(v.get_ref())
-            .map_err(|e| (Some(v.span()), format!("{key}: {:?} is not a duration ({e}); e.g. \"5m\"", v.get_ref()))),
+        Some(v) => humantime::parse_duration(v.get_ref()).map_err(|e| {
+            (
+                Some(v.span()),
+                format!(
+                    "{key}: {:?} is not a duration ({e}); e.g. \"5m\"",
+                    v.get_ref()
+                ),
+            )
+        }),
     }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(1, |prefix| prefix.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(1, |prefix| prefix.matches('\n').count() + 1)
 }
 
 #[cfg(test)]
@@ -406,7 +494,11 @@ protected_users = ["@ceo:example.org"]
 "#;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("/etc/syndic/bot.toml"), &FakeEnv(HashMap::new()))
+        Config::parse(
+            text,
+            Path::new("/etc/syndic/bot.toml"),
+            &FakeEnv(HashMap::new()),
+        )
     }
 
     #[test]
@@ -416,7 +508,10 @@ protected_users = ["@ceo:example.org"]
         assert_eq!(c.store_path, Path::new("/etc/syndic/./syndic-data"));
         assert_eq!(c.prefix, "!");
         assert_eq!(c.confirm_timeout, Duration::from_secs(600));
-        assert!(c.protected_users.contains(<&UserId>::try_from("@ceo:example.org").unwrap()));
+        assert!(
+            c.protected_users
+                .contains(<&UserId>::try_from("@ceo:example.org").unwrap())
+        );
         assert_eq!(format!("{:?}", c.password), "Secret(<redacted>)");
         assert!(!format!("{c:?}").contains("change-me"));
     }
@@ -430,13 +525,48 @@ protected_users = ["@ceo:example.org"]
     #[test]
     fn errors_name_the_line_and_the_key() {
         let cases: &[(&str, &str, usize, &str)] = &[
-            ("\"user.info\", \"help\"", "\"user.infoo\", \"help\"", 20, "unknown permission \"user.infoo\""),
-            ("users = [\"@bob:example.org\"]", "users = [\"bob\"]", 19, "roles.users: \"bob\" is not a Matrix user ID"),
-            ("prefix = \"!\"", "prefix = \"!\"\ncolour = \"red\"", 11, "unknown field `colour`"),
-            ("url = \"https://matrix.example.org\"", "url = \"matrix\"", 3, "homeserver.url: not a URL"),
-            ("rooms = [\"!abcdef:example.org\"]", "rooms = [\"abcdef\"]", 9, "bot.rooms: \"abcdef\" is not a room ID"),
-            ("rooms = [\"!abcdef:example.org\"]", "rooms = []", 9, "list at least one admin room"),
-            ("protected_users = [\"@ceo:example.org\"]", "protected_users = [\"ceo@example.org\"]", 23, "safety.protected_users"),
+            (
+                "\"user.info\", \"help\"",
+                "\"user.infoo\", \"help\"",
+                20,
+                "unknown permission \"user.infoo\"",
+            ),
+            (
+                "users = [\"@bob:example.org\"]",
+                "users = [\"bob\"]",
+                19,
+                "roles.users: \"bob\" is not a Matrix user ID",
+            ),
+            (
+                "prefix = \"!\"",
+                "prefix = \"!\"\ncolour = \"red\"",
+                11,
+                "unknown field `colour`",
+            ),
+            (
+                "url = \"https://matrix.example.org\"",
+                "url = \"matrix\"",
+                3,
+                "homeserver.url: not a URL",
+            ),
+            (
+                "rooms = [\"!abcdef:example.org\"]",
+                "rooms = [\"abcdef\"]",
+                9,
+                "bot.rooms: \"abcdef\" is not a room ID",
+            ),
+            (
+                "rooms = [\"!abcdef:example.org\"]",
+                "rooms = []",
+                9,
+                "list at least one admin room",
+            ),
+            (
+                "protected_users = [\"@ceo:example.org\"]",
+                "protected_users = [\"ceo@example.org\"]",
+                23,
+                "safety.protected_users",
+            ),
         ];
         for (from, to, line, needle) in cases {
             let text = GOOD.replace(from, to);
@@ -450,8 +580,14 @@ protected_users = ["@ceo:example.org"]
     #[test]
     fn the_bot_must_be_local() {
         let text = GOOD
-            .replace("url = \"https://matrix.example.org\"", "url = \"https://matrix.example.org\"\nserver_name = \"example.org\"")
-            .replace("user_id = \"@syndic:example.org\"", "user_id = \"@syndic:other.org\"");
+            .replace(
+                "url = \"https://matrix.example.org\"",
+                "url = \"https://matrix.example.org\"\nserver_name = \"example.org\"",
+            )
+            .replace(
+                "user_id = \"@syndic:example.org\"",
+                "user_id = \"@syndic:other.org\"",
+            );
         let e = parse(&text).expect_err("remote bot");
         assert_eq!(e.line, Some(7));
         assert!(e.to_string().contains("not on this homeserver"), "{e}");
@@ -469,13 +605,19 @@ protected_users = ["@ceo:example.org"]
 
     #[test]
     fn password_and_password_file_together_are_refused() {
-        let text = GOOD.replace("password = \"change-me\"", "password = \"x\"\npassword_file = \"/run/secrets/syndic\"");
+        let text = GOOD.replace(
+            "password = \"change-me\"",
+            "password = \"x\"\npassword_file = \"/run/secrets/syndic\"",
+        );
         assert!(parse(&text).is_err());
     }
 
     #[test]
     fn a_sender_may_hold_several_roles() {
-        let text = GOOD.replace("users = [\"@bob:example.org\"]", "users = [\"@bob:example.org\", \"@alice:example.org\"]");
+        let text = GOOD.replace(
+            "users = [\"@bob:example.org\"]",
+            "users = [\"@bob:example.org\", \"@alice:example.org\"]",
+        );
         let c = parse(&text).expect("valid");
         let alice = <&UserId>::try_from("@alice:example.org").unwrap();
         assert_eq!(c.roles.roles_of(alice).count(), 2);

@@ -14,7 +14,9 @@ const CODE_LEN: usize = 6;
 
 /// A fresh random confirmation code, e.g. `K7QX2M`.
 pub fn new_code() -> String {
-    (0..CODE_LEN).map(|_| CODE_ALPHABET[rand::random_range(0..CODE_ALPHABET.len())] as char).collect()
+    (0..CODE_LEN)
+        .map(|_| CODE_ALPHABET[rand::random_range(0..CODE_ALPHABET.len())] as char)
+        .collect()
 }
 
 /// A previewed command waiting for its confirmation.
@@ -51,7 +53,8 @@ pub enum Key<'a> {
 
 impl Store {
     pub fn insert_pending(&self, p: &Pending) -> Result<(), StoreError> {
-        let action = serde_json::to_string(&p.action).map_err(|e| StoreError(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let action = serde_json::to_string(&p.action)
+            .map_err(|e| StoreError(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         self.conn().execute(
             "INSERT INTO pending_confirmations (code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at, job_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -72,18 +75,31 @@ impl Store {
 
     /// Remembers which message showed the preview, so a ✅ on it confirms.
     pub fn attach_preview(&self, code: &str, preview: &str) -> Result<(), StoreError> {
-        self.conn().execute("UPDATE pending_confirmations SET preview_event_id = ?2 WHERE code = ?1", params![code, preview])?;
+        self.conn().execute(
+            "UPDATE pending_confirmations SET preview_event_id = ?2 WHERE code = ?1",
+            params![code, preview],
+        )?;
         Ok(())
     }
 
     /// Takes the pending command if `sender` may decide on it in `room` now; removes it then (and
     /// when it expired). A wrong sender leaves it in place for the right one.
-    pub fn take_pending(&self, key: Key<'_>, sender: &str, room: &str, now: i64) -> Result<Pending, ConfirmError> {
+    pub fn take_pending(
+        &self,
+        key: Key<'_>,
+        sender: &str,
+        room: &str,
+        now: i64,
+    ) -> Result<Pending, ConfirmError> {
         let conn = self.conn();
         let (sql, value, shown) = match key {
             Key::Code(c) => {
                 let c = c.trim().to_ascii_uppercase();
-                ("SELECT code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at FROM pending_confirmations WHERE code = ?1", c.clone(), c)
+                (
+                    "SELECT code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at FROM pending_confirmations WHERE code = ?1",
+                    c.clone(),
+                    c,
+                )
             }
             Key::Preview(e) => (
                 "SELECT code, room_id, sender, command_event_id, preview_event_id, action, created_at, expires_at FROM pending_confirmations WHERE preview_event_id = ?1",
@@ -107,7 +123,9 @@ impl Store {
             .optional()
             .map_err(StoreError::from)?;
         // Another room's codes are not this room's business: answer as if unknown.
-        let Some((code, room_id, owner, command_event_id, preview, action, created_at, expires_at)) = row.filter(|r| r.1 == room) else {
+        let Some((code, room_id, owner, command_event_id, preview, action, created_at, expires_at)) =
+            row.filter(|r| r.1 == room)
+        else {
             return Err(ConfirmError::Unknown(shown));
         };
         let parse_err = |what: &str| ConfirmError::Unknown(format!("{code} ({what} unreadable)"));
@@ -115,14 +133,19 @@ impl Store {
         if owner != sender {
             return Err(ConfirmError::OtherSender(owner_id));
         }
-        conn.execute("DELETE FROM pending_confirmations WHERE code = ?1", params![code]).map_err(StoreError::from)?;
+        conn.execute(
+            "DELETE FROM pending_confirmations WHERE code = ?1",
+            params![code],
+        )
+        .map_err(StoreError::from)?;
         if now > expires_at {
             return Err(ConfirmError::Expired(code));
         }
         Ok(Pending {
             room_id: OwnedRoomId::try_from(room_id.as_str()).map_err(|_| parse_err("room"))?,
             sender: owner_id,
-            command_event_id: OwnedEventId::try_from(command_event_id.as_str()).map_err(|_| parse_err("event"))?,
+            command_event_id: OwnedEventId::try_from(command_event_id.as_str())
+                .map_err(|_| parse_err("event"))?,
             preview_event_id: preview.and_then(|p| OwnedEventId::try_from(p.as_str()).ok()),
             action: serde_json::from_str(&action).map_err(|_| parse_err("action"))?,
             code,
@@ -143,7 +166,11 @@ mod tests {
             sender: OwnedUserId::try_from("@alice:x").expect("user"),
             command_event_id: OwnedEventId::try_from("$cmd").expect("event"),
             preview_event_id: None,
-            action: Action::Deactivate { user_id: OwnedUserId::try_from("@spam:x").expect("user"), erase: true, force: false },
+            action: Action::Deactivate {
+                user_id: OwnedUserId::try_from("@spam:x").expect("user"),
+                erase: true,
+                force: false,
+            },
             created_at: 100,
             expires_at,
         }
@@ -162,21 +189,48 @@ mod tests {
     fn confirmation_rules() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = Store::open(dir.path()).expect("open");
-        store.insert_pending(&pending("AAAAAA", 200)).expect("insert");
+        store
+            .insert_pending(&pending("AAAAAA", 200))
+            .expect("insert");
         store.attach_preview("AAAAAA", "$preview").expect("attach");
         // Unknown code, other room: unknown.
-        assert!(matches!(store.take_pending(Key::Code("BBBBBB"), "@alice:x", "!r:x", 150), Err(ConfirmError::Unknown(_))));
-        assert!(matches!(store.take_pending(Key::Code("AAAAAA"), "@alice:x", "!other:x", 150), Err(ConfirmError::Unknown(_))));
+        assert!(matches!(
+            store.take_pending(Key::Code("BBBBBB"), "@alice:x", "!r:x", 150),
+            Err(ConfirmError::Unknown(_))
+        ));
+        assert!(matches!(
+            store.take_pending(Key::Code("AAAAAA"), "@alice:x", "!other:x", 150),
+            Err(ConfirmError::Unknown(_))
+        ));
         // Another admin cannot, and the pending stays.
-        assert!(matches!(store.take_pending(Key::Code("AAAAAA"), "@bob:x", "!r:x", 150), Err(ConfirmError::OtherSender(_))));
+        assert!(matches!(
+            store.take_pending(Key::Code("AAAAAA"), "@bob:x", "!r:x", 150),
+            Err(ConfirmError::OtherSender(_))
+        ));
         // The sender can, by code (any case) or by the preview; only once.
-        let p = store.take_pending(Key::Code("aaaaaa"), "@alice:x", "!r:x", 150).expect("take");
-        assert_eq!(p.preview_event_id.as_ref().map(|e| e.as_str()), Some("$preview"));
+        let p = store
+            .take_pending(Key::Code("aaaaaa"), "@alice:x", "!r:x", 150)
+            .expect("take");
+        assert_eq!(
+            p.preview_event_id.as_ref().map(|e| e.as_str()),
+            Some("$preview")
+        );
         assert_eq!(p.action, pending("AAAAAA", 200).action);
-        assert!(matches!(store.take_pending(Key::Preview("$preview"), "@alice:x", "!r:x", 150), Err(ConfirmError::Unknown(_))));
+        assert!(matches!(
+            store.take_pending(Key::Preview("$preview"), "@alice:x", "!r:x", 150),
+            Err(ConfirmError::Unknown(_))
+        ));
         // Expired: refused and gone.
-        store.insert_pending(&pending("CCCCCC", 200)).expect("insert");
-        assert!(matches!(store.take_pending(Key::Code("CCCCCC"), "@alice:x", "!r:x", 201), Err(ConfirmError::Expired(_))));
-        assert!(matches!(store.take_pending(Key::Code("CCCCCC"), "@alice:x", "!r:x", 150), Err(ConfirmError::Unknown(_))));
+        store
+            .insert_pending(&pending("CCCCCC", 200))
+            .expect("insert");
+        assert!(matches!(
+            store.take_pending(Key::Code("CCCCCC"), "@alice:x", "!r:x", 201),
+            Err(ConfirmError::Expired(_))
+        ));
+        assert!(matches!(
+            store.take_pending(Key::Code("CCCCCC"), "@alice:x", "!r:x", 150),
+            Err(ConfirmError::Unknown(_))
+        ));
     }
 }

@@ -37,11 +37,17 @@ const DEFAULT_FILTER: &str = "info,matrix_sdk=warn,matrix_sdk::http_client=off,m
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("SYNDIC_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)))
+        .with_env_filter(
+            EnvFilter::try_from_env("SYNDIC_LOG")
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

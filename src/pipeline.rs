@@ -5,8 +5,12 @@ use std::sync::Arc;
 
 use matrix_sdk::Room;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::message::{FileMessageEventContent, MessageType, OriginalSyncRoomMessageEvent, Relation};
-use matrix_sdk::ruma::events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent};
+use matrix_sdk::ruma::events::room::message::{
+    FileMessageEventContent, MessageType, OriginalSyncRoomMessageEvent, Relation,
+};
+use matrix_sdk::ruma::events::{
+    AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+};
 use matrix_sdk::ruma::{EventId, OwnedEventId, UserId};
 use tracing::{error, info, warn};
 
@@ -35,7 +39,13 @@ pub struct Origin<'a> {
 pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEvent) {
     let prefix = bot.config.prefix.clone();
     let (line, own_file) = match &ev.content.msgtype {
-        MessageType::Text(t) => match normalize(Incoming { body: &t.body, formatted_body: t.formatted.as_ref().map(|f| f.body.as_str()) }, &prefix) {
+        MessageType::Text(t) => match normalize(
+            Incoming {
+                body: &t.body,
+                formatted_body: t.formatted.as_ref().map(|f| f.body.as_str()),
+            },
+            &prefix,
+        ) {
             Some(line) => (line, None),
             None => return,
         },
@@ -59,18 +69,37 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
         (None, Some(Relation::Reply(r))) => replied_file(&room, &r.in_reply_to.event_id).await,
         _ => None,
     };
-    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id, file: own_file.as_ref().or(replied_file.as_ref()) };
+    let origin = Origin {
+        room: &room,
+        sender: &ev.sender,
+        event_id: &ev.event_id,
+        file: own_file.as_ref().or(replied_file.as_ref()),
+    };
     let line = match line {
         Ok(l) => l,
         Err(e) => {
-            finish(&bot, &origin, None, "(unreadable)", Reply::error(format!("Cannot read that command: {e}."))).await;
+            finish(
+                &bot,
+                &origin,
+                None,
+                "(unreadable)",
+                Reply::error(format!("Cannot read that command: {e}.")),
+            )
+            .await;
             return;
         }
     };
     let audit_text: String = line.argv.join(" ").chars().take(200).collect();
     let command = match parse(&line.argv, &bot.config.prefix) {
         Ok(c) if own_file.is_some() && !matches!(c, Command::ImportUsers { .. }) => {
-            finish(&bot, &origin, None, &audit_text, Reply::error(format!("Only {prefix}import-users takes a file."))).await;
+            finish(
+                &bot,
+                &origin,
+                None,
+                &audit_text,
+                Reply::error(format!("Only {prefix}import-users takes a file.")),
+            )
+            .await;
             return;
         }
         Ok(c) => c,
@@ -79,22 +108,42 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
             return;
         }
     };
-    if let Err(denied) = bot.config.roles.authorize(&ev.sender, &command.required_permissions()) {
+    if let Err(denied) = bot
+        .config
+        .roles
+        .authorize(&ev.sender, &command.required_permissions())
+    {
         info!(sender = %ev.sender, command = %audit_text, "refused: {denied}");
-        finish(&bot, &origin, None, &audit_text, Reply::error(format!("Refused: {denied}."))).await;
+        finish(
+            &bot,
+            &origin,
+            None,
+            &audit_text,
+            Reply::error(format!("Refused: {denied}.")),
+        )
+        .await;
         return;
     }
-    let working = if command.does_io() { react(&room, &ev.event_id, "⏳").await } else { None };
+    let working = if command.does_io() {
+        react(&room, &ev.event_id, "⏳").await
+    } else {
+        None
+    };
     let reply = match command {
         Command::Confirm { code } => decide(&bot, &origin, Key::Code(&code), true).await,
         Command::Cancel { code } => decide(&bot, &origin, Key::Code(&code), false).await,
         other => match command::plan(&bot, &origin, other).await {
             Planned::Done(reply) => reply,
-            Planned::Confirm { preview, action, dry_run } => {
+            Planned::Confirm {
+                preview,
+                action,
+                dry_run,
+            } => {
                 if dry_run {
                     preview.line(Line::new().bold("Dry run: nothing was changed."))
                 } else {
-                    return ask_confirmation(&bot, &origin, working, &audit_text, preview, action).await;
+                    return ask_confirmation(&bot, &origin, working, &audit_text, preview, action)
+                        .await;
                 }
             }
         },
@@ -103,15 +152,42 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
 }
 
 /// The command a file upload carries: its caption, or `import-users` for a bare `.csv` upload.
-fn file_command(f: &FileMessageEventContent, prefix: &str) -> Option<Result<crate::command::normalize::CommandLine, crate::command::normalize::NormalizeError>> {
+fn file_command(
+    f: &FileMessageEventContent,
+    prefix: &str,
+) -> Option<Result<crate::command::normalize::CommandLine, crate::command::normalize::NormalizeError>>
+{
     // Current clients put a caption in `body` and the name in `filename`; older ones only the name.
-    let caption = f.filename.as_ref().filter(|name| **name != f.body).map(|_| f.body.as_str());
+    let caption = f
+        .filename
+        .as_ref()
+        .filter(|name| **name != f.body)
+        .map(|_| f.body.as_str());
     match caption {
-        Some(text) => normalize(Incoming { body: text, formatted_body: f.formatted.as_ref().map(|x| x.body.as_str()) }, prefix),
+        Some(text) => normalize(
+            Incoming {
+                body: text,
+                formatted_body: f.formatted.as_ref().map(|x| x.body.as_str()),
+            },
+            prefix,
+        ),
         None => {
-            let name = f.filename.as_deref().unwrap_or(&f.body).to_ascii_lowercase();
-            let mime_csv = f.info.as_ref().and_then(|i| i.mimetype.as_deref()).is_some_and(|m| m == "text/csv");
-            (name.ends_with(".csv") || mime_csv).then(|| Ok(crate::command::normalize::CommandLine { argv: vec!["import-users".into()], body: String::new() }))
+            let name = f
+                .filename
+                .as_deref()
+                .unwrap_or(&f.body)
+                .to_ascii_lowercase();
+            let mime_csv = f
+                .info
+                .as_ref()
+                .and_then(|i| i.mimetype.as_deref())
+                .is_some_and(|m| m == "text/csv");
+            (name.ends_with(".csv") || mime_csv).then(|| {
+                Ok(crate::command::normalize::CommandLine {
+                    argv: vec!["import-users".into()],
+                    body: String::new(),
+                })
+            })
         }
     }
 }
@@ -126,7 +202,9 @@ async fn replied_file(room: &Room, id: &EventId) -> Option<FileMessageEventConte
         }
     };
     match event.raw().deserialize() {
-        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(SyncMessageLikeEvent::Original(m)))) => match m.content.msgtype {
+        Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+            SyncMessageLikeEvent::Original(m),
+        ))) => match m.content.msgtype {
             MessageType::File(f) => Some(f),
             _ => None,
         },
@@ -135,7 +213,14 @@ async fn replied_file(room: &Room, id: &EventId) -> Option<FileMessageEventConte
 }
 
 /// Stores the pending action and shows the preview with its code.
-async fn ask_confirmation(bot: &Arc<Bot>, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, preview: Reply, action: command::Action) {
+async fn ask_confirmation(
+    bot: &Arc<Bot>,
+    origin: &Origin<'_>,
+    working: Option<OwnedEventId>,
+    audit_text: &str,
+    preview: Reply,
+    action: command::Action,
+) {
     let code = new_code();
     let minutes = bot.config.confirm_timeout.as_secs().div_ceil(60);
     let now = now_secs();
@@ -150,7 +235,14 @@ async fn ask_confirmation(bot: &Arc<Bot>, origin: &Origin<'_>, working: Option<O
         expires_at: now + bot.config.confirm_timeout.as_secs() as i64,
     };
     if let Err(e) = bot.store.insert_pending(&pending) {
-        finish(bot, origin, working, audit_text, Reply::error(e.to_string())).await;
+        finish(
+            bot,
+            origin,
+            working,
+            audit_text,
+            Reply::error(e.to_string()),
+        )
+        .await;
         return;
     }
     let prefix = &bot.config.prefix;
@@ -160,9 +252,14 @@ async fn ask_confirmation(bot: &Arc<Bot>, origin: &Origin<'_>, working: Option<O
             Line::new()
                 .text("React ✅ or send ")
                 .code(format!("{prefix}confirm {code}"))
-                .text(format!(" within {minutes} min to go ahead."))
+                .text(format!(" within {minutes} min to go ahead.")),
         )
-        .line(Line::new().text("❌ or ").code(format!("{prefix}cancel {code}")).text(" drops it."));
+        .line(
+            Line::new()
+                .text("❌ or ")
+                .code(format!("{prefix}cancel {code}"))
+                .text(" drops it."),
+        );
     if let Some(w) = working {
         unreact(origin.room, &w).await;
     }
@@ -179,7 +276,12 @@ async fn ask_confirmation(bot: &Arc<Bot>, origin: &Origin<'_>, working: Option<O
 
 /// `!confirm`/`!cancel` and ✅/❌: the same sender, the same room, in time.
 async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Reply {
-    let pending = match bot.store.take_pending(key, origin.sender.as_str(), origin.room.room_id().as_str(), now_secs()) {
+    let pending = match bot.store.take_pending(
+        key,
+        origin.sender.as_str(),
+        origin.room.room_id().as_str(),
+        now_secs(),
+    ) {
         Ok(p) => p,
         Err(e) => {
             let _ = bot.store.drop_unconfirmed_jobs();
@@ -193,7 +295,16 @@ async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool
     }
     info!(sender = %origin.sender, code = %pending.code, action = ?pending.action, "confirmed");
     let reply = command::execute(bot, origin, pending.action.clone()).await;
-    react(origin.room, &pending.command_event_id, if reply.outcome == Outcome::Failure { "❌" } else { "✅" }).await;
+    react(
+        origin.room,
+        &pending.command_event_id,
+        if reply.outcome == Outcome::Failure {
+            "❌"
+        } else {
+            "✅"
+        },
+    )
+    .await;
     reply
 }
 
@@ -226,8 +337,18 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
             return;
         }
     }
-    let origin = Origin { room: &room, sender: &ev.sender, event_id: &ev.event_id, file: None };
-    let reply = match bot.store.take_pending(Key::Preview(preview), ev.sender.as_str(), room.room_id().as_str(), now_secs()) {
+    let origin = Origin {
+        room: &room,
+        sender: &ev.sender,
+        event_id: &ev.event_id,
+        file: None,
+    };
+    let reply = match bot.store.take_pending(
+        Key::Preview(preview),
+        ev.sender.as_str(),
+        room.room_id().as_str(),
+        now_secs(),
+    ) {
         Err(ConfirmError::Unknown(_)) => return,
         Err(e) => {
             let _ = bot.store.drop_unconfirmed_jobs();
@@ -241,11 +362,24 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
         Ok(pending) => {
             info!(sender = %ev.sender, code = %pending.code, action = ?pending.action, "confirmed by reaction");
             let reply = command::execute(&bot, &origin, pending.action.clone()).await;
-            react(&room, &pending.command_event_id, if reply.outcome == Outcome::Failure { "❌" } else { "✅" }).await;
+            react(
+                &room,
+                &pending.command_event_id,
+                if reply.outcome == Outcome::Failure {
+                    "❌"
+                } else {
+                    "✅"
+                },
+            )
+            .await;
             reply
         }
     };
-    let audit_text = if confirm { "✅ reaction" } else { "❌ reaction" };
+    let audit_text = if confirm {
+        "✅ reaction"
+    } else {
+        "❌ reaction"
+    };
     audit(&bot, &origin, audit_text, outcome_name(reply.outcome));
     // Answer on the preview, where the admin reacted.
     let to = ev.content.relates_to.event_id.clone();
@@ -255,7 +389,13 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
 }
 
 /// Sends the reply, sets the final reaction, records the audit entry.
-async fn finish(bot: &Bot, origin: &Origin<'_>, working: Option<OwnedEventId>, audit_text: &str, reply: Reply) {
+async fn finish(
+    bot: &Bot,
+    origin: &Origin<'_>,
+    working: Option<OwnedEventId>,
+    audit_text: &str,
+    reply: Reply,
+) {
     if let Err(e) = send_reply(origin.room, Some(origin.event_id), &reply).await {
         error!("cannot send a reply: {e}");
     }
@@ -281,7 +421,12 @@ fn outcome_name(o: Outcome) -> &'static str {
 
 fn audit(bot: &Bot, origin: &Origin<'_>, command: &str, outcome: &str) {
     info!(room = %origin.room.room_id(), sender = %origin.sender, command, outcome, "audit");
-    if let Err(e) = bot.store.audit(origin.room.room_id().as_str(), origin.sender.as_str(), command, outcome) {
+    if let Err(e) = bot.store.audit(
+        origin.room.room_id().as_str(),
+        origin.sender.as_str(),
+        command,
+        outcome,
+    ) {
         error!("cannot write the audit record: {e}");
     }
 }

@@ -46,9 +46,12 @@ impl Line {
     }
 
     fn plain(&self) -> String {
-        self.0.iter().map(|s| match s {
-            Span::Text(t) | Span::Code(t) | Span::Bold(t) => t.as_str(),
-        }).collect()
+        self.0
+            .iter()
+            .map(|s| match s {
+                Span::Text(t) | Span::Code(t) | Span::Bold(t) => t.as_str(),
+            })
+            .collect()
     }
 
     fn html(&self) -> String {
@@ -98,7 +101,12 @@ pub struct Attachment {
 
 impl std::fmt::Debug for Attachment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Attachment({}, {} bytes)", self.filename, self.bytes.len())
+        write!(
+            f,
+            "Attachment({}, {} bytes)",
+            self.filename,
+            self.bytes.len()
+        )
     }
 }
 
@@ -112,7 +120,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(outcome: Outcome) -> Self {
-        Self { blocks: Vec::new(), outcome, attachments: Vec::new() }
+        Self {
+            blocks: Vec::new(),
+            outcome,
+            attachments: Vec::new(),
+        }
     }
 
     /// A one-line success answer.
@@ -194,13 +206,19 @@ mod tests {
             .list(vec![Line::new().bold("a").text(": 1"), "b".into()])
             .line("end");
         assert_eq!(r.plain(), "User <b>@x:y</b> & co\n• a: 1\n• b\nend");
-        assert_eq!(r.html(), "User <code>&lt;b&gt;@x:y&lt;/b&gt;</code> &amp; co<ul><li><b>a</b>: 1</li><li>b</li></ul>end");
+        assert_eq!(
+            r.html(),
+            "User <code>&lt;b&gt;@x:y&lt;/b&gt;</code> &amp; co<ul><li><b>a</b>: 1</li><li>b</li></ul>end"
+        );
     }
 }
 
 /// A server timestamp (milliseconds) as `2026-11-22 06:10 UTC`.
 pub fn format_time_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| "unknown".to_owned(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || "unknown".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 /// `yes` / `no`, for flags in replies.

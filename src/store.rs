@@ -67,7 +67,10 @@ CREATE TABLE IF NOT EXISTS job_rows (
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The bot's state database.
@@ -82,13 +85,17 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// The connection; a poisoned lock still holds a consistent database (every write is one
     /// statement or one transaction), so it is recovered rather than propagated as a panic.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records that an event is being handled. Returns false when it already was: the caller must
@@ -104,7 +111,11 @@ impl Store {
     pub fn was_handled(&self, event_id: &str) -> StoreResult<bool> {
         Ok(self
             .conn()
-            .query_row("SELECT 1 FROM handled_events WHERE event_id = ?1", params![event_id], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM handled_events WHERE event_id = ?1",
+                params![event_id],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -113,8 +124,14 @@ impl Store {
     pub fn prune(&self, max_age_secs: i64) -> StoreResult<()> {
         let cutoff = now_secs() - max_age_secs;
         let conn = self.conn();
-        conn.execute("DELETE FROM handled_events WHERE handled_at < ?1", params![cutoff])?;
-        conn.execute("DELETE FROM pending_confirmations WHERE expires_at < ?1", params![cutoff])?;
+        conn.execute(
+            "DELETE FROM handled_events WHERE handled_at < ?1",
+            params![cutoff],
+        )?;
+        conn.execute(
+            "DELETE FROM pending_confirmations WHERE expires_at < ?1",
+            params![cutoff],
+        )?;
         drop(conn);
         self.drop_unconfirmed_jobs()
     }
@@ -125,13 +142,25 @@ impl Store {
         let conn = self.conn();
         let orphaned = "SELECT id FROM jobs WHERE state = 'awaiting_confirmation' AND id NOT IN \
              (SELECT job_id FROM pending_confirmations WHERE job_id IS NOT NULL AND expires_at >= ?1)";
-        conn.execute(&format!("DELETE FROM job_rows WHERE job_id IN ({orphaned})"), params![now])?;
-        conn.execute(&format!("DELETE FROM jobs WHERE id IN ({orphaned})"), params![now])?;
+        conn.execute(
+            &format!("DELETE FROM job_rows WHERE job_id IN ({orphaned})"),
+            params![now],
+        )?;
+        conn.execute(
+            &format!("DELETE FROM jobs WHERE id IN ({orphaned})"),
+            params![now],
+        )?;
         Ok(())
     }
 
     /// Appends to the audit trail. `command` must not hold secrets (no command takes one).
-    pub fn audit(&self, room_id: &str, sender: &str, command: &str, outcome: &str) -> StoreResult<()> {
+    pub fn audit(
+        &self,
+        room_id: &str,
+        sender: &str,
+        command: &str,
+        outcome: &str,
+    ) -> StoreResult<()> {
         self.conn().execute(
             "INSERT INTO audit (at, room_id, sender, command, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now_secs(), room_id, sender, command, outcome],

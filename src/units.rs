@@ -5,7 +5,9 @@ use std::time::Duration;
 /// A unit problem, shown to the admin as one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
-    #[error("{0:?} is not an age; use a number and a unit, e.g. 30d, 12h, 2w, 90m or 1d12h (s, m = minutes, h, d, w, y)")]
+    #[error(
+        "{0:?} is not an age; use a number and a unit, e.g. 30d, 12h, 2w, 90m or 1d12h (s, m = minutes, h, d, w, y)"
+    )]
     BadAge(String),
     #[error("{0:?} is not a size; use a number and K, M or G (binary: 1K = 1024 bytes), e.g. 10M")]
     BadSize(String),
@@ -39,10 +41,16 @@ pub fn parse_age(text: &str) -> Result<Duration, UnitError> {
         let n: u64 = digits.parse().map_err(|_| bad())?;
         digits.clear();
         let part = n.checked_mul(secs).ok_or_else(bad)?;
-        total = total.checked_add(Duration::from_secs(part)).ok_or_else(bad)?;
+        total = total
+            .checked_add(Duration::from_secs(part))
+            .ok_or_else(bad)?;
         saw_unit = true;
     }
-    if !digits.is_empty() || !saw_unit || total.is_zero() || total > Duration::from_secs(100 * 365 * 86_400) {
+    if !digits.is_empty()
+        || !saw_unit
+        || total.is_zero()
+        || total > Duration::from_secs(100 * 365 * 86_400)
+    {
         return Err(bad());
     }
     Ok(total)
@@ -79,7 +87,11 @@ pub fn format_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -90,19 +102,46 @@ mod tests {
     fn ages() {
         let h = 3600;
         let d = 24 * h;
-        let ok: &[(&str, u64)] =
-            &[("30d", 30 * d), ("12h", 12 * h), ("2w", 14 * d), ("90m", 90 * 60), ("1d12h", d + 12 * h), ("30s", 30), ("1y", 365 * d + 6 * h)];
+        let ok: &[(&str, u64)] = &[
+            ("30d", 30 * d),
+            ("12h", 12 * h),
+            ("2w", 14 * d),
+            ("90m", 90 * 60),
+            ("1d12h", d + 12 * h),
+            ("30s", 30),
+            ("1y", 365 * d + 6 * h),
+        ];
         for (text, secs) in ok {
             assert_eq!(parse_age(text), Ok(Duration::from_secs(*secs)), "{text}");
         }
-        for bad in ["", "30", "d", "30x", "3 0d", "30M", "1ms", "-5d", "0d", "99999999999999999999d", "1000y", "30d5"] {
+        for bad in [
+            "",
+            "30",
+            "d",
+            "30x",
+            "3 0d",
+            "30M",
+            "1ms",
+            "-5d",
+            "0d",
+            "99999999999999999999d",
+            "1000y",
+            "30d5",
+        ] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn sizes() {
-        let ok: &[(&str, u64)] = &[("512", 512), ("10K", 10240), ("10M", 10 << 20), ("1G", 1 << 30), ("10MiB", 10 << 20), ("3m", 3 << 20)];
+        let ok: &[(&str, u64)] = &[
+            ("512", 512),
+            ("10K", 10240),
+            ("10M", 10 << 20),
+            ("1G", 1 << 30),
+            ("10MiB", 10 << 20),
+            ("3m", 3 << 20),
+        ];
         for (text, n) in ok {
             assert_eq!(parse_size(text), Ok(*n), "{text}");
         }

@@ -19,15 +19,21 @@ impl FromStr for UserArg {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.starts_with('@') {
-            return UserId::parse(s).map(UserArg::Full).map_err(|_| format!("{:?} is not a user ID; write @name:server", super::clip(s)));
+            return UserId::parse(s)
+                .map(UserArg::Full)
+                .map_err(|_| format!("{:?} is not a user ID; write @name:server", super::clip(s)));
         }
         let ok = !s.is_empty()
             && s.len() <= 255
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._=-/+".contains(c));
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._=-/+".contains(c));
         if ok {
             Ok(UserArg::Local(s.to_owned()))
         } else {
-            Err(format!("{:?} is not a user; write @name:server or just the name", super::clip(s)))
+            Err(format!(
+                "{:?} is not a user; write @name:server or just the name",
+                super::clip(s)
+            ))
         }
     }
 }
@@ -39,7 +45,9 @@ impl UserArg {
             UserArg::Full(id) => id.clone(),
             // The localpart was checked in from_str, so this cannot fail; fall back to a parse anyway.
             UserArg::Local(local) => UserId::parse_with_server_name(local.as_str(), server)
-                .unwrap_or_else(|_| UserId::parse_with_server_name("invalid", server).expect("static localpart")),
+                .unwrap_or_else(|_| {
+                    UserId::parse_with_server_name("invalid", server).expect("static localpart")
+                }),
         }
     }
 }
@@ -61,7 +69,12 @@ impl FromStr for RoomArg {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OwnedRoomOrAliasId::try_from(s).map(RoomArg).map_err(|_| format!("{:?} is not a room; write !id:server or #alias:server", super::clip(s)))
+        OwnedRoomOrAliasId::try_from(s).map(RoomArg).map_err(|_| {
+            format!(
+                "{:?} is not a room; write !id:server or #alias:server",
+                super::clip(s)
+            )
+        })
     }
 }
 
@@ -73,7 +86,9 @@ impl FromStr for Age {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::units::parse_age(s).map(Age).map_err(|_| crate::units::UnitError::BadAge(super::clip(s)).to_string())
+        crate::units::parse_age(s)
+            .map(Age)
+            .map_err(|_| crate::units::UnitError::BadAge(super::clip(s)).to_string())
     }
 }
 
@@ -85,7 +100,9 @@ impl FromStr for Size {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::units::parse_size(s).map(Size).map_err(|_| crate::units::UnitError::BadSize(super::clip(s)).to_string())
+        crate::units::parse_size(s)
+            .map(Size)
+            .map_err(|_| crate::units::UnitError::BadSize(super::clip(s)).to_string())
     }
 }
 
@@ -100,7 +117,10 @@ mod tests {
             ("@spam:example.org", Some("@spam:example.org")),
             ("@spam:other.org", Some("@spam:other.org")),
             ("spam", Some("@spam:example.org")),
-            ("spam.bot_1=x-y/z+q", Some("@spam.bot_1=x-y/z+q:example.org")),
+            (
+                "spam.bot_1=x-y/z+q",
+                Some("@spam.bot_1=x-y/z+q:example.org"),
+            ),
             ("Spam", None),
             ("spam:example.org", None),
             ("@spam", None),
@@ -109,7 +129,10 @@ mod tests {
             ("#room:example.org", None),
         ];
         for (input, expected) in cases {
-            let got = input.parse::<UserArg>().ok().map(|u| u.resolve(server).to_string());
+            let got = input
+                .parse::<UserArg>()
+                .ok()
+                .map(|u| u.resolve(server).to_string());
             assert_eq!(got.as_deref(), *expected, "{input}");
         }
     }

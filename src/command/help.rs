@@ -18,7 +18,11 @@ pub fn example_of(sub: &clap::Command) -> Option<String> {
 fn permission_of(sub: &clap::Command) -> Option<Permission> {
     let example = example_of(sub)?;
     let argv: Vec<String> = example.split_whitespace().map(str::to_owned).collect();
-    parse(&argv, "!").ok()?.required_permissions().first().copied()
+    parse(&argv, "!")
+        .ok()?
+        .required_permissions()
+        .first()
+        .copied()
 }
 
 /// `!help`: what the sender may run, one line each.
@@ -28,19 +32,30 @@ pub fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
         .filter(|sub| permission_of(sub).is_none_or(|p| roles.allows(sender, p)))
         .map(|sub| {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
-            Line::new().code(format!("{prefix}{}", sub.get_name())).text(format!(" — {about}"))
+            Line::new()
+                .code(format!("{prefix}{}", sub.get_name()))
+                .text(format!(" — {about}"))
         })
         .collect();
     Reply::ok(Line::new().bold("Commands you may run"))
         .list(items)
-        .line(Line::new().text("Details: ").code(format!("{prefix}help <command>")))
+        .line(
+            Line::new()
+                .text("Details: ")
+                .code(format!("{prefix}help <command>")),
+        )
 }
 
 /// `!help <command>`: usage, options and an example.
 pub fn usage(name: &str, prefix: &str) -> Reply {
     let name = name.trim_start_matches(prefix);
     let Some(sub) = grammar().find_subcommand(name) else {
-        return Reply::error(Line::new().text("No command ").code(name).text(format!("; type {prefix}help for the list")));
+        return Reply::error(
+            Line::new()
+                .text("No command ")
+                .code(name)
+                .text(format!("; type {prefix}help for the list")),
+        );
     };
     let mut synopsis = format!("{prefix}{}", sub.get_name());
     let mut options = Vec::new();
@@ -49,13 +64,21 @@ pub fn usage(name: &str, prefix: &str) -> Reply {
         synopsis.push(' ');
         synopsis.push_str(&shown);
         let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-        options.push(Line::new().code(shown.trim_matches(['[', ']'])).text(format!(" — {help}")));
+        options.push(
+            Line::new()
+                .code(shown.trim_matches(['[', ']']))
+                .text(format!(" — {help}")),
+        );
     }
     let mut reply = Reply::ok(Line::new().code(synopsis))
         .line(sub.get_about().map(|a| a.to_string()).unwrap_or_default())
         .list(options);
     if let Some(example) = example_of(sub) {
-        reply = reply.line(Line::new().text("Example: ").code(format!("{prefix}{example}")));
+        reply = reply.line(
+            Line::new()
+                .text("Example: ")
+                .code(format!("{prefix}{example}")),
+        );
     }
     if let Some(p) = permission_of(sub) {
         reply = reply.line(Line::new().text("Permission: ").code(p.name()));
@@ -102,15 +125,26 @@ mod tests {
         assert!(text.contains("!confirm — "), "{text}");
         assert!(!text.contains("!deactivate"), "{text}");
         assert!(!text.contains("!ping"), "{text}");
-        let admin = Roles::new(vec![Role { name: "a".into(), users: [bob.clone()].into(), allow: BTreeSet::new(), all: true }]);
+        let admin = Roles::new(vec![Role {
+            name: "a".into(),
+            users: [bob.clone()].into(),
+            allow: BTreeSet::new(),
+            all: true,
+        }]);
         assert!(list(&admin, &bob, "!").plain().contains("!deactivate — "));
     }
 
     #[test]
     fn usage_has_synopsis_options_example_and_permission() {
         let text = usage("deactivate", "!").plain();
-        assert!(text.starts_with("!deactivate <user> [--erase] [--force] [--dry-run]\n"), "{text}");
-        assert!(text.contains("Example: !deactivate @spammer:example.org --erase"), "{text}");
+        assert!(
+            text.starts_with("!deactivate <user> [--erase] [--force] [--dry-run]\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Example: !deactivate @spammer:example.org --erase"),
+            "{text}"
+        );
         assert!(text.contains("Permission: user.deactivate"), "{text}");
         assert_eq!(usage("!deactivate", "!").plain(), text);
         assert!(usage("nope", "!").plain().starts_with("No command nope"));

@@ -28,7 +28,12 @@ pub struct ImportOptions {
 }
 
 /// `!import-users`: download, check, preview; the job is stored awaiting confirmation.
-pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessageEventContent>, opts: ImportOptions) -> Result<Planned, CommandError> {
+pub async fn plan_import(
+    bot: &Bot,
+    origin: &Origin<'_>,
+    file: Option<&FileMessageEventContent>,
+    opts: ImportOptions,
+) -> Result<Planned, CommandError> {
     let prefix = &bot.config.prefix;
     let Some(file) = file else {
         return Err(CommandError::Refused(format!(
@@ -54,13 +59,32 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
         .map_err(|e| CommandError::Refused(format!("cannot download {filename}: {e}")))?
         .ok_or_else(|| CommandError::Refused(format!("{filename} has no content")))?;
     if bytes.len() as u64 > limit {
-        return Err(CommandError::Refused(format!("{filename} is {}; the limit is {}", format_bytes(bytes.len() as u64), format_bytes(limit))));
+        return Err(CommandError::Refused(format!(
+            "{filename} is {}; the limit is {}",
+            format_bytes(bytes.len() as u64),
+            format_bytes(limit)
+        )));
     }
-    let parsed = parse_users_csv(&bytes, bot.config.server_name.as_str(), bot.config.import.max_rows)
-        .map_err(|e| CommandError::Refused(format!("{filename}: {e}")))?;
+    let parsed = parse_users_csv(
+        &bytes,
+        bot.config.server_name.as_str(),
+        bot.config.import.max_rows,
+    )
+    .map_err(|e| CommandError::Refused(format!("{filename}: {e}")))?;
     if parsed.rows.is_empty() {
-        let why = if parsed.errors.is_empty() { "it has no rows".to_owned() } else { format!("all {} rows are invalid, e.g. line {}: {}", parsed.errors.len(), parsed.errors[0].line, parsed.errors[0].reason) };
-        return Err(CommandError::Refused(format!("nothing to import from {filename}: {why}")));
+        let why = if parsed.errors.is_empty() {
+            "it has no rows".to_owned()
+        } else {
+            format!(
+                "all {} rows are invalid, e.g. line {}: {}",
+                parsed.errors.len(),
+                parsed.errors[0].line,
+                parsed.errors[0].reason
+            )
+        };
+        return Err(CommandError::Refused(format!(
+            "nothing to import from {filename}: {why}"
+        )));
     }
 
     // Which users exist already: one GET per row, eight at a time.
@@ -68,7 +92,12 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
     let mut exists = std::collections::HashSet::new();
     let mut checks = futures_util::stream::iter(ids)
         .map(|id| async move {
-            let r = bot.admin.send(&QueryUser { user_id: id.clone() }).await;
+            let r = bot
+                .admin
+                .send(&QueryUser {
+                    user_id: id.clone(),
+                })
+                .await;
             (id, r)
         })
         .buffer_unordered(8);
@@ -83,19 +112,41 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
     }
     drop(checks);
 
-    let existing: Vec<&str> = parsed.rows.iter().filter(|r| exists.contains(&r.user_id)).map(|r| r.user_id.as_str()).collect();
+    let existing: Vec<&str> = parsed
+        .rows
+        .iter()
+        .filter(|r| exists.contains(&r.user_id))
+        .map(|r| r.user_id.as_str())
+        .collect();
     if opts.on_conflict == OnConflict::Stop && !existing.is_empty() {
         let shown: Vec<&str> = existing.iter().take(5).copied().collect();
         return Err(CommandError::Refused(format!(
             "{} of these users already exist ({}{}); with --on-conflict stop nothing is imported. Use skip or update",
             existing.len(),
             shown.join(", "),
-            if existing.len() > shown.len() { ", …" } else { "" }
+            if existing.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
         )));
     }
-    let to_create: Vec<_> = parsed.rows.iter().filter(|r| !exists.contains(&r.user_id)).collect();
-    let to_generate = if opts.no_generate { 0 } else { to_create.iter().filter(|r| r.password.is_none()).count() };
-    let encrypted = origin.room.latest_encryption_state().await.map(|s| s.is_encrypted()).unwrap_or(false);
+    let to_create: Vec<_> = parsed
+        .rows
+        .iter()
+        .filter(|r| !exists.contains(&r.user_id))
+        .collect();
+    let to_generate = if opts.no_generate {
+        0
+    } else {
+        to_create.iter().filter(|r| r.password.is_none()).count()
+    };
+    let encrypted = origin
+        .room
+        .latest_encryption_state()
+        .await
+        .map(|s| s.is_encrypted())
+        .unwrap_or(false);
     if to_generate > 0 && !encrypted {
         return Err(CommandError::Refused(format!(
             "this room is not encrypted, so I will not send the {to_generate} generated passwords here. Import from an encrypted room, or add --no-generate"
@@ -111,50 +162,102 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
         OnConflict::Stop => "none",
     };
     let mut items = vec![
-        Line::new().text(format!("Rows in the file: {}", parsed.rows.len() + parsed.errors.len())),
-        Line::new().text(format!("To create: {} ({admins} admins, {guests} guests, {deactivated} deactivated)", to_create.len())),
-        Line::new().text(format!("Already exist: {} → {}", existing.len(), if existing.is_empty() { "none" } else { conflict_effect })),
-        Line::new().text(format!("Invalid rows (not imported): {}", parsed.errors.len())),
+        Line::new().text(format!(
+            "Rows in the file: {}",
+            parsed.rows.len() + parsed.errors.len()
+        )),
+        Line::new().text(format!(
+            "To create: {} ({admins} admins, {guests} guests, {deactivated} deactivated)",
+            to_create.len()
+        )),
+        Line::new().text(format!(
+            "Already exist: {} → {}",
+            existing.len(),
+            if existing.is_empty() {
+                "none"
+            } else {
+                conflict_effect
+            }
+        )),
+        Line::new().text(format!(
+            "Invalid rows (not imported): {}",
+            parsed.errors.len()
+        )),
         Line::new().text(format!(
             "Passwords to generate: {to_generate}{}",
-            if to_generate > 0 { " (sent back as an encrypted file)" } else { "" }
+            if to_generate > 0 {
+                " (sent back as an encrypted file)"
+            } else {
+                ""
+            }
         )),
     ];
     if opts.no_generate {
         items.push(Line::new().text("Rows without a password get none (--no-generate)."));
     }
     let mut preview = Reply::new(Outcome::Pending)
-        .line(Line::new().bold("Import users from ").code(filename.as_str()))
+        .line(
+            Line::new()
+                .bold("Import users from ")
+                .code(filename.as_str()),
+        )
         .list(items);
     if !parsed.errors.is_empty() {
         let shown: Vec<Line> = parsed
             .errors
             .iter()
             .take(PREVIEW_ERRORS)
-            .map(|e| Line::new().text(format!("line {}: ", e.line)).text(e.reason.clone()))
+            .map(|e| {
+                Line::new()
+                    .text(format!("line {}: ", e.line))
+                    .text(e.reason.clone())
+            })
             .collect();
         preview = preview.line("Invalid rows:").list(shown);
         if parsed.errors.len() > PREVIEW_ERRORS {
             let mut w = csv::Writer::from_writer(Vec::new());
             let _ = w.write_record(["line", "id", "reason"]);
             for e in &parsed.errors {
-                let _ = w.write_record([e.line.to_string(), e.id.clone().unwrap_or_default(), e.reason.clone()]);
+                let _ = w.write_record([
+                    e.line.to_string(),
+                    e.id.clone().unwrap_or_default(),
+                    e.reason.clone(),
+                ]);
             }
             let bytes = w.into_inner().unwrap_or_default();
             preview = preview
-                .line(format!("…and {} more, all listed in import-errors.csv.", parsed.errors.len() - PREVIEW_ERRORS))
-                .attach(Attachment { filename: "import-errors.csv".into(), mime: "text/csv".into(), bytes, sensitive: false });
+                .line(format!(
+                    "…and {} more, all listed in import-errors.csv.",
+                    parsed.errors.len() - PREVIEW_ERRORS
+                ))
+                .attach(Attachment {
+                    filename: "import-errors.csv".into(),
+                    mime: "text/csv".into(),
+                    bytes,
+                    sensitive: false,
+                });
         }
     }
     if !parsed.unknown_columns.is_empty() {
-        preview = preview.line(format!("Unknown columns, ignored: {}", parsed.unknown_columns.join(", ")));
+        preview = preview.line(format!(
+            "Unknown columns, ignored: {}",
+            parsed.unknown_columns.join(", ")
+        ));
     }
     if opts.dry_run {
-        return Ok(Planned::Confirm { preview, action: Action::RunJob { job_id: 0 }, dry_run: true });
+        return Ok(Planned::Confirm {
+            preview,
+            action: Action::RunJob { job_id: 0 },
+            dry_run: true,
+        });
     }
 
-    let password_column = parsed.header.iter().position(|h| h.trim().eq_ignore_ascii_case("password"));
-    let mut rows: Vec<(String, Option<String>)> = Vec::with_capacity(parsed.rows.len() + parsed.errors.len());
+    let password_column = parsed
+        .header
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case("password"));
+    let mut rows: Vec<(String, Option<String>)> =
+        Vec::with_capacity(parsed.rows.len() + parsed.errors.len());
     for r in &parsed.rows {
         let generate = r.password.is_none() && !opts.no_generate && !exists.contains(&r.user_id);
         let secret = match &r.password {
@@ -162,13 +265,23 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
             None if generate => Some(generate_password()),
             None => None,
         };
-        let payload = serde_json::to_string(&RowPayload::from_row(r, password_column, generate)).map_err(|e| CommandError::Refused(e.to_string()))?;
+        let payload = serde_json::to_string(&RowPayload::from_row(r, password_column, generate))
+            .map_err(|e| CommandError::Refused(e.to_string()))?;
         rows.push((payload, secret));
     }
     let invalid_start = rows.len();
     for e in &parsed.errors {
-        let secret = password_column.and_then(|i| e.raw.get(i)).filter(|p| !p.is_empty()).cloned();
-        let payload = serde_json::to_string(&RowPayload::invalid(e.line, e.id.clone(), &e.raw, password_column)).map_err(|e| CommandError::Refused(e.to_string()))?;
+        let secret = password_column
+            .and_then(|i| e.raw.get(i))
+            .filter(|p| !p.is_empty())
+            .cloned();
+        let payload = serde_json::to_string(&RowPayload::invalid(
+            e.line,
+            e.id.clone(),
+            &e.raw,
+            password_column,
+        ))
+        .map_err(|e| CommandError::Refused(e.to_string()))?;
         rows.push((payload, secret));
     }
     let spec = ImportSpec {
@@ -179,25 +292,54 @@ pub async fn plan_import(bot: &Bot, origin: &Origin<'_>, file: Option<&FileMessa
         password_column,
         concurrency: bot.config.import.concurrency,
     };
-    let job = NewJob { kind: import::KIND, room_id: origin.room.room_id().as_str(), requester: origin.sender.as_str(), command_event_id: origin.event_id.as_str() };
+    let job = NewJob {
+        kind: import::KIND,
+        room_id: origin.room.room_id().as_str(),
+        requester: origin.sender.as_str(),
+        command_event_id: origin.event_id.as_str(),
+    };
     let job_id = bot.store.create_job(&job, &spec, rows)?;
     for (i, e) in parsed.errors.iter().enumerate() {
-        bot.store.set_row_state(job_id, (invalid_start + i) as i64, import::row_state::INVALID, &e.reason)?;
+        bot.store.set_row_state(
+            job_id,
+            (invalid_start + i) as i64,
+            import::row_state::INVALID,
+            &e.reason,
+        )?;
     }
-    Ok(Planned::Confirm { preview: preview.line(format!("Job #{job_id}.")), action: Action::RunJob { job_id }, dry_run: false })
+    Ok(Planned::Confirm {
+        preview: preview.line(format!("Job #{job_id}.")),
+        action: Action::RunJob { job_id },
+        dry_run: false,
+    })
 }
 
 /// Starts a confirmed job.
 pub fn start_job(bot: &Arc<Bot>, job_id: i64) -> Result<Reply, CommandError> {
-    let job = bot.store.job(job_id)?.ok_or_else(|| CommandError::Refused(format!("job #{job_id} no longer exists")))?;
-    if !bot.store.transition_job(job_id, JobState::AwaitingConfirmation, JobState::Running)? {
-        return Err(CommandError::Refused(format!("job #{job_id} is already {}", job.state.label())));
+    let job = bot
+        .store
+        .job(job_id)?
+        .ok_or_else(|| CommandError::Refused(format!("job #{job_id} no longer exists")))?;
+    if !bot
+        .store
+        .transition_job(job_id, JobState::AwaitingConfirmation, JobState::Running)?
+    {
+        return Err(CommandError::Refused(format!(
+            "job #{job_id} is already {}",
+            job.state.label()
+        )));
     }
     match job.kind.as_str() {
         import::KIND => import::spawn(bot, job_id, false),
-        other => return Err(CommandError::Refused(format!("job #{job_id} has an unknown kind {other}"))),
+        other => {
+            return Err(CommandError::Refused(format!(
+                "job #{job_id} has an unknown kind {other}"
+            )));
+        }
     }
-    Ok(Reply::ok(format!("Job #{job_id} started; progress follows in one message.")))
+    Ok(Reply::ok(format!(
+        "Job #{job_id} started; progress follows in one message."
+    )))
 }
 
 /// `!export-users`: every user, a page at a time, as CSV in the import format (no passwords).
@@ -210,7 +352,12 @@ pub async fn export(bot: &Bot, include_deactivated: bool) -> Result<Reply, Comma
     loop {
         let page = bot
             .admin
-            .send(&ListUsers { from: from.clone(), limit: 500, deactivated: include_deactivated, ..ListUsers::default() })
+            .send(&ListUsers {
+                from: from.clone(),
+                limit: 500,
+                deactivated: include_deactivated,
+                ..ListUsers::default()
+            })
             .await?;
         writer_rows.clear();
         for u in page.users {
@@ -228,8 +375,13 @@ pub async fn export(bot: &Bot, include_deactivated: bool) -> Result<Reply, Comma
         count += writer_rows.len();
         // Each page is written as it comes: only the CSV text is kept, not the users.
         let mut page_bytes = Vec::new();
-        write_users_csv(writer_rows.iter(), &mut page_bytes).map_err(|e| CommandError::Refused(e.to_string()))?;
-        let body = if first_page { &page_bytes[..] } else { skip_header(&page_bytes) };
+        write_users_csv(writer_rows.iter(), &mut page_bytes)
+            .map_err(|e| CommandError::Refused(e.to_string()))?;
+        let body = if first_page {
+            &page_bytes[..]
+        } else {
+            skip_header(&page_bytes)
+        };
         out.extend_from_slice(body);
         first_page = false;
         match page.next_token {
@@ -237,9 +389,23 @@ pub async fn export(bot: &Bot, include_deactivated: bool) -> Result<Reply, Comma
             _ => break,
         }
     }
-    let what = if include_deactivated { "users, deactivated included" } else { "active users" };
-    Ok(Reply::ok(Line::new().text(format!("Exported {count} {what} as ")).code("users-export.csv").text("; it imports back unchanged."))
-        .attach(Attachment { filename: "users-export.csv".into(), mime: "text/csv".into(), bytes: out, sensitive: false }))
+    let what = if include_deactivated {
+        "users, deactivated included"
+    } else {
+        "active users"
+    };
+    Ok(Reply::ok(
+        Line::new()
+            .text(format!("Exported {count} {what} as "))
+            .code("users-export.csv")
+            .text("; it imports back unchanged."),
+    )
+    .attach(Attachment {
+        filename: "users-export.csv".into(),
+        mime: "text/csv".into(),
+        bytes: out,
+        sensitive: false,
+    }))
 }
 
 fn skip_header(bytes: &[u8]) -> &[u8] {

@@ -24,21 +24,29 @@ use crate::auth::Permission;
 use crate::bot::Bot;
 use crate::pipeline::Origin;
 use crate::report::Reply;
-use matrix_sdk::ruma::OwnedUserId;
 pub use args::{Age, RoomArg, Size, UserArg};
+use matrix_sdk::ruma::OwnedUserId;
 
 /// What planning a command decided.
 pub enum Planned {
     /// Answer now (read-only commands, refusals).
     Done(Reply),
     /// Irreversible: show the preview and wait for the same sender's confirmation.
-    Confirm { preview: Reply, action: Action, dry_run: bool },
+    Confirm {
+        preview: Reply,
+        action: Action,
+        dry_run: bool,
+    },
 }
 
 /// An irreversible action waiting for confirmation; persisted with the pending confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
-    Deactivate { user_id: OwnedUserId, erase: bool, force: bool },
+    Deactivate {
+        user_id: OwnedUserId,
+        erase: bool,
+        force: bool,
+    },
     /// Start a stored job (an import) that waited for confirmation.
     RunJob { job_id: i64 },
 }
@@ -72,27 +80,62 @@ impl CommandError {
             Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
             None => text,
         };
-        Reply::error(if text.ends_with('.') { text } else { text + "." })
+        Reply::error(if text.ends_with('.') {
+            text
+        } else {
+            text + "."
+        })
     }
 }
 
 /// Read-only checks and, for irreversible commands, the preview.
 pub async fn plan(bot: &Arc<Bot>, origin: &Origin<'_>, command: Command) -> Planned {
     let result = match command {
-        Command::Help { command: None } => Ok(Planned::Done(help::list(&bot.config.roles, origin.sender, &bot.config.prefix))),
-        Command::Help { command: Some(name) } => Ok(Planned::Done(help::usage(&name, &bot.config.prefix))),
+        Command::Help { command: None } => Ok(Planned::Done(help::list(
+            &bot.config.roles,
+            origin.sender,
+            &bot.config.prefix,
+        ))),
+        Command::Help {
+            command: Some(name),
+        } => Ok(Planned::Done(help::usage(&name, &bot.config.prefix))),
         Command::Ping => meta::ping(bot).await.map(Planned::Done),
         Command::User { user } => user::info(bot, &user).await.map(Planned::Done),
-        Command::Deactivate { user, erase, force, dry_run } => user::plan_deactivate(bot, origin.sender, &user, erase, force, dry_run).await,
-        Command::ImportUsers { on_conflict, no_generate, dry_run } => {
-            import::plan_import(bot, origin, origin.file, import::ImportOptions { on_conflict, no_generate, dry_run }).await
+        Command::Deactivate {
+            user,
+            erase,
+            force,
+            dry_run,
+        } => user::plan_deactivate(bot, origin.sender, &user, erase, force, dry_run).await,
+        Command::ImportUsers {
+            on_conflict,
+            no_generate,
+            dry_run,
+        } => {
+            import::plan_import(
+                bot,
+                origin,
+                origin.file,
+                import::ImportOptions {
+                    on_conflict,
+                    no_generate,
+                    dry_run,
+                },
+            )
+            .await
         }
-        Command::ExportUsers { include_deactivated } => import::export(bot, include_deactivated).await.map(Planned::Done),
+        Command::ExportUsers {
+            include_deactivated,
+        } => import::export(bot, include_deactivated)
+            .await
+            .map(Planned::Done),
         Command::Jobs => jobs::list(bot).map(Planned::Done),
         Command::Job { id } => jobs::show(bot, id).map(Planned::Done),
         Command::CancelJob { id } => jobs::cancel(bot, id).map(Planned::Done),
         // Handled by the pipeline before planning.
-        Command::Confirm { .. } | Command::Cancel { .. } => Err(CommandError::Refused("nothing to plan".into())),
+        Command::Confirm { .. } | Command::Cancel { .. } => {
+            Err(CommandError::Refused("nothing to plan".into()))
+        }
     };
     result.unwrap_or_else(|e| Planned::Done(e.into_reply()))
 }
@@ -100,7 +143,11 @@ pub async fn plan(bot: &Arc<Bot>, origin: &Origin<'_>, command: Command) -> Plan
 /// Runs a confirmed action.
 pub async fn execute(bot: &Arc<Bot>, origin: &Origin<'_>, action: Action) -> Reply {
     let result = match action {
-        Action::Deactivate { user_id, erase, force } => user::execute_deactivate(bot, origin.sender, &user_id, erase, force).await,
+        Action::Deactivate {
+            user_id,
+            erase,
+            force,
+        } => user::execute_deactivate(bot, origin.sender, &user_id, erase, force).await,
         Action::RunJob { job_id } => import::start_job(bot, job_id),
     };
     result.unwrap_or_else(CommandError::into_reply)
@@ -217,7 +264,10 @@ impl Command {
 impl Command {
     /// Whether the command calls the Admin API (the admin sees ⏳ while it runs).
     pub fn does_io(&self) -> bool {
-        !matches!(self, Command::Help { .. } | Command::Confirm { .. } | Command::Cancel { .. })
+        !matches!(
+            self,
+            Command::Help { .. } | Command::Confirm { .. } | Command::Cancel { .. }
+        )
     }
 }
 
@@ -236,21 +286,33 @@ pub fn grammar() -> &'static clap::Command {
     GRAMMAR.get_or_init(|| {
         Command::command()
             .color(clap::ColorChoice::Never)
-            .mut_subcommands(|c| c.disable_help_flag(true).disable_version_flag(true).color(clap::ColorChoice::Never))
+            .mut_subcommands(|c| {
+                c.disable_help_flag(true)
+                    .disable_version_flag(true)
+                    .color(clap::ColorChoice::Never)
+            })
     })
 }
 
 /// Parses the words of a command (from [`normalize`]). `prefix` is only used in messages.
 pub fn parse(argv: &[String], prefix: &str) -> Result<Command, ParseError> {
     let Some(name) = argv.first() else {
-        return Err(ParseError { message: format!("type {prefix}help to see the commands"), command: None });
+        return Err(ParseError {
+            message: format!("type {prefix}help to see the commands"),
+            command: None,
+        });
     };
     // `!deactivate --help` is a request for help, not an error.
     if argv.iter().skip(1).any(|a| a == "--help" || a == "-h") {
-        return Ok(Command::Help { command: Some(name.clone()) });
+        return Ok(Command::Help {
+            command: Some(name.clone()),
+        });
     }
     let name_known = grammar().find_subcommand(name).is_some();
-    let matches = grammar().clone().try_get_matches_from(argv).map_err(|e| render_clap_error(&e, name, name_known, prefix))?;
+    let matches = grammar()
+        .clone()
+        .try_get_matches_from(argv)
+        .map_err(|e| render_clap_error(&e, name, name_known, prefix))?;
     Command::from_arg_matches(&matches).map_err(|e| render_clap_error(&e, name, name_known, prefix))
 }
 
@@ -263,40 +325,61 @@ fn context_str(e: &clap::Error, kind: ContextKind) -> Option<String> {
 }
 
 fn render_clap_error(e: &clap::Error, name: &str, name_known: bool, prefix: &str) -> ParseError {
-    let suggestion = context_str(e, ContextKind::SuggestedSubcommand).or_else(|| context_str(e, ContextKind::SuggestedArg));
-    let did_you_mean = suggestion.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default();
+    let suggestion = context_str(e, ContextKind::SuggestedSubcommand)
+        .or_else(|| context_str(e, ContextKind::SuggestedArg));
+    let did_you_mean = suggestion
+        .map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default();
     if !name_known {
         return ParseError {
-            message: format!("unknown command {prefix}{}{did_you_mean}; type {prefix}help for the list", clip(name)),
+            message: format!(
+                "unknown command {prefix}{}{did_you_mean}; type {prefix}help for the list",
+                clip(name)
+            ),
             command: None,
         };
     }
     let invalid_arg = context_str(e, ContextKind::InvalidArg).unwrap_or_default();
     let invalid_value = context_str(e, ContextKind::InvalidValue).unwrap_or_default();
     let what = match e.kind() {
-        ErrorKind::UnknownArgument if invalid_arg.starts_with('-') => format!("unknown option {}{did_you_mean}", clip(&invalid_arg)),
+        ErrorKind::UnknownArgument if invalid_arg.starts_with('-') => {
+            format!("unknown option {}{did_you_mean}", clip(&invalid_arg))
+        }
         ErrorKind::UnknownArgument => format!("unexpected extra argument {}", clip(&invalid_arg)),
         ErrorKind::MissingRequiredArgument => {
-            let missing = context_str(e, ContextKind::InvalidArg).unwrap_or_else(|| "an argument".into());
+            let missing =
+                context_str(e, ContextKind::InvalidArg).unwrap_or_else(|| "an argument".into());
             format!("missing {}", missing.to_lowercase())
         }
         ErrorKind::ValueValidation => {
             // The message of our FromStr impls is the most useful part.
             // Our own FromStr messages quote the value and say what to write; std's do not.
-            let source = std::error::Error::source(e).map(|s| s.to_string()).filter(|s| s.contains('"'));
-            source.unwrap_or_else(|| format!("invalid value {} for {}", clip(&invalid_value), invalid_arg))
+            let source = std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .filter(|s| s.contains('"'));
+            source.unwrap_or_else(|| {
+                format!("invalid value {} for {}", clip(&invalid_value), invalid_arg)
+            })
         }
-        ErrorKind::InvalidValue => format!("invalid value {} for {}", clip(&invalid_value), invalid_arg),
+        ErrorKind::InvalidValue => {
+            format!("invalid value {} for {}", clip(&invalid_value), invalid_arg)
+        }
         ErrorKind::ArgumentConflict => {
             let other = context_str(e, ContextKind::PriorArg).unwrap_or_default();
             format!("{invalid_arg} cannot be used with {other}")
         }
-        ErrorKind::NoEquals | ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+        ErrorKind::NoEquals
+        | ErrorKind::TooManyValues
+        | ErrorKind::WrongNumberOfValues
+        | ErrorKind::TooFewValues => {
             format!("unexpected value for {invalid_arg}")
         }
         _ => first_line_of(e),
     };
-    ParseError { message: format!("{prefix}{name}: {what}. See {prefix}help {name}"), command: Some(name.to_owned()) }
+    ParseError {
+        message: format!("{prefix}{name}: {what}. See {prefix}help {name}"),
+        command: Some(name.to_owned()),
+    }
 }
 
 fn first_line_of(e: &clap::Error) -> String {
@@ -308,7 +391,11 @@ fn first_line_of(e: &clap::Error) -> String {
 /// Echoed input is shortened so a hostile argument cannot flood the room.
 pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 40;
-    if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    }
 }
 
 #[cfg(test)]
@@ -332,26 +419,77 @@ mod tests {
     fn parses_table() {
         let cases: &[(&str, Command)] = &[
             ("help", Command::Help { command: None }),
-            ("help deactivate", Command::Help { command: Some("deactivate".into()) }),
-            ("deactivate --help", Command::Help { command: Some("deactivate".into()) }),
+            (
+                "help deactivate",
+                Command::Help {
+                    command: Some("deactivate".into()),
+                },
+            ),
+            (
+                "deactivate --help",
+                Command::Help {
+                    command: Some("deactivate".into()),
+                },
+            ),
             ("ping", Command::Ping),
-            ("user alice", Command::User { user: user("alice") }),
+            (
+                "user alice",
+                Command::User {
+                    user: user("alice"),
+                },
+            ),
             (
                 "deactivate @spam:x --erase --dry-run",
-                Command::Deactivate { user: user("@spam:x"), erase: true, force: false, dry_run: true },
+                Command::Deactivate {
+                    user: user("@spam:x"),
+                    erase: true,
+                    force: false,
+                    dry_run: true,
+                },
             ),
             (
                 "deactivate --force spam",
-                Command::Deactivate { user: user("spam"), erase: false, force: true, dry_run: false },
+                Command::Deactivate {
+                    user: user("spam"),
+                    erase: false,
+                    force: true,
+                    dry_run: false,
+                },
             ),
-            ("confirm ABC123", Command::Confirm { code: "ABC123".into() }),
-            ("cancel abc123", Command::Cancel { code: "abc123".into() }),
+            (
+                "confirm ABC123",
+                Command::Confirm {
+                    code: "ABC123".into(),
+                },
+            ),
+            (
+                "cancel abc123",
+                Command::Cancel {
+                    code: "abc123".into(),
+                },
+            ),
             (
                 "import-users --on-conflict update --no-generate",
-                Command::ImportUsers { on_conflict: crate::jobs::import::OnConflict::Update, no_generate: true, dry_run: false },
+                Command::ImportUsers {
+                    on_conflict: crate::jobs::import::OnConflict::Update,
+                    no_generate: true,
+                    dry_run: false,
+                },
             ),
-            ("import-users", Command::ImportUsers { on_conflict: crate::jobs::import::OnConflict::Skip, no_generate: false, dry_run: false }),
-            ("export-users", Command::ExportUsers { include_deactivated: false }),
+            (
+                "import-users",
+                Command::ImportUsers {
+                    on_conflict: crate::jobs::import::OnConflict::Skip,
+                    no_generate: false,
+                    dry_run: false,
+                },
+            ),
+            (
+                "export-users",
+                Command::ExportUsers {
+                    include_deactivated: false,
+                },
+            ),
             ("job 3", Command::Job { id: 3 }),
             ("cancel-job 3", Command::CancelJob { id: 3 }),
         ];
@@ -363,22 +501,56 @@ mod tests {
     #[test]
     fn errors_are_one_line_with_a_hint() {
         let cases: &[(&str, &str)] = &[
-            ("deactivat @a:b", "unknown command !deactivat (did you mean deactivate?); type !help for the list"),
-            ("frobnicate", "unknown command !frobnicate; type !help for the list"),
-            ("deactivate @a:b --erse", "!deactivate: unknown option --erse (did you mean --erase?). See !help deactivate"),
-            ("deactivate @a:b extra", "!deactivate: unexpected extra argument extra. See !help deactivate"),
-            ("deactivate", "!deactivate: missing <user>. See !help deactivate"),
-            ("user Alice", "!user: \"Alice\" is not a user; write @name:server or just the name. See !help user"),
-            ("user @alice", "!user: \"@alice\" is not a user ID; write @name:server. See !help user"),
-            ("ping now", "!ping: unexpected extra argument now. See !help ping"),
-            ("deactivate @a:b --erase=yes", "!deactivate: unexpected value for --erase"),
+            (
+                "deactivat @a:b",
+                "unknown command !deactivat (did you mean deactivate?); type !help for the list",
+            ),
+            (
+                "frobnicate",
+                "unknown command !frobnicate; type !help for the list",
+            ),
+            (
+                "deactivate @a:b --erse",
+                "!deactivate: unknown option --erse (did you mean --erase?). See !help deactivate",
+            ),
+            (
+                "deactivate @a:b extra",
+                "!deactivate: unexpected extra argument extra. See !help deactivate",
+            ),
+            (
+                "deactivate",
+                "!deactivate: missing <user>. See !help deactivate",
+            ),
+            (
+                "user Alice",
+                "!user: \"Alice\" is not a user; write @name:server or just the name. See !help user",
+            ),
+            (
+                "user @alice",
+                "!user: \"@alice\" is not a user ID; write @name:server. See !help user",
+            ),
+            (
+                "ping now",
+                "!ping: unexpected extra argument now. See !help ping",
+            ),
+            (
+                "deactivate @a:b --erase=yes",
+                "!deactivate: unexpected value for --erase",
+            ),
             ("help --version", "!help: unknown option --version"),
-            ("import-users --on-conflict merge", "!import-users: invalid value merge for --on-conflict"),
+            (
+                "import-users --on-conflict merge",
+                "!import-users: invalid value merge for --on-conflict",
+            ),
             ("job three", "!job: invalid value three for <ID>"),
         ];
         for (line, expected) in cases {
             let e = parse(&words(line), "!").expect_err(line);
-            assert!(e.message.starts_with(expected), "{line}: got {:?}", e.message);
+            assert!(
+                e.message.starts_with(expected),
+                "{line}: got {:?}",
+                e.message
+            );
             assert!(!e.message.contains('\n'), "{line}");
         }
         let long = format!("user {}", "A".repeat(5000));
@@ -390,7 +562,10 @@ mod tests {
     #[test]
     fn erase_needs_its_own_permission() {
         let c = parse(&words("deactivate a --erase"), "!").expect("ok");
-        assert_eq!(c.required_permissions(), vec![Permission::UserDeactivate, Permission::UserErase]);
+        assert_eq!(
+            c.required_permissions(),
+            vec![Permission::UserDeactivate, Permission::UserErase]
+        );
         let c = parse(&words("deactivate a"), "!").expect("ok");
         assert_eq!(c.required_permissions(), vec![Permission::UserDeactivate]);
     }
@@ -398,9 +573,15 @@ mod tests {
     #[test]
     fn every_command_has_an_example_that_parses() {
         for sub in grammar().get_subcommands() {
-            let example = help::example_of(sub).unwrap_or_else(|| panic!("{} has no example", sub.get_name()));
-            let parsed = parse(&words(&example), "!").unwrap_or_else(|e| panic!("example of {}: {e}", sub.get_name()));
-            assert!(sub.get_about().is_some(), "{} has no help line", sub.get_name());
+            let example = help::example_of(sub)
+                .unwrap_or_else(|| panic!("{} has no example", sub.get_name()));
+            let parsed = parse(&words(&example), "!")
+                .unwrap_or_else(|e| panic!("example of {}: {e}", sub.get_name()));
+            assert!(
+                sub.get_about().is_some(),
+                "{} has no help line",
+                sub.get_name()
+            );
             let _ = parsed.required_permissions();
         }
     }

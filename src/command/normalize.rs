@@ -49,7 +49,10 @@ pub fn normalize(msg: Incoming<'_>, prefix: &str) -> Option<Result<CommandLine, 
         return None;
     }
     let (first, body) = rest.split_once('\n').unwrap_or((rest, ""));
-    Some(split_command_line(first).map(|argv| CommandLine { argv, body: body.to_owned() }))
+    Some(split_command_line(first).map(|argv| CommandLine {
+        argv,
+        body: body.to_owned(),
+    }))
 }
 
 fn split_command_line(line: &str) -> Result<Vec<String>, NormalizeError> {
@@ -156,8 +159,12 @@ fn walk(node: &NodeRef, out: &mut String) {
             return;
         }
         "a" => {
-            let href: Option<String> =
-                element.attrs.borrow().iter().find(|a| a.name.local.as_ref() == "href").map(|a| String::from(&*a.value));
+            let href: Option<String> = element
+                .attrs
+                .borrow()
+                .iter()
+                .find(|a| a.name.local.as_ref() == "href")
+                .map(|a| String::from(&*a.value));
             if let Some(id) = href.and_then(|h| matrix_to_user(&h)) {
                 out.push_str(&id);
                 return;
@@ -165,7 +172,10 @@ fn walk(node: &NodeRef, out: &mut String) {
         }
         _ => {}
     }
-    let block = matches!(name.as_str(), "p" | "div" | "li" | "pre" | "blockquote" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr");
+    let block = matches!(
+        name.as_str(),
+        "p" | "div" | "li" | "pre" | "blockquote" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr"
+    );
     if block && !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
@@ -207,7 +217,14 @@ mod tests {
     use super::*;
 
     fn argv(body: &str, html: Option<&str>) -> Option<Result<Vec<String>, NormalizeError>> {
-        normalize(Incoming { body, formatted_body: html }, "!").map(|r| r.map(|c| c.argv))
+        normalize(
+            Incoming {
+                body,
+                formatted_body: html,
+            },
+            "!",
+        )
+        .map(|r| r.map(|c| c.argv))
     }
 
     fn words(list: &[&str]) -> Option<Result<Vec<String>, NormalizeError>> {
@@ -219,16 +236,43 @@ mod tests {
         let cases: &[(&str, Option<Result<Vec<String>, NormalizeError>>)] = &[
             ("!help", words(&["help"])),
             ("  !ping  ", words(&["ping"])),
-            ("!deactivate @spam:example.org --erase", words(&["deactivate", "@spam:example.org", "--erase"])),
-            ("!deactivate @spam:example.org —erase", words(&["deactivate", "@spam:example.org", "--erase"])),
-            ("!deactivate @spam:example.org –erase —dry-run", words(&["deactivate", "@spam:example.org", "--erase", "--dry-run"])),
-            ("!deactivate spam \u{00A0}--force", words(&["deactivate", "spam", "--force"])),
-            ("!rooms --search “big room”", words(&["rooms", "--search", "big room"])),
-            ("!rooms --search \"don't panic\"", words(&["rooms", "--search", "don't panic"])),
-            ("!rooms --search don't", words(&["rooms", "--search", "don't"])),
-            ("!rooms --search ‘quoted’", words(&["rooms", "--search", "‘quoted’"])),
+            (
+                "!deactivate @spam:example.org --erase",
+                words(&["deactivate", "@spam:example.org", "--erase"]),
+            ),
+            (
+                "!deactivate @spam:example.org —erase",
+                words(&["deactivate", "@spam:example.org", "--erase"]),
+            ),
+            (
+                "!deactivate @spam:example.org –erase —dry-run",
+                words(&["deactivate", "@spam:example.org", "--erase", "--dry-run"]),
+            ),
+            (
+                "!deactivate spam \u{00A0}--force",
+                words(&["deactivate", "spam", "--force"]),
+            ),
+            (
+                "!rooms --search “big room”",
+                words(&["rooms", "--search", "big room"]),
+            ),
+            (
+                "!rooms --search \"don't panic\"",
+                words(&["rooms", "--search", "don't panic"]),
+            ),
+            (
+                "!rooms --search don't",
+                words(&["rooms", "--search", "don't"]),
+            ),
+            (
+                "!rooms --search ‘quoted’",
+                words(&["rooms", "--search", "‘quoted’"]),
+            ),
             ("!rooms --search \"\"", words(&["rooms", "--search", ""])),
-            ("!rooms --search \"open", Some(Err(NormalizeError::UnclosedQuote))),
+            (
+                "!rooms --search \"open",
+                Some(Err(NormalizeError::UnclosedQuote)),
+            ),
             ("!a — b", words(&["a", "—", "b"])),
             ("hello !help", None),
             ("help", None),
@@ -244,9 +288,15 @@ mod tests {
 
     #[test]
     fn first_line_is_the_command_and_the_rest_is_the_body() {
-        let c = normalize(Incoming { body: "!schedule every 1d\nline two\nline three", formatted_body: None }, "!")
-            .expect("command")
-            .expect("ok");
+        let c = normalize(
+            Incoming {
+                body: "!schedule every 1d\nline two\nline three",
+                formatted_body: None,
+            },
+            "!",
+        )
+        .expect("command")
+        .expect("ok");
         assert_eq!(c.argv, ["schedule", "every", "1d"]);
         assert_eq!(c.body, "line two\nline three");
     }
@@ -255,29 +305,65 @@ mod tests {
     fn pills_in_formatted_body_become_mxids() {
         let body = "!deactivate Spammer McSpamface —erase";
         let html = r#"!deactivate <a href="https://matrix.to/#/@spam:example.org">Spammer McSpamface</a> —erase"#;
-        assert_eq!(argv(body, Some(html)), words(&["deactivate", "@spam:example.org", "--erase"]));
-        let encoded = r#"!user <a href="https://matrix.to/#/%40spam%3Aexample.org?via=example.org">Spam</a>"#;
-        assert_eq!(argv("!user Spam", Some(encoded)), words(&["user", "@spam:example.org"]));
+        assert_eq!(
+            argv(body, Some(html)),
+            words(&["deactivate", "@spam:example.org", "--erase"])
+        );
+        let encoded =
+            r#"!user <a href="https://matrix.to/#/%40spam%3Aexample.org?via=example.org">Spam</a>"#;
+        assert_eq!(
+            argv("!user Spam", Some(encoded)),
+            words(&["user", "@spam:example.org"])
+        );
         // A link that is not a user pill keeps its text.
-        let room = r##"!room <a href="https://matrix.to/#/#lobby:example.org">#lobby:example.org</a>"##;
-        assert_eq!(argv("!room #lobby:example.org", Some(room)), words(&["room", "#lobby:example.org"]));
+        let room =
+            r##"!room <a href="https://matrix.to/#/#lobby:example.org">#lobby:example.org</a>"##;
+        assert_eq!(
+            argv("!room #lobby:example.org", Some(room)),
+            words(&["room", "#lobby:example.org"])
+        );
         // Entities are decoded; tags are dropped.
-        assert_eq!(argv("x", Some("<p>!rooms --search <b>a&amp;b</b></p>")), words(&["rooms", "--search", "a&b"]));
+        assert_eq!(
+            argv("x", Some("<p>!rooms --search <b>a&amp;b</b></p>")),
+            words(&["rooms", "--search", "a&b"])
+        );
     }
 
     #[test]
     fn replies_are_read_without_their_fallback() {
         let html = "<mx-reply><blockquote>In reply to <a href=\"https://matrix.to/#/@bot:x\">bot</a> !confirm AAAA</blockquote></mx-reply>!confirm ABC123";
-        assert_eq!(argv("> <@bot:x> preview\n\n!confirm ABC123", Some(html)), words(&["confirm", "ABC123"]));
-        assert_eq!(argv("> <@bot:x> preview\n> more\n\n!confirm ABC123", None), words(&["confirm", "ABC123"]));
+        assert_eq!(
+            argv("> <@bot:x> preview\n\n!confirm ABC123", Some(html)),
+            words(&["confirm", "ABC123"])
+        );
+        assert_eq!(
+            argv("> <@bot:x> preview\n> more\n\n!confirm ABC123", None),
+            words(&["confirm", "ABC123"])
+        );
     }
 
     #[test]
     fn html_lines_split_the_body() {
-        let c = normalize(Incoming { body: "", formatted_body: Some("<p>!help</p><p>second</p>") }, "!").expect("cmd").expect("ok");
+        let c = normalize(
+            Incoming {
+                body: "",
+                formatted_body: Some("<p>!help</p><p>second</p>"),
+            },
+            "!",
+        )
+        .expect("cmd")
+        .expect("ok");
         assert_eq!(c.argv, ["help"]);
         assert_eq!(c.body.trim(), "second");
-        let c = normalize(Incoming { body: "", formatted_body: Some("!help<br>second") }, "!").expect("cmd").expect("ok");
+        let c = normalize(
+            Incoming {
+                body: "",
+                formatted_body: Some("!help<br>second"),
+            },
+            "!",
+        )
+        .expect("cmd")
+        .expect("ok");
         assert_eq!(c.body, "second");
     }
 
@@ -285,20 +371,35 @@ mod tests {
     fn hostile_input() {
         let long = format!("!rooms --search {}", "a".repeat(MAX_COMMAND_LINE));
         assert_eq!(argv(&long, None), Some(Err(NormalizeError::TooLong)));
-        for hidden in ["\u{202E}", "\u{200B}", "\u{0007}", "\u{2066}", "\u{FEFF}", "\r"] {
+        for hidden in [
+            "\u{202E}", "\u{200B}", "\u{0007}", "\u{2066}", "\u{FEFF}", "\r",
+        ] {
             let body = format!("!deactivate @a:b{hidden}c");
-            assert_eq!(argv(&body, None), Some(Err(NormalizeError::HiddenCharacters)), "{hidden:?}");
+            assert_eq!(
+                argv(&body, None),
+                Some(Err(NormalizeError::HiddenCharacters)),
+                "{hidden:?}"
+            );
         }
         // Tabs are whitespace.
         assert_eq!(argv("!user\t@a:b", None), words(&["user", "@a:b"]));
         // Script tags and attributes are text or nothing, never a pill.
         let html = r#"!user <script>alert(1)</script><a href="javascript:alert(1)">@evil:x</a>"#;
-        assert_eq!(argv("!user", Some(html)), words(&["user", "alert(1)@evil:x"]));
+        assert_eq!(
+            argv("!user", Some(html)),
+            words(&["user", "alert(1)@evil:x"])
+        );
         // A fake pill with a bad MXID keeps its visible text.
         let html = r#"!user <a href="https://matrix.to/#/@@@">Bob</a>"#;
         assert_eq!(argv("!user Bob", Some(html)), words(&["user", "Bob"]));
         // Broken HTML does not panic.
-        for html in ["<a href=", "<<<>>>!help", "<p>!help</a></div></p>", "&#xFFFFFF;", "<mx-reply>"] {
+        for html in [
+            "<a href=",
+            "<<<>>>!help",
+            "<p>!help</a></div></p>",
+            "&#xFFFFFF;",
+            "<mx-reply>",
+        ] {
             let _ = argv("!help", Some(html));
         }
         // A very long body after a short first line is fine.

@@ -102,7 +102,11 @@ impl RowPayload {
             deactivated: row.deactivated,
             avatar_url: row.avatar_url.clone(),
             user_type: row.user_type.clone(),
-            threepids: row.threepids.iter().map(|t| (t.medium.as_str().to_owned(), t.address.clone())).collect(),
+            threepids: row
+                .threepids
+                .iter()
+                .map(|t| (t.medium.as_str().to_owned(), t.address.clone()))
+                .collect(),
             given: Given {
                 displayname: row.present.displayname,
                 password: row.password.is_some(),
@@ -118,7 +122,12 @@ impl RowPayload {
     }
 
     /// A row the parser refused, kept with its cells for `import-failed.csv`.
-    pub fn invalid(line: u64, id: Option<String>, raw: &[String], password_column: Option<usize>) -> Self {
+    pub fn invalid(
+        line: u64,
+        id: Option<String>,
+        raw: &[String],
+        password_column: Option<usize>,
+    ) -> Self {
         let mut raw = raw.to_vec();
         if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
             cell.clear();
@@ -157,19 +166,38 @@ impl RowPayload {
     fn update_body(&self, password: Option<&str>) -> UpsertUserBody {
         let g = self.given;
         UpsertUserBody {
-            password: if g.password && !self.generated { password.map(str::to_owned) } else { None },
-            displayname: if g.displayname { self.displayname.clone() } else { None },
-            avatar_url: if g.avatar_url { self.avatar_url.clone() } else { None },
+            password: if g.password && !self.generated {
+                password.map(str::to_owned)
+            } else {
+                None
+            },
+            displayname: if g.displayname {
+                self.displayname.clone()
+            } else {
+                None
+            },
+            avatar_url: if g.avatar_url {
+                self.avatar_url.clone()
+            } else {
+                None
+            },
             threepids: g.threepids.then(|| self.threepids()),
             admin: g.admin.then_some(self.admin),
             deactivated: g.deactivated.then_some(self.deactivated),
-            user_type: if g.user_type { self.user_type.clone() } else { None },
+            user_type: if g.user_type {
+                self.user_type.clone()
+            } else {
+                None
+            },
             ..UpsertUserBody::default()
         }
     }
 
     fn threepids(&self) -> Vec<Threepid> {
-        self.threepids.iter().map(|(m, a)| Threepid::new(m.clone(), a.clone())).collect()
+        self.threepids
+            .iter()
+            .map(|(m, a)| Threepid::new(m.clone(), a.clone()))
+            .collect()
     }
 }
 
@@ -238,59 +266,100 @@ impl Tally {
 }
 
 async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
-    let job = bot.store.job(job_id)?.ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
+    let job = bot
+        .store
+        .job(job_id)?
+        .ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
     let spec: ImportSpec = job.spec()?;
     let room_id = OwnedRoomId::try_from(job.room_id.as_str())?;
-    let room = bot.client.get_room(&room_id).ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
+    let room = bot
+        .client
+        .get_room(&room_id)
+        .ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
     let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
     let rows = bot.store.job_rows(job_id)?;
-    let total = rows.iter().filter(|r| r.state != row_state::INVALID).count() as u64;
+    let total = rows
+        .iter()
+        .filter(|r| r.state != row_state::INVALID)
+        .count() as u64;
     let mut tally = Tally::of(&rows);
     let start_applied = tally.applied();
 
     let first = progress_reply(job_id, &spec, &tally, total, None, resumed);
-    let mut progress = Progress::open(&bot.store, job_id, room.clone(), job.progress_event_id.as_deref(), command_event.as_deref(), &first).await;
+    let mut progress = Progress::open(
+        &bot.store,
+        job_id,
+        room.clone(),
+        job.progress_event_id.as_deref(),
+        command_event.as_deref(),
+        &first,
+    )
+    .await;
     if resumed {
-        let note = Reply::ok(format!("Resuming import #{job_id} after a restart: {}/{total} rows were done.", tally.applied()));
+        let note = Reply::ok(format!(
+            "Resuming import #{job_id} after a restart: {}/{total} rows were done.",
+            tally.applied()
+        ));
         if let Err(e) = send_reply(&room, progress.event_id(), &note).await {
             warn!("{e}");
         }
     }
 
-    let work: Vec<JobRow> = rows.into_iter().filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT).collect();
+    let work: Vec<JobRow> = rows
+        .into_iter()
+        .filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT)
+        .collect();
     if spec.on_conflict == OnConflict::Stop && work.iter().any(|r| r.state == row_state::PENDING) {
         // Every row is checked before anything is written.
         if let Some(existing) = first_existing(bot, &work).await? {
             for r in &work {
-                bot.store.set_row_state(job_id, r.idx, row_state::SKIPPED, &format!("not imported: {existing} already exists (--on-conflict stop)"))?;
+                bot.store.set_row_state(
+                    job_id,
+                    r.idx,
+                    row_state::SKIPPED,
+                    &format!("not imported: {existing} already exists (--on-conflict stop)"),
+                )?;
             }
             tally = Tally::of(&bot.store.job_rows(job_id)?);
         }
     }
 
     let started = Instant::now();
-    let mut stream = futures_util::stream::iter(work.into_iter().filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT))
-        .map(|row| {
-            let bot = bot.clone();
-            let spec = spec.clone();
-            async move {
-                if cancelled(&bot, job_id) {
-                    return None;
-                }
-                let (state, detail) = apply_row(&bot, job_id, &spec, &row).await;
-                if let Err(e) = bot.store.set_row_state(job_id, row.idx, state, &detail) {
-                    error!("{e}");
-                }
-                Some(state)
+    let mut stream = futures_util::stream::iter(
+        work.into_iter()
+            .filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT),
+    )
+    .map(|row| {
+        let bot = bot.clone();
+        let spec = spec.clone();
+        async move {
+            if cancelled(&bot, job_id) {
+                return None;
             }
-        })
-        .buffer_unordered(spec.concurrency.max(1));
+            let (state, detail) = apply_row(&bot, job_id, &spec, &row).await;
+            if let Err(e) = bot.store.set_row_state(job_id, row.idx, state, &detail) {
+                error!("{e}");
+            }
+            Some(state)
+        }
+    })
+    .buffer_unordered(spec.concurrency.max(1));
     while let Some(done) = stream.next().await {
         if let Some(state) = done {
             tally.pending = tally.pending.saturating_sub(1);
             tally.add(state);
-            let rate = (tally.applied() - start_applied) as f64 / started.elapsed().as_secs_f64().max(0.001);
-            progress.update(&progress_reply(job_id, &spec, &tally, total, Some(rate), false)).await;
+            let rate = (tally.applied() - start_applied) as f64
+                / started.elapsed().as_secs_f64().max(0.001);
+            progress
+                .update(&progress_reply(
+                    job_id,
+                    &spec,
+                    &tally,
+                    total,
+                    Some(rate),
+                    false,
+                ))
+                .await;
         }
     }
     drop(stream);
@@ -299,12 +368,34 @@ async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
     let rows = bot.store.job_rows(job_id)?;
     let tally = Tally::of(&rows);
     let summary = summary_reply(job_id, &spec, &rows, &tally, was_cancelled)?;
-    progress.force(&progress_reply(job_id, &spec, &tally, total, None, false).line(if was_cancelled { "Cancelled." } else { "Finished." })).await;
+    progress
+        .force(
+            &progress_reply(job_id, &spec, &tally, total, None, false).line(if was_cancelled {
+                "Cancelled."
+            } else {
+                "Finished."
+            }),
+        )
+        .await;
     send_reply(&room, command_event.as_deref(), &summary).await?;
     bot.store.wipe_job_secrets(job_id)?;
     bot.store.set_job_status(job_id, &tally)?;
-    bot.store.set_job_state(job_id, if was_cancelled { JobState::Cancelled } else { JobState::Done })?;
-    info!(job_id, created = tally.created, updated = tally.updated, skipped = tally.skipped, failed = tally.failed, "import finished");
+    bot.store.set_job_state(
+        job_id,
+        if was_cancelled {
+            JobState::Cancelled
+        } else {
+            JobState::Done
+        },
+    )?;
+    info!(
+        job_id,
+        created = tally.created,
+        updated = tally.updated,
+        skipped = tally.skipped,
+        failed = tally.failed,
+        "import finished"
+    );
     Ok(())
 }
 
@@ -313,10 +404,19 @@ fn cancelled(bot: &Bot, job_id: i64) -> bool {
 }
 
 async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<String>> {
-    let ids: Vec<String> = rows.iter().filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok()).map(|p| p.user_id).collect();
+    let ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok())
+        .map(|p| p.user_id)
+        .collect();
     let mut checks = futures_util::stream::iter(ids)
         .map(|id| async move {
-            let r = bot.admin.send(&QueryUser { user_id: id.clone() }).await;
+            let r = bot
+                .admin
+                .send(&QueryUser {
+                    user_id: id.clone(),
+                })
+                .await;
             (id, r)
         })
         .buffer_unordered(8);
@@ -331,7 +431,12 @@ async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<Str
 }
 
 /// Applies one row; returns its final state and a detail (the error, for failures).
-async fn apply_row(bot: &Bot, job_id: i64, spec: &ImportSpec, row: &JobRow) -> (&'static str, String) {
+async fn apply_row(
+    bot: &Bot,
+    job_id: i64,
+    spec: &ImportSpec,
+    row: &JobRow,
+) -> (&'static str, String) {
     let payload: RowPayload = match serde_json::from_str(&row.payload) {
         Ok(p) => p,
         Err(e) => return (row_state::FAILED, format!("stored row unreadable: {e}")),
@@ -341,7 +446,9 @@ async fn apply_row(bot: &Bot, job_id: i64, spec: &ImportSpec, row: &JobRow) -> (
         // Our own write may or may not have landed: send the same body again.
         row.detail.clone()
     } else {
-        let query = QueryUser { user_id: payload.user_id.clone() };
+        let query = QueryUser {
+            user_id: payload.user_id.clone(),
+        };
         let exists = match with_retries(|| bot.admin.send(&query)).await {
             Ok(_) => true,
             Err(e) if e.is_not_found() => false,
@@ -350,9 +457,14 @@ async fn apply_row(bot: &Bot, job_id: i64, spec: &ImportSpec, row: &JobRow) -> (
         let intent = match (exists, spec.on_conflict) {
             (false, _) => row_state::INTENT_CREATE,
             (true, OnConflict::Update) => row_state::INTENT_UPDATE,
-            (true, OnConflict::Skip | OnConflict::Stop) => return (row_state::SKIPPED, "already exists".into()),
+            (true, OnConflict::Skip | OnConflict::Stop) => {
+                return (row_state::SKIPPED, "already exists".into());
+            }
         };
-        if let Err(e) = bot.store.set_row_state(job_id, row.idx, row_state::IN_FLIGHT, intent) {
+        if let Err(e) = bot
+            .store
+            .set_row_state(job_id, row.idx, row_state::IN_FLIGHT, intent)
+        {
             return (row_state::FAILED, e.to_string());
         }
         intent.to_owned()
@@ -362,7 +474,10 @@ async fn apply_row(bot: &Bot, job_id: i64, spec: &ImportSpec, row: &JobRow) -> (
     } else {
         (payload.create_body(password), row_state::CREATED)
     };
-    let upsert = UpsertUser { user_id: payload.user_id.clone(), body };
+    let upsert = UpsertUser {
+        user_id: payload.user_id.clone(),
+        body,
+    };
     match with_retries(|| bot.admin.send(&upsert)).await {
         Ok(_) => (done_state, String::new()),
         Err(e) => (row_state::FAILED, e.to_string()),
@@ -392,28 +507,55 @@ where
 }
 
 fn transient(e: &AdminError) -> bool {
-    matches!(e, AdminError::Unreachable { .. } | AdminError::RateLimited { .. }) || e.status().is_some_and(|s| s >= 500)
+    matches!(
+        e,
+        AdminError::Unreachable { .. } | AdminError::RateLimited { .. }
+    ) || e.status().is_some_and(|s| s >= 500)
 }
 
-fn progress_reply(job_id: i64, spec: &ImportSpec, t: &Tally, total: u64, rate: Option<f64>, resumed: bool) -> Reply {
+fn progress_reply(
+    job_id: i64,
+    spec: &ImportSpec,
+    t: &Tally,
+    total: u64,
+    rate: Option<f64>,
+    resumed: bool,
+) -> Reply {
     let done = t.applied();
-    let mut line = Line::new().bold(format!("Import #{job_id}")).text(format!(" ({}): {done}/{total} rows", spec.filename));
+    let mut line = Line::new()
+        .bold(format!("Import #{job_id}"))
+        .text(format!(" ({}): {done}/{total} rows", spec.filename));
     if let Some(rate) = rate.filter(|r| *r > 0.0) {
         let left = total.saturating_sub(done) as f64 / rate;
-        line = line.text(format!(" · {rate:.1}/s · ~{} left", crate::units::format_age(Duration::from_secs(left.ceil() as u64))));
+        line = line.text(format!(
+            " · {rate:.1}/s · ~{} left",
+            crate::units::format_age(Duration::from_secs(left.ceil() as u64))
+        ));
     }
-    let mut r = Reply::new(crate::report::Outcome::Pending).line(line).line(format!(
-        "created {} · updated {} · skipped {} · failed {}",
-        t.created, t.updated, t.skipped, t.failed
-    ));
+    let mut r = Reply::new(crate::report::Outcome::Pending)
+        .line(line)
+        .line(format!(
+            "created {} · updated {} · skipped {} · failed {}",
+            t.created, t.updated, t.skipped, t.failed
+        ));
     if resumed {
         r = r.line("(resumed after a restart)");
     }
     r
 }
 
-fn summary_reply(job_id: i64, spec: &ImportSpec, rows: &[JobRow], t: &Tally, was_cancelled: bool) -> anyhow::Result<Reply> {
-    let head = if was_cancelled { format!("Import #{job_id} cancelled.") } else { format!("Import #{job_id} finished.") };
+fn summary_reply(
+    job_id: i64,
+    spec: &ImportSpec,
+    rows: &[JobRow],
+    t: &Tally,
+    was_cancelled: bool,
+) -> anyhow::Result<Reply> {
+    let head = if was_cancelled {
+        format!("Import #{job_id} cancelled.")
+    } else {
+        format!("Import #{job_id} finished.")
+    };
     let mut items = vec![
         Line::new().text(format!("Created: {}", t.created)),
         Line::new().text(format!("Updated: {}", t.updated)),
@@ -426,14 +568,20 @@ fn summary_reply(job_id: i64, spec: &ImportSpec, rows: &[JobRow], t: &Tally, was
     if t.pending > 0 {
         items.push(Line::new().text(format!("Not started: {}", t.pending)));
     }
-    let outcome = if t.failed > 0 { crate::report::Outcome::Failure } else { crate::report::Outcome::Success };
+    let outcome = if t.failed > 0 {
+        crate::report::Outcome::Failure
+    } else {
+        crate::report::Outcome::Success
+    };
     let mut reply = Reply::new(outcome).line(Line::new().bold(head)).list(items);
     let failures: Vec<Line> = rows
         .iter()
         .filter(|r| r.state == row_state::FAILED)
         .take(10)
         .map(|r| {
-            let id = serde_json::from_str::<RowPayload>(&r.payload).map(|p| p.user_id).unwrap_or_default();
+            let id = serde_json::from_str::<RowPayload>(&r.payload)
+                .map(|p| p.user_id)
+                .unwrap_or_default();
             Line::new().code(id).text(format!(": {}", r.detail))
         })
         .collect();
@@ -442,17 +590,31 @@ fn summary_reply(job_id: i64, spec: &ImportSpec, rows: &[JobRow], t: &Tally, was
     }
 
     let (results, has_passwords) = results_csv(rows)?;
-    reply = reply.attach(Attachment { filename: "import-results.csv".into(), mime: "text/csv".into(), bytes: results, sensitive: has_passwords });
+    reply = reply.attach(Attachment {
+        filename: "import-results.csv".into(),
+        mime: "text/csv".into(),
+        bytes: results,
+        sensitive: has_passwords,
+    });
     let (failed, failed_has_passwords, failed_count) = failed_csv(spec, rows)?;
     if failed_count > 0 {
-        reply = reply.attach(Attachment { filename: "import-failed.csv".into(), mime: "text/csv".into(), bytes: failed, sensitive: failed_has_passwords });
+        reply = reply.attach(Attachment {
+            filename: "import-failed.csv".into(),
+            mime: "text/csv".into(),
+            bytes: failed,
+            sensitive: failed_has_passwords,
+        });
     }
     let mut files = Line::new().code("import-results.csv");
     if has_passwords {
-        files = files.text(" holds the generated passwords: hand them over, then delete the file from the room.");
+        files = files.text(
+            " holds the generated passwords: hand them over, then delete the file from the room.",
+        );
     }
     if failed_count > 0 {
-        files = files.text(" ").code("import-failed.csv").text(format!(" has the {failed_count} rows to fix and import again."));
+        files = files.text(" ").code("import-failed.csv").text(format!(
+            " has the {failed_count} rows to fix and import again."
+        ));
     }
     Ok(reply.line(files))
 }
@@ -464,7 +626,10 @@ fn results_csv(rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool)> {
     let mut has_passwords = false;
     for r in rows {
         let payload: Option<RowPayload> = serde_json::from_str(&r.payload).ok();
-        let id = payload.as_ref().map(|p| p.user_id.clone()).unwrap_or_default();
+        let id = payload
+            .as_ref()
+            .map(|p| p.user_id.clone())
+            .unwrap_or_default();
         let password = match (&payload, r.state.as_str(), &r.secret) {
             (Some(p), row_state::CREATED, Some(secret)) if p.generated => {
                 has_passwords = true;
@@ -472,18 +637,30 @@ fn results_csv(rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool)> {
             }
             _ => "",
         };
-        let status = if r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT { "not started" } else { r.state.as_str() };
+        let status = if r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT {
+            "not started"
+        } else {
+            r.state.as_str()
+        };
         w.write_record([id.as_str(), status, password, r.detail.as_str()])?;
     }
-    Ok((w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?, has_passwords))
+    Ok((
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+        has_passwords,
+    ))
 }
 
 /// Failed, skipped, invalid and not-started rows in the input format, passwords from the file put back.
 fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool, usize)> {
     let mut has_passwords = false;
     let mut out = Vec::new();
-    for r in rows.iter().filter(|r| r.state != row_state::CREATED && r.state != row_state::UPDATED) {
-        let Ok(p) = serde_json::from_str::<RowPayload>(&r.payload) else { continue };
+    for r in rows
+        .iter()
+        .filter(|r| r.state != row_state::CREATED && r.state != row_state::UPDATED)
+    {
+        let Ok(p) = serde_json::from_str::<RowPayload>(&r.payload) else {
+            continue;
+        };
         let mut cells = p.raw;
         if let (Some(i), Some(secret), false) = (spec.password_column, &r.secret, p.generated)
             && let Some(cell) = cells.get_mut(i)
@@ -498,7 +675,12 @@ fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bo
     }
     let count = out.len();
     let mut bytes = Vec::new();
-    write_failed_rows(&spec.header, out.iter().map(|c| c.as_slice()), spec.delimiter, &mut bytes)?;
+    write_failed_rows(
+        &spec.header,
+        out.iter().map(|c| c.as_slice()),
+        spec.delimiter,
+        &mut bytes,
+    )?;
     Ok((bytes, has_passwords, count))
 }
 
@@ -518,7 +700,10 @@ mod tests {
     fn generated_passwords_are_long_and_random() {
         let a = generate_password();
         let b = generate_password();
-        assert!(a.len() >= 16 && a.chars().all(|c| c.is_ascii_alphanumeric()), "{a}");
+        assert!(
+            a.len() >= 16 && a.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{a}"
+        );
         assert_ne!(a, b);
     }
 
@@ -528,11 +713,17 @@ mod tests {
         let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "x", 10).expect("csv");
         let bob = RowPayload::from_row(&parsed.rows[0], Some(2), true);
         let body = bob.update_body(Some("generated"));
-        assert_eq!(body.password, None, "never reset a password from a generated one");
+        assert_eq!(
+            body.password, None,
+            "never reset a password from a generated one"
+        );
         assert_eq!(body.displayname, None, "an empty display name is not given");
         assert_eq!(body.admin, None, "no admin column, no change");
         let carol = RowPayload::from_row(&parsed.rows[1], Some(2), false);
-        assert!(carol.raw.iter().all(|c| c != "secret-1"), "the password is not kept in the payload");
+        assert!(
+            carol.raw.iter().all(|c| c != "secret-1"),
+            "the password is not kept in the payload"
+        );
         let body = carol.update_body(Some("secret-1"));
         assert_eq!(body.password.as_deref(), Some("secret-1"));
         assert_eq!(body.displayname.as_deref(), Some("Carol"));

@@ -56,7 +56,10 @@ impl JobState {
     }
 
     pub fn is_finished(self) -> bool {
-        matches!(self, JobState::Done | JobState::Cancelled | JobState::Failed)
+        matches!(
+            self,
+            JobState::Done | JobState::Cancelled | JobState::Failed
+        )
     }
 
     /// For people: `running`, `awaiting confirmation`.
@@ -131,7 +134,12 @@ pub struct NewJob<'a> {
 
 impl Store {
     /// Creates a job awaiting confirmation with its rows, in one transaction.
-    pub fn create_job<S: Serialize>(&self, job: &NewJob<'_>, spec: &S, rows: impl IntoIterator<Item = (String, Option<String>)>) -> StoreResult<i64> {
+    pub fn create_job<S: Serialize>(
+        &self,
+        job: &NewJob<'_>,
+        spec: &S,
+        rows: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> StoreResult<i64> {
         let spec = serde_json::to_string(spec).map_err(json_error)?;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -152,7 +160,14 @@ impl Store {
     }
 
     pub fn job(&self, id: i64) -> StoreResult<Option<JobRecord>> {
-        Ok(self.conn().query_row(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"), params![id], job_from_row).optional()?)
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+                params![id],
+                job_from_row,
+            )
+            .optional()?)
     }
 
     /// The newest jobs first, without those still awaiting confirmation.
@@ -161,20 +176,29 @@ impl Store {
         let mut q = conn.prepare(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state != 'awaiting_confirmation' ORDER BY id DESC LIMIT ?1"
         ))?;
-        let rows = q.query_map(params![limit as i64], job_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let rows = q
+            .query_map(params![limit as i64], job_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Jobs a restart must pick up again.
     pub fn unfinished_jobs(&self) -> StoreResult<Vec<JobRecord>> {
         let conn = self.conn();
-        let mut q = conn.prepare(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'cancelling') ORDER BY id"))?;
-        let rows = q.query_map([], job_from_row)?.collect::<Result<Vec<_>, _>>()?;
+        let mut q = conn.prepare(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ('running', 'cancelling') ORDER BY id"
+        ))?;
+        let rows = q
+            .query_map([], job_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn set_job_state(&self, id: i64, state: JobState) -> StoreResult<()> {
-        self.conn().execute("UPDATE jobs SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state.as_str(), now_secs()])?;
+        self.conn().execute(
+            "UPDATE jobs SET state = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, state.as_str(), now_secs()],
+        )?;
         Ok(())
     }
 
@@ -188,13 +212,19 @@ impl Store {
     }
 
     pub fn set_job_progress_event(&self, id: i64, event_id: &str) -> StoreResult<()> {
-        self.conn().execute("UPDATE jobs SET progress_event_id = ?2 WHERE id = ?1", params![id, event_id])?;
+        self.conn().execute(
+            "UPDATE jobs SET progress_event_id = ?2 WHERE id = ?1",
+            params![id, event_id],
+        )?;
         Ok(())
     }
 
     pub fn set_job_status<S: Serialize>(&self, id: i64, status: &S) -> StoreResult<()> {
         let status = serde_json::to_string(status).map_err(json_error)?;
-        self.conn().execute("UPDATE jobs SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_secs()])?;
+        self.conn().execute(
+            "UPDATE jobs SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, status, now_secs()],
+        )?;
         Ok(())
     }
 
@@ -203,28 +233,44 @@ impl Store {
         let mut q = conn.prepare("SELECT idx, state, payload, detail, secret FROM job_rows WHERE job_id = ?1 ORDER BY idx")?;
         let rows = q
             .query_map(params![id], |r| {
-                Ok(JobRow { idx: r.get(0)?, state: r.get(1)?, payload: r.get(2)?, detail: r.get(3)?, secret: r.get(4)? })
+                Ok(JobRow {
+                    idx: r.get(0)?,
+                    state: r.get(1)?,
+                    payload: r.get(2)?,
+                    detail: r.get(3)?,
+                    secret: r.get(4)?,
+                })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     pub fn set_row_state(&self, id: i64, idx: i64, state: &str, detail: &str) -> StoreResult<()> {
-        self.conn().execute("UPDATE job_rows SET state = ?3, detail = ?4 WHERE job_id = ?1 AND idx = ?2", params![id, idx, state, detail])?;
+        self.conn().execute(
+            "UPDATE job_rows SET state = ?3, detail = ?4 WHERE job_id = ?1 AND idx = ?2",
+            params![id, idx, state, detail],
+        )?;
         Ok(())
     }
 
     /// Row counts by state.
     pub fn row_counts(&self, id: i64) -> StoreResult<Vec<(String, i64)>> {
         let conn = self.conn();
-        let mut q = conn.prepare("SELECT state, COUNT(*) FROM job_rows WHERE job_id = ?1 GROUP BY state ORDER BY state")?;
-        let rows = q.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        let mut q = conn.prepare(
+            "SELECT state, COUNT(*) FROM job_rows WHERE job_id = ?1 GROUP BY state ORDER BY state",
+        )?;
+        let rows = q
+            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 
     /// Forgets every password of a job once its results were delivered.
     pub fn wipe_job_secrets(&self, id: i64) -> StoreResult<()> {
-        self.conn().execute("UPDATE job_rows SET secret = NULL WHERE job_id = ?1", params![id])?;
+        self.conn().execute(
+            "UPDATE job_rows SET secret = NULL WHERE job_id = ?1",
+            params![id],
+        )?;
         Ok(())
     }
 }
@@ -239,8 +285,20 @@ pub struct Progress {
 
 impl Progress {
     /// Reuses the job's progress message after a restart, or sends a new one replying to `to`.
-    pub async fn open(store: &Store, job_id: i64, room: Room, existing: Option<&str>, to: Option<&EventId>, first: &Reply) -> Self {
-        let mut p = Progress { room, event_id: existing.and_then(|e| OwnedEventId::try_from(e).ok()), last_edit: None, every: Duration::from_secs(3) };
+    pub async fn open(
+        store: &Store,
+        job_id: i64,
+        room: Room,
+        existing: Option<&str>,
+        to: Option<&EventId>,
+        first: &Reply,
+    ) -> Self {
+        let mut p = Progress {
+            room,
+            event_id: existing.and_then(|e| OwnedEventId::try_from(e).ok()),
+            last_edit: None,
+            every: Duration::from_secs(3),
+        };
         match &p.event_id {
             Some(_) => p.force(first).await,
             None => match send_reply(&p.room, to, first).await {

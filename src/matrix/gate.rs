@@ -74,15 +74,59 @@ mod tests {
         let max = Duration::from_secs(300);
         let cases: Vec<(EventFacts<'_>, Result<(), Ignored>)> = vec![
             (ok, Ok(())),
-            (EventFacts { room_encrypted: false, event_encrypted: false, ..ok }, Ok(())),
-            (EventFacts { in_admin_room: false, ..ok }, Err(Ignored::OtherRoom)),
+            (
+                EventFacts {
+                    room_encrypted: false,
+                    event_encrypted: false,
+                    ..ok
+                },
+                Ok(()),
+            ),
+            (
+                EventFacts {
+                    in_admin_room: false,
+                    ..ok
+                },
+                Err(Ignored::OtherRoom),
+            ),
             (EventFacts { sender: &bot, ..ok }, Err(Ignored::OwnEvent)),
-            (EventFacts { is_edit: true, ..ok }, Err(Ignored::Edit)),
-            (EventFacts { age: Duration::from_secs(301), ..ok }, Err(Ignored::TooOld(Duration::from_secs(301)))),
-            (EventFacts { event_encrypted: false, ..ok }, Err(Ignored::Unencrypted)),
-            (EventFacts { sender_has_role: false, ..ok }, Err(Ignored::NoRole)),
+            (
+                EventFacts {
+                    is_edit: true,
+                    ..ok
+                },
+                Err(Ignored::Edit),
+            ),
+            (
+                EventFacts {
+                    age: Duration::from_secs(301),
+                    ..ok
+                },
+                Err(Ignored::TooOld(Duration::from_secs(301))),
+            ),
+            (
+                EventFacts {
+                    event_encrypted: false,
+                    ..ok
+                },
+                Err(Ignored::Unencrypted),
+            ),
+            (
+                EventFacts {
+                    sender_has_role: false,
+                    ..ok
+                },
+                Err(Ignored::NoRole),
+            ),
             // The room check comes first: strangers elsewhere are not even looked at.
-            (EventFacts { in_admin_room: false, sender_has_role: false, ..ok }, Err(Ignored::OtherRoom)),
+            (
+                EventFacts {
+                    in_admin_room: false,
+                    sender_has_role: false,
+                    ..ok
+                },
+                Err(Ignored::OtherRoom),
+            ),
         ];
         for (facts, expected) in cases {
             assert_eq!(gate(&facts, max), expected, "{facts:?}");

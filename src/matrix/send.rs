@@ -2,15 +2,16 @@
 //!
 //! Nothing over Matrix's 64 KiB event limit is sent: a reply too long for one event goes as a file.
 
+use matrix_sdk::Room;
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::room::reply::{EnforceThread, Reply as ReplyTo};
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
 use matrix_sdk::ruma::events::relation::{Annotation, InReplyTo, Reply as RelReply};
 use matrix_sdk::ruma::events::room::message::{
-    AddMentions, Relation, ReplacementMetadata, RoomMessageEventContent, RoomMessageEventContentWithoutRelation,
+    AddMentions, Relation, ReplacementMetadata, RoomMessageEventContent,
+    RoomMessageEventContentWithoutRelation,
 };
 use matrix_sdk::ruma::{EventId, OwnedEventId};
-use matrix_sdk::Room;
 use tracing::warn;
 
 use crate::report::{Attachment, Line, Reply};
@@ -33,17 +34,32 @@ fn notice(reply: &Reply) -> RoomMessageEventContent {
 }
 
 /// Sends `reply` as a notice in reply to `to`, then its attachments. Returns the notice's event ID.
-pub async fn send_reply(room: &Room, to: Option<&EventId>, reply: &Reply) -> Result<OwnedEventId, SendError> {
+pub async fn send_reply(
+    room: &Room,
+    to: Option<&EventId>,
+    reply: &Reply,
+) -> Result<OwnedEventId, SendError> {
     let (text, overflow) = if reply.plain().len() + reply.html().len() > MAX_INLINE_BYTES {
-        let short = Reply::new(reply.outcome).line(Line::new().text("The answer is long: it is attached as ").code("answer.txt"));
-        let file = Attachment { filename: "answer.txt".into(), mime: "text/plain".into(), bytes: reply.plain().into_bytes(), sensitive: false };
+        let short = Reply::new(reply.outcome).line(
+            Line::new()
+                .text("The answer is long: it is attached as ")
+                .code("answer.txt"),
+        );
+        let file = Attachment {
+            filename: "answer.txt".into(),
+            mime: "text/plain".into(),
+            bytes: reply.plain().into_bytes(),
+            sensitive: false,
+        };
         (short, Some(file))
     } else {
         (reply.clone(), None)
     };
     let mut content = notice(&text);
     if let Some(to) = to {
-        content.relates_to = Some(Relation::Reply(RelReply::new(InReplyTo::new(to.to_owned()))));
+        content.relates_to = Some(Relation::Reply(RelReply::new(InReplyTo::new(
+            to.to_owned(),
+        ))));
     }
     let event_id = room.send(content).await?.response.event_id;
     for file in overflow.iter().chain(reply.attachments.iter()) {
@@ -53,22 +69,38 @@ pub async fn send_reply(room: &Room, to: Option<&EventId>, reply: &Reply) -> Res
 }
 
 /// Sends a file. Files marked sensitive go only into encrypted rooms.
-pub async fn send_file(room: &Room, to: Option<&EventId>, file: &Attachment) -> Result<OwnedEventId, SendError> {
+pub async fn send_file(
+    room: &Room,
+    to: Option<&EventId>,
+    file: &Attachment,
+) -> Result<OwnedEventId, SendError> {
     if file.sensitive && !room.latest_encryption_state().await?.is_encrypted() {
         return Err(SendError::Unencrypted);
     }
     let mime: mime::Mime = file.mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
     let mut config = AttachmentConfig::new();
     if let Some(to) = to {
-        config = config.reply(Some(ReplyTo { event_id: to.to_owned(), enforce_thread: EnforceThread::MaybeThreaded, add_mentions: AddMentions::No }));
+        config = config.reply(Some(ReplyTo {
+            event_id: to.to_owned(),
+            enforce_thread: EnforceThread::MaybeThreaded,
+            add_mentions: AddMentions::No,
+        }));
     }
-    let response = room.send_attachment(file.filename.clone(), &mime, file.bytes.clone(), config).await?;
+    let response = room
+        .send_attachment(file.filename.clone(), &mime, file.bytes.clone(), config)
+        .await?;
     Ok(response.event_id)
 }
 
 /// Reacts to an event; returns the reaction's ID so it can be taken back.
 pub async fn react(room: &Room, to: &EventId, key: &str) -> Option<OwnedEventId> {
-    match room.send(ReactionEventContent::new(Annotation::new(to.to_owned(), key.to_owned()))).await {
+    match room
+        .send(ReactionEventContent::new(Annotation::new(
+            to.to_owned(),
+            key.to_owned(),
+        )))
+        .await
+    {
         Ok(r) => Some(r.response.event_id),
         Err(e) => {
             warn!("cannot react to {to}: {e}");

@@ -48,8 +48,11 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(contents).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -71,11 +74,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
 
     let file = session_file(&config.store_path);
     if let Ok(saved) = std::fs::read_to_string(&file) {
-        let session: MatrixSession = serde_json::from_str(&saved).with_context(|| format!("{} is damaged; delete it to log in again", file.display()))?;
+        let session: MatrixSession = serde_json::from_str(&saved)
+            .with_context(|| format!("{} is damaged; delete it to log in again", file.display()))?;
         if session.meta.user_id != config.bot_user_id {
-            bail!("{} belongs to {}, not to bot.user_id {}; use another store_path", file.display(), session.meta.user_id, config.bot_user_id);
+            bail!(
+                "{} belongs to {}, not to bot.user_id {}; use another store_path",
+                file.display(),
+                session.meta.user_id,
+                config.bot_user_id
+            );
         }
-        client.restore_session(session).await.context("cannot restore the saved session")?;
+        client
+            .restore_session(session)
+            .await
+            .context("cannot restore the saved session")?;
         info!(device = %client.device_id().map(|d| d.to_string()).unwrap_or_default(), "restored the saved session");
         return Ok((client, Start::Restored));
     }
@@ -87,7 +99,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
         .send()
         .await
         .context("login failed: check bot.user_id and the password")?;
-    let session = client.matrix_auth().session().context("login returned no session")?;
+    let session = client
+        .matrix_auth()
+        .session()
+        .context("login returned no session")?;
     write_private_file(&file, serde_json::to_string(&session)?.as_bytes())?;
     info!(device = %session.meta.device_id, "logged in with a new device");
     Ok((client, Start::FreshLogin))
@@ -102,7 +117,9 @@ pub async fn set_up_encryption(client: &Client, config: &Config) -> anyhow::Resu
     if let Some(key) = &config.recovery_key {
         match recovery.recover(key.expose()).await {
             Ok(()) => info!("restored the bot's identity from the recovery key"),
-            Err(e) => warn!("the recovery key was not accepted ({e}); the bot runs with an unverified device"),
+            Err(e) => warn!(
+                "the recovery key was not accepted ({e}); the bot runs with an unverified device"
+            ),
         }
         return Ok(());
     }

@@ -13,7 +13,9 @@ use tracing::{error, info, warn};
 /// Why the loop ended.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncEnd {
-    #[error("the homeserver no longer accepts the bot's access token (logged out or deactivated?): delete the store's session.json to log in again")]
+    #[error(
+        "the homeserver no longer accepts the bot's access token (logged out or deactivated?): delete the store's session.json to log in again"
+    )]
     InvalidToken,
 }
 

@@ -4,5 +4,7 @@
 //! Each test module owns one area; `support` owns the harness.
 #![recursion_limit = "256"]
 
+mod core;
 mod harness_smoke;
+mod import;
 mod support;

@@ -21,6 +21,7 @@ use matrix_sdk::media::MediaEventContent;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{
     Request as CreateRoomRequest, RoomPreset,
 };
+use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::ruma::events::reaction::{OriginalSyncReactionEvent, ReactionEventContent};
 use matrix_sdk::ruma::events::relation::{Annotation, InReplyTo, Reply};
 use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
@@ -144,6 +145,8 @@ pub struct ReceivedReaction {
 }
 
 /// Everything the human's client observed, in arrival order.
+// Few and short-lived: boxing would only make matching clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Seen {
     Message(ReceivedMessage),
@@ -237,8 +240,8 @@ impl Human {
     /// bootstrapped), runs a first sync, then keeps syncing in the background.
     pub async fn login(synapse: &'static Synapse, user: &RegisteredUser) -> Human {
         let store = tempfile::Builder::new()
-            .prefix("syndic-e2e-human-")
-            .tempdir()
+            .prefix("human-")
+            .tempdir_in(synapse.scratch_dir())
             .expect("creating a temp dir for the client store");
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -280,6 +283,11 @@ impl Human {
             let settings = SyncSettings::default().timeout(Duration::from_secs(10));
             loop {
                 if let Err(e) = sync_client.sync_once(settings.clone()).await {
+                    if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
+                        // Logged out or deactivated (often what the test did on purpose).
+                        eprintln!("sync of {who} stopped: its access token is no longer valid");
+                        return;
+                    }
                     eprintln!("sync of {who} failed (retrying): {e}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
@@ -330,6 +338,19 @@ impl Human {
             )
             .to_raw_any(),
         ];
+        self.client
+            .create_room(request)
+            .await
+            .unwrap_or_else(|e| panic!("{} creating room {name:?}: {e}", self.user.user_id))
+    }
+
+    /// Creates a private room WITHOUT encryption, inviting `invite` (for tests of what the
+    /// bot does in unencrypted rooms).
+    pub async fn create_plain_room(&self, invite: &[OwnedUserId], name: &str) -> Room {
+        let mut request = CreateRoomRequest::new();
+        request.preset = Some(RoomPreset::PrivateChat);
+        request.name = Some(name.to_owned());
+        request.invite = invite.to_vec();
         self.client
             .create_room(request)
             .await
@@ -524,6 +545,36 @@ impl Human {
         room: &(impl AsRoomId + ?Sized),
         body: &str,
     ) -> OwnedEventId {
+        self.send_raw(
+            room,
+            "m.room.message",
+            &serde_json::json!({ "msgtype": "m.text", "body": body }),
+        )
+        .await
+    }
+
+    /// Puts an `m.room.encrypted` event that nobody can decrypt (a megolm session that
+    /// doesn't exist) into a room. For negative tests: the bot must survive it.
+    pub async fn send_undecryptable(&self, room: &(impl AsRoomId + ?Sized)) -> OwnedEventId {
+        let device_id = self.client.device_id().expect("logged in").to_string();
+        let content = serde_json::json!({
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEpABqOCAaP6NqXquQcEsrGCVInjRTLHmVH8exxOMhsn8hpbwwJVbBMIdP7KSCqhPAmZ",
+            "session_id": "bm9zdWNoc2Vzc2lvbm5vc3VjaHNlc3Npb25ub3N1Y2hzZXM",
+            "sender_key": "bm9zdWNoa2V5bm9zdWNoa2V5bm9zdWNoa2V5bm9zdWNoaw",
+            "device_id": device_id,
+        });
+        self.send_raw(room, "m.room.encrypted", &content).await
+    }
+
+    /// Sends any event with our access token through the plain client-server API
+    /// (`PUT /rooms/{room}/send/{type}/{txn}`), bypassing matrix-sdk (and so encryption).
+    pub async fn send_raw(
+        &self,
+        room: &(impl AsRoomId + ?Sized),
+        event_type: &str,
+        content: &Value,
+    ) -> OwnedEventId {
         let room_id = room.as_room_id();
         let txn_id = format!("raw-{}", self.synapse.unique_localpart("txn"));
         let mut url = self.synapse.url();
@@ -537,13 +588,13 @@ impl Human {
                 "rooms",
                 room_id.as_str(),
                 "send",
-                "m.room.message",
+                event_type,
                 &txn_id,
             ]);
         let response = http_client()
             .put(url.clone())
             .bearer_auth(self.access_token())
-            .json(&serde_json::json!({ "msgtype": "m.text", "body": body }))
+            .json(content)
             .send()
             .await
             .unwrap_or_else(|e| panic!("PUT {url}: {e}"));

@@ -176,6 +176,14 @@ impl Synapse {
         &self.log_path
     }
 
+    /// A directory for test scratch files (client stores, …) that the watchdog deletes
+    /// with Synapse's own files when the test process is gone, however it ended.
+    pub fn scratch_dir(&self) -> PathBuf {
+        let dir = self.dir.join("scratch");
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        dir
+    }
+
     /// The last `lines` lines of Synapse's log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log_path, lines)
@@ -545,8 +553,11 @@ fn venv_ok(venv: &Path) -> bool {
         && Command::new(&python)
             .args([
                 "-c",
+                // `synapse.__version__` gets git details appended when run inside a git
+                // checkout (like this repo), so ask the package metadata instead.
                 &format!(
-                    "import sys, synapse; sys.exit(synapse.__version__ != '{SYNAPSE_VERSION}')"
+                    "import sys, importlib.metadata, synapse; \
+                     sys.exit(importlib.metadata.version('matrix-synapse') != '{SYNAPSE_VERSION}')"
                 ),
             ])
             .stdin(Stdio::null())

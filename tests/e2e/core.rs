@@ -1,0 +1,465 @@
+//! The core path (issue: a real bot in an encrypted admin room that deactivates users safely):
+//! help, ping, user lookup, deactivation with its confirmations and refusals, the gate, restarts.
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::{OwnedUserId, UserId};
+
+use crate::support::bot::{Fixture, QUIET, Spec, confirm_code};
+use crate::support::{DEFAULT_TIMEOUT, Human};
+
+fn uid(s: &str) -> OwnedUserId {
+    UserId::parse(s).expect("user id")
+}
+
+async fn is_deactivated(fx: &Fixture, user: &str) -> (bool, bool) {
+    let u = fx.user_on_server(user).await;
+    (
+        u["deactivated"].as_bool().unwrap_or(false),
+        u["erased"].as_bool().unwrap_or(false),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_ping_and_user_answer_from_the_server() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+
+    let help = fx.ask("!help").await;
+    assert_eq!(help.msgtype, "m.notice");
+    assert!(
+        help.was_encrypted,
+        "replies in an encrypted room are encrypted"
+    );
+    for cmd in [
+        "!help",
+        "!ping",
+        "!user",
+        "!deactivate",
+        "!confirm",
+        "!cancel",
+    ] {
+        assert!(
+            help.body.contains(&format!("{cmd} — ")),
+            "{cmd} missing from {}",
+            help.body
+        );
+    }
+    let usage = fx.ask("!help deactivate").await;
+    assert!(
+        usage
+            .body
+            .contains("!deactivate <user> [--erase] [--force] [--dry-run]"),
+        "{}",
+        usage.body
+    );
+    assert!(
+        usage
+            .body
+            .contains("Example: !deactivate @spammer:example.org --erase"),
+        "{}",
+        usage.body
+    );
+
+    let version = fx.admin_get("/_synapse/admin/v1/server_version").await;
+    let ping = fx.ask("!ping").await;
+    let synapse_version = version["server_version"].as_str().expect("version");
+    assert!(
+        ping.body.contains(synapse_version),
+        "{} lacks {synapse_version}",
+        ping.body
+    );
+    assert!(
+        ping.body.contains(env!("CARGO_PKG_VERSION")),
+        "{}",
+        ping.body
+    );
+
+    // A user with a display name, looked up by bare localpart.
+    let localpart = fx.synapse.unique_localpart("carol");
+    let carol = fx
+        .synapse
+        .register_with_display_name(&localpart, "pw-carol-1234", false, Some("Carol Example"))
+        .await;
+    let info = fx.ask(&format!("!user {localpart}")).await;
+    assert!(info.body.contains(&carol.user_id), "{}", info.body);
+    assert!(info.body.contains("Carol Example"), "{}", info.body);
+    assert!(info.body.contains("Admin: no"), "{}", info.body);
+    assert!(info.body.contains("Deactivated: no"), "{}", info.body);
+    // Registration made one device, and the account is in no room.
+    assert!(info.body.contains("Devices: 1 · Rooms: 0"), "{}", info.body);
+    let formatted = info.formatted_body.as_deref().unwrap_or_default();
+    assert!(
+        formatted.contains(&format!("<code>{}</code>", carol.user_id)),
+        "{formatted}"
+    );
+
+    let missing = fx.ask("!user nobody-here-at-all").await;
+    assert!(missing.body.contains("does not exist"), "{}", missing.body);
+
+    let typo = fx.ask("!deactivat x").await;
+    assert_eq!(
+        typo.body,
+        "unknown command !deactivat (did you mean deactivate?); type !help for the list"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivate_and_erase_after_a_reaction_and_after_confirm() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+
+    // 1. As Element sends it: a pill in formatted_body, the display name in body, an em-dash.
+    let localpart = fx.synapse.unique_localpart("spam");
+    let spammer = fx
+        .synapse
+        .register_with_display_name(&localpart, "pw-spam-1234", false, Some("Spam Bot"))
+        .await;
+    let spammer_id = uid(&spammer.user_id);
+    let cmd = fx
+        .admin
+        .send_command_with_pill(
+            &fx.room_id,
+            "!deactivate ",
+            &spammer_id,
+            "Spam Bot",
+            " —erase",
+        )
+        .await;
+    let preview = fx.reply_to(&fx.admin, &cmd).await;
+    assert!(
+        preview.body.contains("Deactivate and erase"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains(&spammer.user_id), "{}", preview.body);
+    assert!(preview.body.contains("Irreversible"), "{}", preview.body);
+    let code = confirm_code(&preview);
+    assert_eq!(code.len(), 6, "{}", preview.body);
+    assert_eq!(
+        is_deactivated(&fx, &spammer.user_id).await,
+        (false, false),
+        "nothing happens before confirmation"
+    );
+
+    fx.admin.react(&fx.room_id, &preview.event_id, "✅").await;
+    let done = fx.reply_to(&fx.admin, &preview.event_id).await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &spammer.user_id).await, (true, true));
+    fx.admin
+        .wait_for_reaction(&fx.room_id, &cmd, "✅", DEFAULT_TIMEOUT)
+        .await;
+
+    // 2. With !confirm <code>, and a bare localpart.
+    let target = fx.plain_user("spam2").await;
+    let localpart = target
+        .trim_start_matches('@')
+        .split(':')
+        .next()
+        .expect("localpart")
+        .to_owned();
+    let preview = fx.ask(&format!("!deactivate {localpart} --erase")).await;
+    let code = confirm_code(&preview);
+    let done = fx.ask(&format!("!confirm {}", code.to_lowercase())).await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (true, true));
+    // The same code does nothing a second time.
+    let again = fx.ask(&format!("!confirm {code}")).await;
+    assert!(
+        again.body.starts_with("No pending command has code"),
+        "{}",
+        again.body
+    );
+
+    // 3. Without --erase: deactivated, not erased.
+    let target = fx.plain_user("quiet").await;
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    fx.ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert_eq!(is_deactivated(&fx, &target).await, (true, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_expired_cancelled_and_foreign_confirmations_change_nothing() {
+    let synapse = crate::support::Synapse::shared();
+    let colleague = Human::new(synapse, "colleague").await;
+    let colleague_id = colleague.user_id();
+    let fx = Fixture::start_with(
+        |_| {
+            Spec::default()
+                .role("second-admin", &[&colleague_id], &["*"])
+                .bot_line("confirm_timeout = \"3s\"")
+        },
+        vec![&colleague],
+    )
+    .await;
+    fx.admin
+        .wait_for_join(&fx.room_id, &colleague_id, DEFAULT_TIMEOUT)
+        .await;
+    let target = fx.plain_user("target").await;
+
+    let dry = fx
+        .ask(&format!("!deactivate {target} --erase --dry-run"))
+        .await;
+    assert!(
+        dry.body.contains("Dry run: nothing was changed."),
+        "{}",
+        dry.body
+    );
+    assert!(
+        !dry.body.contains("!confirm"),
+        "a dry run offers no code: {}",
+        dry.body
+    );
+
+    // Expired.
+    let preview = fx.ask(&format!("!deactivate {target} --erase")).await;
+    let code = confirm_code(&preview);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let late = fx.ask(&format!("!confirm {code}")).await;
+    assert!(late.body.contains("expired"), "{}", late.body);
+
+    // Cancelled, by command and by ❌.
+    let preview = fx.ask(&format!("!deactivate {target} --erase")).await;
+    let code = confirm_code(&preview);
+    let cancelled = fx.ask(&format!("!cancel {code}")).await;
+    assert!(
+        cancelled.body.starts_with("Cancelled"),
+        "{}",
+        cancelled.body
+    );
+    let after = fx.ask(&format!("!confirm {code}")).await;
+    assert!(
+        after.body.starts_with("No pending command"),
+        "{}",
+        after.body
+    );
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    fx.admin.react(&fx.room_id, &preview.event_id, "❌").await;
+    let cancelled = fx.reply_to(&fx.admin, &preview.event_id).await;
+    assert!(
+        cancelled.body.starts_with("Cancelled"),
+        "{}",
+        cancelled.body
+    );
+
+    // Another admin can neither confirm by code nor by ✅; the owner still can afterwards.
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    let code = confirm_code(&preview);
+    let foreign = fx.ask_as(&colleague, &format!("!confirm {code}")).await;
+    assert!(
+        foreign
+            .body
+            .contains(&format!("Only {} can confirm", fx.admin.user_id())),
+        "{}",
+        foreign.body
+    );
+    colleague.react(&fx.room_id, &preview.event_id, "✅").await;
+    let foreign = fx.reply_to(&colleague, &preview.event_id).await;
+    assert!(foreign.body.starts_with("Only"), "{}", foreign.body);
+    assert_eq!(
+        is_deactivated(&fx, &target).await,
+        (false, false),
+        "nothing changed"
+    );
+    let cancelled = fx.ask(&format!("!cancel {code}")).await;
+    assert!(
+        cancelled.body.starts_with("Cancelled"),
+        "{}",
+        cancelled.body
+    );
+    assert_eq!(
+        is_deactivated(&fx, &target).await,
+        (false, false),
+        "nothing changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_get_nothing_and_roles_are_enforced() {
+    let synapse = crate::support::Synapse::shared();
+    let stranger = Human::new(synapse, "stranger").await;
+    let helpdesk = Human::new(synapse, "helpdesk").await;
+    let deactivator = Human::new(synapse, "deactivator").await;
+    let (helpdesk_id, deactivator_id) = (helpdesk.user_id(), deactivator.user_id());
+    let fx = Fixture::start_with(
+        |_| {
+            Spec::default()
+                .role("helpdesk", &[&helpdesk_id], &["help", "user.info"])
+                .role("deactivators", &[&deactivator_id], &["user.deactivate"])
+        },
+        vec![&stranger, &helpdesk, &deactivator],
+    )
+    .await;
+    let target = fx.plain_user("victim").await;
+
+    // A sender with no role: no reply, no reaction, nothing done.
+    let mark = fx.admin.mark();
+    stranger.send_text(&fx.room_id, "!help").await;
+    stranger
+        .send_text(&fx.room_id, &format!("!deactivate {target} --erase"))
+        .await;
+    fx.admin
+        .assert_no_message_from_after(mark, &fx.room_id, &fx.bot_user_id, QUIET)
+        .await;
+
+    // A role without the permission: a refusal.
+    let refused = fx.ask_as(&helpdesk, &format!("!deactivate {target}")).await;
+    assert_eq!(
+        refused.body,
+        "Refused: your role does not allow this (needs permission user.deactivate)."
+    );
+    let help = fx.ask_as(&helpdesk, "!help").await;
+    assert!(
+        help.body.contains("!user — ") && !help.body.contains("!deactivate"),
+        "{}",
+        help.body
+    );
+    let info = fx.ask_as(&helpdesk, &format!("!user {target}")).await;
+    assert!(info.body.contains("Deactivated: no"), "{}", info.body);
+
+    // user.deactivate without user.erase: --erase is refused, plain deactivation is allowed.
+    let refused = fx
+        .ask_as(&deactivator, &format!("!deactivate {target} --erase"))
+        .await;
+    assert!(
+        refused.body.contains("needs permission user.erase"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(is_deactivated(&fx, &target).await, (false, false));
+    let preview = fx
+        .ask_as(&deactivator, &format!("!deactivate {target}"))
+        .await;
+    let done = fx
+        .ask_as(
+            &deactivator,
+            &format!("!confirm {}", confirm_code(&preview)),
+        )
+        .await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (true, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_for_self_bot_protected_admins_remote_and_unknown_users() {
+    let synapse = crate::support::Synapse::shared();
+    let boss_local = synapse.unique_localpart("boss");
+    let boss = synapse.register(&boss_local, "pw-boss-1234", false).await;
+    let other_admin_local = synapse.unique_localpart("otheradmin");
+    let other_admin = synapse
+        .register(&other_admin_local, "pw-admin-1234", true)
+        .await;
+    let boss_id = boss.user_id.clone();
+    let fx = Fixture::start(move |_| Spec::default().protect(&boss_id)).await;
+
+    let cases = [
+        (fx.bot_user_id.to_string(), "I will not deactivate myself"),
+        (
+            fx.admin.user_id().to_string(),
+            "you cannot deactivate your own account",
+        ),
+        (boss.user_id.clone(), "is a protected user"),
+        (
+            other_admin.user_id.clone(),
+            "is a server admin; add --force",
+        ),
+        ("@someone:matrix.org".to_owned(), "is on another server"),
+        (
+            format!("@nobody-{}:localhost", boss_local),
+            "does not exist",
+        ),
+    ];
+    for (target, reason) in &cases {
+        let reply = fx.ask(&format!("!deactivate {target} --erase")).await;
+        assert!(reply.body.contains(reason), "{target}: {}", reply.body);
+        assert!(
+            !reply.body.contains("!confirm"),
+            "{target}: refusals carry no code: {}",
+            reply.body
+        );
+    }
+    for user in [&boss.user_id, &other_admin.user_id] {
+        assert_eq!(is_deactivated(&fx, user).await, (false, false), "{user}");
+    }
+    // An admin with --force gets a preview.
+    let preview = fx
+        .ask(&format!("!deactivate {} --force", other_admin.user_id))
+        .await;
+    assert!(
+        preview.body.contains("Server admin: yes"),
+        "{}",
+        preview.body
+    );
+    let done = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(
+        is_deactivated(&fx, &other_admin.user_id).await,
+        (true, false)
+    );
+    // Already deactivated.
+    let again = fx
+        .ask(&format!("!deactivate {} --force", other_admin.user_id))
+        .await;
+    assert!(again.body.contains("already deactivated"), "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_replays_nothing_and_keeps_pending_confirmations() {
+    let mut fx = Fixture::start(|_| Spec::default().bot_line("max_event_age = \"6s\"")).await;
+    let target = fx.plain_user("later").await;
+    let ping = fx.ask("!ping").await;
+    assert!(ping.body.starts_with("Pong"), "{}", ping.body);
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    let code = confirm_code(&preview);
+
+    fx.stop_bot().await;
+    // Sent while the bot is down and too old when it comes back: ignored.
+    fx.say("!ping").await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let mark = fx.admin.mark();
+    fx.start_bot().await;
+    fx.admin
+        .assert_no_message_from_after(mark, &fx.room_id, &fx.bot_user_id, QUIET)
+        .await;
+
+    // The preview made before the restart can still be confirmed, once.
+    let done = fx.ask(&format!("!confirm {code}")).await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (true, false));
+    let ping = fx.ask("!ping").await;
+    assert!(ping.body.starts_with("Pong"), "{}", ping.body);
+
+    // Restart again right away: nothing that was answered is answered again.
+    fx.stop_bot().await;
+    let mark = fx.admin.mark();
+    fx.start_bot().await;
+    fx.admin
+        .assert_no_message_from_after(mark, &fx.room_id, &fx.bot_user_id, QUIET)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_unencrypted_and_undecryptable_messages_do_nothing() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let target = fx.plain_user("edit-target").await;
+    let hello = fx.say("hello").await;
+
+    let mark = fx.admin.mark();
+    // An edit that turns a message into a command.
+    fx.admin
+        .edit(&fx.room_id, &hello, &format!("!deactivate {target}"))
+        .await;
+    // A plain-text event injected into the encrypted room.
+    fx.admin.send_unencrypted_raw(&fx.room_id, "!ping").await;
+    // An encrypted event nobody can decrypt.
+    fx.admin.send_undecryptable(&fx.room_id).await;
+    fx.admin
+        .assert_no_message_from_after(mark, &fx.room_id, &fx.bot_user_id, QUIET)
+        .await;
+    assert_eq!(is_deactivated(&fx, &target).await, (false, false));
+
+    // The bot is still fine.
+    let ping = fx.ask("!ping").await;
+    assert!(ping.body.starts_with("Pong"), "{}", ping.body);
+}

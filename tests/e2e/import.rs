@@ -1,0 +1,540 @@
+//! CSV import and export (issue: bulk user registration from a CSV attachment), driven by an admin
+//! uploading files in the encrypted room, asserted on Synapse.
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::OwnedEventId;
+use serde_json::json;
+
+use crate::support::bot::{Fixture, Spec, confirm_code};
+use crate::support::{DEFAULT_TIMEOUT, ReceivedMessage};
+
+const LONG: Duration = Duration::from_secs(120);
+
+/// Uploads `csv` as `name` with an optional caption and returns the upload's event ID and the bot's
+/// first reply (the preview or an error).
+async fn upload(
+    fx: &Fixture,
+    name: &str,
+    csv: &[u8],
+    caption: Option<&str>,
+) -> (OwnedEventId, ReceivedMessage) {
+    let id = fx
+        .admin
+        .send_file(&fx.room_id, name, csv, "text/csv", caption)
+        .await;
+    let reply = fx.reply_to(&fx.admin, &id).await;
+    (id, reply)
+}
+
+/// Confirms a preview with `!confirm` and waits for the import's summary.
+async fn confirm_and_wait(fx: &Fixture, preview: &ReceivedMessage) -> ReceivedMessage {
+    let started = fx.ask(&format!("!confirm {}", confirm_code(preview))).await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    wait_summary(fx, &job_number(preview)).await
+}
+
+fn job_number(preview: &ReceivedMessage) -> String {
+    let at = preview
+        .body
+        .rfind("Job #")
+        .unwrap_or_else(|| panic!("no job number in {}", preview.body));
+    preview.body[at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
+async fn wait_summary(fx: &Fixture, job: &str) -> ReceivedMessage {
+    let bot = fx.bot_user_id.clone();
+    let needle = format!("Import #{job} ");
+    fx.admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| {
+                m.sender == bot
+                    && m.body.starts_with(&needle)
+                    && (m.body.contains(" finished.") || m.body.contains(" cancelled."))
+                    && m.replaces.is_none()
+            },
+            LONG,
+        )
+        .await
+}
+
+async fn attached(fx: &Fixture, name: &str) -> Vec<u8> {
+    let bot = fx.bot_user_id.clone();
+    let name = name.to_owned();
+    let msg = fx
+        .admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.file.as_ref().is_some_and(|f| f.filename == name),
+            DEFAULT_TIMEOUT,
+        )
+        .await;
+    assert!(msg.was_encrypted, "files are sent encrypted");
+    msg.file.expect("file").bytes
+}
+
+async fn exists(fx: &Fixture, user_id: &str) -> bool {
+    let (status, _) = fx
+        .synapse
+        .admin_request(
+            reqwest::Method::GET,
+            &format!("/_synapse/admin/v2/users/{user_id}"),
+            None,
+        )
+        .await;
+    status == 200
+}
+
+async fn can_log_in(fx: &Fixture, user_id: &str, password: &str) -> bool {
+    let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password});
+    let (status, _) = fx
+        .synapse
+        .admin_request(
+            reqwest::Method::POST,
+            "/_matrix/client/v3/login",
+            Some(&body),
+        )
+        .await;
+    status == 200
+}
+
+fn results(bytes: &[u8]) -> Vec<(String, String, String, String)> {
+    let mut r = csv::Reader::from_reader(bytes);
+    r.records()
+        .map(|rec| {
+            let rec = rec.expect("results row");
+            (
+                rec[0].to_owned(),
+                rec[1].to_owned(),
+                rec[2].to_owned(),
+                rec[3].to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_well_formed_file_creates_exactly_its_users_and_returns_working_passwords() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("imp");
+    let csv = format!(
+        "id,displayname,password,is_guest,admin,deactivated\n{p}-jane,Jane Doe,secretpassword-1,false,false,false\n{p}-joe,\"Doe, Joe\",,false,true,false\n@{p}-ann:localhost,Ann,,no,no,no\n"
+    );
+    let (upload_id, preview) = upload(&fx, "users.csv", csv.as_bytes(), None).await;
+    assert!(
+        preview.body.contains("Rows in the file: 3"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains("To create: 3 (1 admins, 0 guests, 0 deactivated)"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("Passwords to generate: 2"),
+        "{}",
+        preview.body
+    );
+    for who in ["jane", "joe", "ann"] {
+        assert!(
+            !exists(&fx, &format!("@{p}-{who}:localhost")).await,
+            "nothing exists before confirmation"
+        );
+    }
+
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Created: 3"), "{}", summary.body);
+    assert!(summary.body.contains("Failed: 0"), "{}", summary.body);
+    assert_eq!(summary.in_reply_to.as_ref(), Some(&upload_id));
+
+    let jane = fx.user_on_server(&format!("@{p}-jane:localhost")).await;
+    assert_eq!(jane["displayname"], "Jane Doe");
+    assert_eq!(jane["admin"], false);
+    let joe = fx.user_on_server(&format!("@{p}-joe:localhost")).await;
+    assert_eq!(joe["displayname"], "Doe, Joe");
+    assert_eq!(joe["admin"], true);
+    assert!(
+        can_log_in(&fx, &format!("@{p}-jane:localhost"), "secretpassword-1").await,
+        "the file's password works"
+    );
+
+    let rows = results(&attached(&fx, "import-results.csv").await);
+    assert_eq!(rows.len(), 3);
+    let jane_row = rows.iter().find(|r| r.0.contains("-jane")).expect("jane");
+    assert_eq!(
+        (jane_row.1.as_str(), jane_row.2.as_str()),
+        ("created", ""),
+        "file passwords are not sent back"
+    );
+    for who in ["-joe", "-ann"] {
+        let row = rows.iter().find(|r| r.0.contains(who)).expect("row");
+        assert_eq!(row.1, "created");
+        assert!(row.2.len() >= 16, "generated password for {who}: {row:?}");
+        assert!(
+            can_log_in(&fx, &row.0, &row.2).await,
+            "the generated password of {} works",
+            row.0
+        );
+    }
+    // Wiped once delivered.
+    let jobs = fx.ask("!jobs").await;
+    assert!(jobs.body.contains("import · done · 3/3"), "{}", jobs.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semicolons_bom_crlf_and_bad_rows_are_handled_and_reported_by_line() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("semi");
+    let csv = format!(
+        "\u{feff}ID;DisplayName;Admin\r\n{p}-a;\"A; with semicolon\";yes\r\n{p}-B;Upper;no\r\n@{p}-c:elsewhere.org;Remote;no\r\n{p}-a;Duplicate;no\r\n{p}-d;Bad bool;maybe\r\n{p}-e;Fine;0\r\n"
+    );
+    let (_, preview) = upload(
+        &fx,
+        "semi.csv",
+        csv.as_bytes(),
+        Some("!import-users --no-generate"),
+    )
+    .await;
+    assert!(
+        preview.body.contains("Rows in the file: 6"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("To create: 2"), "{}", preview.body);
+    assert!(
+        preview.body.contains("Invalid rows (not imported): 4"),
+        "{}",
+        preview.body
+    );
+    for line in [3, 4, 5, 6] {
+        assert!(
+            preview.body.contains(&format!("line {line}: ")),
+            "line {line} missing: {}",
+            preview.body
+        );
+    }
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Created: 2"), "{}", summary.body);
+    let a = fx.user_on_server(&format!("@{p}-a:localhost")).await;
+    assert_eq!(a["displayname"], "A; with semicolon");
+    assert_eq!(a["admin"], true);
+    assert!(exists(&fx, &format!("@{p}-e:localhost")).await);
+    for bad in [format!("@{p}-b:localhost"), format!("@{p}-d:localhost")] {
+        assert!(!exists(&fx, &bad).await, "{bad} must not be created");
+    }
+    // The rows to fix come back in the input format: same header, same delimiter.
+    let failed = String::from_utf8(attached(&fx, "import-failed.csv").await).expect("utf-8");
+    assert!(failed.starts_with("ID;DisplayName;Admin"), "{failed}");
+    assert_eq!(failed.lines().count(), 5, "{failed}");
+
+    // A broken file gets one line and creates nothing.
+    let (_, reply) = upload(
+        &fx,
+        "broken.csv",
+        b"\x00\x01\x02binary",
+        Some("!import-users"),
+    )
+    .await;
+    assert!(reply.body.contains("broken.csv:"), "{}", reply.body);
+    assert!(!reply.body.contains('\n'), "one line: {}", reply.body);
+    let (_, reply) = upload(&fx, "noid.csv", b"name,admin\nx,true\n", None).await;
+    assert!(
+        reply.body.contains("no `id` column") || reply.body.contains("no id column"),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_modes_skip_update_and_stop() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("conf");
+    let old = fx
+        .synapse
+        .register_with_display_name(
+            &format!("{p}-old"),
+            "old-password-1",
+            false,
+            Some("Old Name"),
+        )
+        .await;
+    let csv = |n: &str| {
+        format!("id,displayname,password\n{p}-old,New Name,\n{p}-{n},Newcomer,newcomer-pass-1\n")
+    };
+
+    // stop: refused, nothing created.
+    let (_, reply) = upload(
+        &fx,
+        "stop.csv",
+        csv("s").as_bytes(),
+        Some("!import-users --on-conflict stop"),
+    )
+    .await;
+    assert!(
+        reply.body.contains("already exist") && !reply.body.contains("!confirm"),
+        "{}",
+        reply.body
+    );
+    assert!(!exists(&fx, &format!("@{p}-s:localhost")).await);
+
+    // skip: the existing user is untouched, the new one created.
+    let (_, preview) = upload(&fx, "skip.csv", csv("k").as_bytes(), None).await;
+    assert!(
+        preview.body.contains("Already exist: 1 → left alone"),
+        "{}",
+        preview.body
+    );
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(
+        summary.body.contains("Created: 1") && summary.body.contains("Skipped: 1"),
+        "{}",
+        summary.body
+    );
+    assert_eq!(
+        fx.user_on_server(&old.user_id).await["displayname"],
+        "Old Name"
+    );
+    assert!(exists(&fx, &format!("@{p}-k:localhost")).await);
+
+    // update: only the given fields change; the empty password cell resets nothing.
+    let (_, preview) = upload(
+        &fx,
+        "update.csv",
+        csv("u").as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(
+        summary.body.contains("Created: 1") && summary.body.contains("Updated: 1"),
+        "{}",
+        summary.body
+    );
+    assert_eq!(
+        fx.user_on_server(&old.user_id).await["displayname"],
+        "New Name"
+    );
+    assert!(
+        can_log_in(&fx, &old.user_id, "old-password-1").await,
+        "the password was not reset"
+    );
+    assert!(can_log_in(&fx, &format!("@{p}-u:localhost"), "newcomer-pass-1").await);
+
+    // --dry-run: preview only.
+    let (_, preview) = upload(
+        &fx,
+        "dry.csv",
+        csv("dry").as_bytes(),
+        Some("!import-users --dry-run"),
+    )
+    .await;
+    assert!(
+        preview.body.contains("Dry run: nothing was changed."),
+        "{}",
+        preview.body
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!exists(&fx, &format!("@{p}-dry:localhost")).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unencrypted_room_refuses_generated_passwords() {
+    let fx = Fixture::start(|_| Spec {
+        unencrypted_room: true,
+        ..Spec::default()
+    })
+    .await;
+    let p = fx.synapse.unique_localpart("plain");
+    let csv = format!("id,displayname\n{p}-x,X\n");
+    let (_, reply) = upload(&fx, "plain.csv", csv.as_bytes(), None).await;
+    assert!(reply.body.contains("not encrypted"), "{}", reply.body);
+    assert!(!reply.body.contains("!confirm"), "{}", reply.body);
+    assert!(!exists(&fx, &format!("@{p}-x:localhost")).await);
+
+    let (_, preview) = upload(
+        &fx,
+        "plain.csv",
+        csv.as_bytes(),
+        Some("!import-users --no-generate"),
+    )
+    .await;
+    let started = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    let summary = wait_summary(&fx, &job_number(&preview)).await;
+    assert!(summary.body.contains("Created: 1"), "{}", summary.body);
+    assert!(exists(&fx, &format!("@{p}-x:localhost")).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_import_applies_every_row_exactly_once() {
+    let mut fx = Fixture::start(|_| Spec {
+        tail: "[import]\nconcurrency = 1\n".into(),
+        ..Spec::default()
+    })
+    .await;
+    let p = fx.synapse.unique_localpart("resume");
+    let n = 30;
+    let mut csv = String::from("id,displayname\n");
+    for i in 0..n {
+        csv.push_str(&format!("{p}-{i},User {i}\n"));
+    }
+    let (_, preview) = upload(&fx, "many.csv", csv.as_bytes(), None).await;
+    let job = job_number(&preview);
+    let started = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    // Let some rows land, then stop the bot as a crash would.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    fx.stop_bot().await;
+    let mut before = 0;
+    for i in 0..n {
+        before += usize::from(exists(&fx, &format!("@{p}-{i}:localhost")).await);
+    }
+    assert!(
+        before < n,
+        "the restart must happen mid-import (all {n} rows were done already)"
+    );
+
+    fx.start_bot().await;
+    let summary = wait_summary(&fx, &job).await;
+    assert!(
+        summary.body.contains(&format!("Created: {n}")),
+        "{}",
+        summary.body
+    );
+    assert!(
+        summary.body.contains("Skipped: 0"),
+        "rows created before the restart are not counted as skipped: {}",
+        summary.body
+    );
+    let rows = results(&attached(&fx, "import-results.csv").await);
+    assert_eq!(rows.len(), n);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "each row once");
+    for (id, status, password, _) in &rows {
+        assert_eq!(status, "created", "{id}");
+        assert!(
+            can_log_in(&fx, id, password).await,
+            "{id} logs in with the password in the results"
+        );
+    }
+    let shown = fx.ask(&format!("!job {job}")).await;
+    assert!(shown.body.contains("State: done"), "{}", shown.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_import_round_trips_and_replies_to_files_work() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("exp");
+    fx.synapse
+        .register_with_display_name(
+            &format!("{p}-one"),
+            "pw-one-12345",
+            false,
+            Some("One, \"the first\""),
+        )
+        .await;
+    fx.synapse
+        .register_with_display_name(&format!("{p}-two"), "pw-two-12345", true, Some("Twö"))
+        .await;
+
+    let reply = fx.ask("!export-users").await;
+    assert!(reply.body.starts_with("Exported "), "{}", reply.body);
+    let export = attached(&fx, "users-export.csv").await;
+    let text = String::from_utf8(export.clone()).expect("utf-8");
+    assert!(
+        text.contains(&format!("@{p}-one:localhost,\"One, \"\"the first\"\"\"")),
+        "{text}"
+    );
+    let exported_rows = text.lines().count() - 1;
+
+    // The whole export parses cleanly (dry run: other tests' users are not touched).
+    let (_, preview) = upload(
+        &fx,
+        "users-export.csv",
+        &export,
+        Some("!import-users --dry-run"),
+    )
+    .await;
+    assert!(
+        preview.body.contains("Invalid rows (not imported): 0"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview
+            .body
+            .contains(&format!("Already exist: {exported_rows}")),
+        "{}",
+        preview.body
+    );
+
+    // Our two users drift on the server; re-importing their exported rows puts them back.
+    let mut ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(&format!("@{p}-")))
+        .collect();
+    ours.insert(0, text.lines().next().expect("header"));
+    let ours = ours.join("\n") + "\n";
+    fx.synapse
+        .admin_put(
+            &format!("/_synapse/admin/v2/users/@{p}-one:localhost"),
+            &json!({"displayname": "Drifted"}),
+        )
+        .await;
+    fx.synapse
+        .admin_put(
+            &format!("/_synapse/admin/v2/users/@{p}-two:localhost"),
+            &json!({"admin": false}),
+        )
+        .await;
+
+    // Upload without a caption under a non-CSV name (ignored), then reply to it.
+    let file_id = fx
+        .admin
+        .send_file(&fx.room_id, "ours.txt", ours.as_bytes(), "text/plain", None)
+        .await;
+    fx.admin
+        .assert_no_message_from(&fx.room_id, &fx.bot_user_id, Duration::from_secs(2))
+        .await;
+    let reply_id = fx
+        .admin
+        .reply_to(
+            &fx.room_id,
+            &file_id,
+            "!import-users --on-conflict update --no-generate",
+        )
+        .await;
+    let preview = fx.reply_to(&fx.admin, &reply_id).await;
+    assert!(
+        preview.body.contains("Already exist: 2"),
+        "{}",
+        preview.body
+    );
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(
+        summary.body.contains("Updated: 2") && summary.body.contains("Failed: 0"),
+        "{}",
+        summary.body
+    );
+    assert_eq!(
+        fx.user_on_server(&format!("@{p}-one:localhost")).await["displayname"],
+        "One, \"the first\""
+    );
+    assert_eq!(
+        fx.user_on_server(&format!("@{p}-two:localhost")).await["admin"],
+        true
+    );
+}

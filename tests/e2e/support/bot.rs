@@ -1,0 +1,229 @@
+//! A running Syndic for a test: its own bot account, an admin [`Human`] with the `admin` role, an
+//! encrypted admin room they share, and a config written from a [`Spec`]. The bot runs in-process
+//! (the same code as `syndic run`) and can be stopped and started again on the same store.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
+use syndic::bot::BotHandle;
+use syndic::config::Config;
+use tempfile::TempDir;
+
+use super::{DEFAULT_TIMEOUT, Human, ReceivedMessage, RegisteredUser, Synapse};
+
+/// What goes into the test's bot.toml beyond the defaults.
+#[derive(Default, Clone)]
+pub struct Spec {
+    /// Extra roles: (name, users, permissions).
+    pub roles: Vec<(String, Vec<String>, Vec<String>)>,
+    pub protected_users: Vec<String>,
+    /// Extra `key = value` lines for the `[bot]` table, e.g. `confirm_timeout = "2s"`.
+    pub bot_lines: Vec<String>,
+    /// Extra TOML appended at the end (e.g. an `[import]` table).
+    pub tail: String,
+    /// Create the admin room unencrypted (to test what the bot refuses there).
+    pub unencrypted_room: bool,
+}
+
+impl Spec {
+    pub fn role(mut self, name: &str, users: &[&UserId], allow: &[&str]) -> Self {
+        self.roles.push((
+            name.into(),
+            users.iter().map(|u| u.to_string()).collect(),
+            allow.iter().map(|s| (*s).to_owned()).collect(),
+        ));
+        self
+    }
+    pub fn protect(mut self, user: &str) -> Self {
+        self.protected_users.push(user.into());
+        self
+    }
+    pub fn bot_line(mut self, line: &str) -> Self {
+        self.bot_lines.push(line.into());
+        self
+    }
+}
+
+pub struct Fixture {
+    pub synapse: &'static Synapse,
+    /// Holds the `admin` role (`allow = ["*"]`).
+    pub admin: Human,
+    pub room_id: OwnedRoomId,
+    pub bot_user: RegisteredUser,
+    pub bot_user_id: OwnedUserId,
+    pub config_path: PathBuf,
+    pub store: TempDir,
+    handle: Option<BotHandle>,
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("SYNDIC_LOG")
+            .unwrap_or_else(|_| "syndic=info,matrix_sdk=error,matrix_sdk::http_client=off".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+impl Fixture {
+    /// Sets everything up and starts the bot. `spec` gets the admin's ID to build roles.
+    pub async fn start(spec: impl FnOnce(&UserId) -> Spec) -> Fixture {
+        Self::start_with(spec, Vec::new()).await
+    }
+
+    /// Like [`Fixture::start`], inviting `others` to the room too (they join themselves).
+    pub async fn start_with(spec: impl FnOnce(&UserId) -> Spec, others: Vec<&Human>) -> Fixture {
+        init_logging();
+        let synapse = Synapse::shared();
+        let localpart = synapse.unique_localpart("syndic");
+        let bot_user = synapse
+            .register(&localpart, &format!("bot-pw-{localpart}"), true)
+            .await;
+        let bot_user_id = OwnedUserId::try_from(bot_user.user_id.as_str()).expect("bot id");
+        let admin = Human::new(synapse, "admin").await;
+        let spec = spec(&admin.user_id());
+        let mut invite = vec![bot_user_id.clone()];
+        invite.extend(others.iter().map(|h| h.user_id()));
+        let room = if spec.unencrypted_room {
+            admin.create_plain_room(&invite, "syndic test").await
+        } else {
+            admin.create_encrypted_room(&invite, "syndic test").await
+        };
+        let room_id = room.room_id().to_owned();
+        for other in &others {
+            other.join(&room_id).await;
+        }
+
+        let store = tempfile::Builder::new()
+            .prefix("syndic-e2e-bot-")
+            .tempdir()
+            .expect("tempdir");
+        let config_path = store.path().join("bot.toml");
+        let mut roles = format!(
+            "[[roles]]\nname = \"admin\"\nusers = [\"{}\"]\nallow = [\"*\"]\n",
+            admin.user_id()
+        );
+        for (name, users, allow) in &spec.roles {
+            roles.push_str(&format!(
+                "\n[[roles]]\nname = {name:?}\nusers = {users:?}\nallow = {allow:?}\n"
+            ));
+        }
+        let config = format!(
+            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\nrooms = [\"{room_id}\"]\nrecovery_key_file = \"recovery-key.txt\"\n{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n\n{tail}\n",
+            url = synapse.url(),
+            bot = bot_user.user_id,
+            pw = bot_user.password,
+            bot_lines = spec.bot_lines.join("\n"),
+            protected = spec.protected_users,
+            tail = spec.tail,
+        );
+        std::fs::write(&config_path, config).expect("write config");
+
+        let mut fx = Fixture {
+            synapse,
+            admin,
+            room_id,
+            bot_user,
+            bot_user_id,
+            config_path,
+            store,
+            handle: None,
+        };
+        fx.start_bot().await;
+        fx.admin
+            .wait_for_join(&fx.room_id, &fx.bot_user_id, DEFAULT_TIMEOUT)
+            .await;
+        fx
+    }
+
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path).expect("valid test config")
+    }
+
+    pub async fn start_bot(&mut self) {
+        assert!(self.handle.is_none(), "bot already running");
+        let handle = syndic::bot::start(self.config())
+            .await
+            .expect("the bot starts");
+        self.handle = Some(handle);
+    }
+
+    pub async fn stop_bot(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+
+    pub fn bot(&self) -> &BotHandle {
+        self.handle.as_ref().expect("bot running")
+    }
+
+    /// Sends a command as the admin.
+    pub async fn say(&self, text: &str) -> OwnedEventId {
+        self.admin.send_text(&self.room_id, text).await
+    }
+
+    /// Sends a command as the admin and waits for the bot's reply to it.
+    pub async fn ask(&self, text: &str) -> ReceivedMessage {
+        let id = self.say(text).await;
+        self.reply_to(&self.admin, &id).await
+    }
+
+    /// Sends a command as `who` and waits for the bot's reply to it.
+    pub async fn ask_as(&self, who: &Human, text: &str) -> ReceivedMessage {
+        let id = who.send_text(&self.room_id, text).await;
+        self.reply_to(who, &id).await
+    }
+
+    /// The bot's reply to `event`, as seen by `who`.
+    pub async fn reply_to(&self, who: &Human, event: &EventId) -> ReceivedMessage {
+        let bot = self.bot_user_id.clone();
+        let event = event.to_owned();
+        who.wait_for_message(
+            &self.room_id,
+            move |m| m.sender == bot && m.in_reply_to.as_ref() == Some(&event),
+            DEFAULT_TIMEOUT,
+        )
+        .await
+    }
+
+    /// GET on the Admin API as the harness admin.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        self.synapse.admin_get(path).await
+    }
+
+    /// The user's record on Synapse (`GET /_synapse/admin/v2/users/<id>`).
+    pub async fn user_on_server(&self, user_id: &str) -> serde_json::Value {
+        self.admin_get(&format!("/_synapse/admin/v2/users/{user_id}"))
+            .await
+    }
+
+    /// Registers a plain user (not in the room) and returns its ID.
+    pub async fn plain_user(&self, prefix: &str) -> String {
+        let localpart = self.synapse.unique_localpart(prefix);
+        self.synapse
+            .register(&localpart, &format!("pw-{localpart}"), false)
+            .await
+            .user_id
+    }
+}
+
+/// The confirmation code in a preview (`!confirm ABC123`).
+pub fn confirm_code(preview: &ReceivedMessage) -> String {
+    let at = preview
+        .body
+        .find("!confirm ")
+        .unwrap_or_else(|| panic!("no !confirm in {:?}", preview.body));
+    preview.body[at + 9..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// Generous pause for "nothing happens" assertions.
+pub const QUIET: Duration = Duration::from_secs(4);
