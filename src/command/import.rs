@@ -46,7 +46,7 @@ pub async fn plan_import(
         && size > limit
     {
         return Err(CommandError::Refused(format!(
-            "{filename} is {}; the limit is {} (import.max_file_size)",
+            "the file {filename} is {}; the limit is {} (import.max_file_size)",
             format_bytes(size),
             format_bytes(limit)
         )));
@@ -57,10 +57,10 @@ pub async fn plan_import(
         .get_file(file, false)
         .await
         .map_err(|e| CommandError::Refused(format!("cannot download {filename}: {e}")))?
-        .ok_or_else(|| CommandError::Refused(format!("{filename} has no content")))?;
+        .ok_or_else(|| CommandError::Refused(format!("the file {filename} has no content")))?;
     if bytes.len() as u64 > limit {
         return Err(CommandError::Refused(format!(
-            "{filename} is {}; the limit is {}",
+            "the file {filename} is {}; the limit is {} (import.max_file_size)",
             format_bytes(bytes.len() as u64),
             format_bytes(limit)
         )));
@@ -70,7 +70,7 @@ pub async fn plan_import(
         bot.config.server_name.as_str(),
         bot.config.import.max_rows,
     )
-    .map_err(|e| CommandError::Refused(format!("{filename}: {e}")))?;
+    .map_err(|e| CommandError::Refused(format!("cannot import {filename}: {e}")))?;
     if parsed.rows.is_empty() {
         let why = if parsed.errors.is_empty() {
             "it has no rows".to_owned()

@@ -538,3 +538,82 @@ async fn export_then_import_round_trips_and_replies_to_files_work() {
         true
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limit_many_bad_rows_and_cancel_job() {
+    let fx = Fixture::start(|_| Spec {
+        tail: "[import]\nconcurrency = 1\nmax_file_size = \"4K\"\n".into(),
+        ..Spec::default()
+    })
+    .await;
+    let p = fx.synapse.unique_localpart("lim");
+
+    // Over the size limit: refused before download, nothing created.
+    let big = format!("id,displayname\n{p}-big,{}\n", "x".repeat(5000));
+    let (_, reply) = upload(&fx, "big.csv", big.as_bytes(), None).await;
+    assert!(
+        reply
+            .body
+            .contains("the limit is 4.0 KiB (import.max_file_size)"),
+        "{}",
+        reply.body
+    );
+    assert!(!exists(&fx, &format!("@{p}-big:localhost")).await);
+
+    // 25 invalid rows: 20 listed, all attached.
+    let mut csv = String::from("id,displayname\n");
+    for i in 0..25 {
+        csv.push_str(&format!("Bad{i},x\n"));
+    }
+    for i in 0..20 {
+        csv.push_str(&format!("{p}-{i},User {i}\n"));
+    }
+    let (_, preview) = upload(&fx, "mixed.csv", csv.as_bytes(), Some("!import-users")).await;
+    assert!(
+        preview
+            .body
+            .contains("…and 5 more, all listed in import-errors.csv."),
+        "{}",
+        preview.body
+    );
+    let errors = attached(&fx, "import-errors.csv").await;
+    assert_eq!(
+        String::from_utf8_lossy(&errors).lines().count(),
+        26,
+        "header + 25 rows"
+    );
+
+    // Cancel it while it runs: rows done stay done, the rest are not started.
+    let job = job_number(&preview);
+    fx.ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    let cancel = fx.ask(&format!("!cancel-job {job}")).await;
+    assert!(
+        cancel.body.starts_with(&format!("Cancelling job #{job}")),
+        "{}",
+        cancel.body
+    );
+    let summary = wait_summary(&fx, &job).await;
+    assert!(summary.body.contains("cancelled."), "{}", summary.body);
+    let created: usize = summary
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("• Created: "))
+        .and_then(|n| n.parse().ok())
+        .expect("created count");
+    assert!(created < 20, "{}", summary.body);
+    assert!(
+        summary
+            .body
+            .contains(&format!("Not started: {}", 20 - created)),
+        "{}",
+        summary.body
+    );
+    let mut on_server = 0;
+    for i in 0..20 {
+        on_server += usize::from(exists(&fx, &format!("@{p}-{i}:localhost")).await);
+    }
+    assert_eq!(on_server, created, "the report says exactly what was done");
+    let again = fx.ask(&format!("!cancel-job {job}")).await;
+    assert!(again.body.contains("not running"), "{}", again.body);
+}
