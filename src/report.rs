@@ -196,6 +196,19 @@ impl Reply {
     }
 }
 
+/// A server timestamp (milliseconds) as `2026-11-22 06:10 UTC`.
+pub fn format_time_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || "unknown".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// `yes` / `no`, for flags in replies.
+pub fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,17 +224,4 @@ mod tests {
             "User <code>&lt;b&gt;@x:y&lt;/b&gt;</code> &amp; co<ul><li><b>a</b>: 1</li><li>b</li></ul>end"
         );
     }
-}
-
-/// A server timestamp (milliseconds) as `2026-11-22 06:10 UTC`.
-pub fn format_time_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
-        || "unknown".to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
-
-/// `yes` / `no`, for flags in replies.
-pub fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
 }

@@ -216,7 +216,9 @@ fn percent_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn argv(body: &str, html: Option<&str>) -> Option<Result<Vec<String>, NormalizeError>> {
+    type Expected = Option<Result<Vec<String>, NormalizeError>>;
+
+    fn argv(body: &str, html: Option<&str>) -> Expected {
         normalize(
             Incoming {
                 body,
@@ -227,13 +229,13 @@ mod tests {
         .map(|r| r.map(|c| c.argv))
     }
 
-    fn words(list: &[&str]) -> Option<Result<Vec<String>, NormalizeError>> {
+    fn words(list: &[&str]) -> Expected {
         Some(Ok(list.iter().map(|s| (*s).to_owned()).collect()))
     }
 
     #[test]
     fn plain_text_table() {
-        let cases: &[(&str, Option<Result<Vec<String>, NormalizeError>>)] = &[
+        let cases: &[(&str, Expected)] = &[
             ("!help", words(&["help"])),
             ("  !ping  ", words(&["ping"])),
             (

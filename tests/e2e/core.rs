@@ -463,3 +463,84 @@ async fn edits_unencrypted_and_undecryptable_messages_do_nothing() {
     let ping = fx.ask("!ping").await;
     assert!(ping.body.starts_with("Pong"), "{}", ping.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_reports_each_problem_with_what_to_fix() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let run = |config: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+            .args(["check-config", "--config"])
+            .arg(config)
+            .output()
+            .expect("run syndic");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    let (ok, text) = run(&fx.config_path);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("ok   Admin API answers (Synapse 1."),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ok   {} is a server admin", fx.bot_user_id)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ok   bot.rooms {}: joined, encrypted", fx.room_id)),
+        "{text}"
+    );
+
+    // A room the bot was never invited to, in a config with no saved session (a fresh login probe).
+    let elsewhere = fx.admin.create_encrypted_room(&[], "not for the bot").await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let original = std::fs::read_to_string(&fx.config_path).expect("config");
+    let other = original.replace(fx.room_id.as_str(), elsewhere.room_id().as_str());
+    let path = dir.path().join("bot.toml");
+    std::fs::write(&path, &other).expect("write");
+    let devices_before = fx
+        .admin_get(&format!(
+            "/_synapse/admin/v2/users/{}/devices",
+            fx.bot_user_id
+        ))
+        .await["total"]
+        .clone();
+    let (ok, text) = run(&path);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL bot.rooms {}: the bot is not in this room and not invited: invite {}",
+            elsewhere.room_id(),
+            fx.bot_user_id
+        )),
+        "{text}"
+    );
+    let devices_after = fx
+        .admin_get(&format!(
+            "/_synapse/admin/v2/users/{}/devices",
+            fx.bot_user_id
+        ))
+        .await["total"]
+        .clone();
+    assert_eq!(
+        devices_before, devices_after,
+        "the probe's login is logged out again"
+    );
+
+    // A wrong password.
+    let wrong = other.replace(&fx.bot_user.password, "wrong-password");
+    std::fs::write(&path, wrong).expect("write");
+    let (ok, text) = run(&path);
+    assert!(!ok && text.contains("cannot log in"), "{text}");
+
+    // A broken file: the line and the key.
+    std::fs::write(&path, original.replace("store_path", "store_pth")).expect("write");
+    let (ok, text) = run(&path);
+    assert!(
+        !ok && text.contains("bot.toml:") && text.contains("store_pth"),
+        "{text}"
+    );
+}
