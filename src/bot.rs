@@ -159,6 +159,8 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         .unfinished_jobs()
         .context("cannot read unfinished jobs")?;
     crate::jobs::import::resume_all(&bot, &unfinished);
+    crate::jobs::room::resume_all(&bot, &unfinished);
+    crate::jobs::schedule::start_runner(&bot);
     info!(rooms = bot.rooms.len(), "ready");
     Ok(BotHandle {
         bot,

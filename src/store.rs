@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS job_rows (
     secret   TEXT,
     PRIMARY KEY (job_id, idx)
 );
+CREATE TABLE IF NOT EXISTS schedules (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id          TEXT NOT NULL,
+    author           TEXT NOT NULL,
+    command_event_id TEXT NOT NULL,
+    argv             TEXT NOT NULL,
+    interval_secs    INTEGER NOT NULL,
+    at_minute        INTEGER,
+    active           INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    next_run_at      INTEGER NOT NULL,
+    last_run_at      INTEGER
+);
 "#;
 
 /// Seconds since the Unix epoch.

@@ -8,8 +8,11 @@ pub mod args;
 pub mod help;
 pub mod import;
 pub mod jobs;
+pub mod media;
 pub mod meta;
 pub mod normalize;
+pub mod room;
+pub mod schedule;
 pub mod user;
 
 use std::sync::{Arc, OnceLock};
@@ -48,7 +51,31 @@ pub enum Action {
         force: bool,
     },
     /// Start a stored job (an import) that waited for confirmation.
-    RunJob { job_id: i64 },
+    RunJob {
+        job_id: i64,
+    },
+    PurgeMedia {
+        before_ms: i64,
+        scope: media::PurgeScope,
+    },
+    DeleteUserMedia {
+        user_id: OwnedUserId,
+    },
+    DeleteRoom {
+        room_id: String,
+        block: bool,
+        purge: bool,
+        message: Option<String>,
+    },
+    PurgeHistory {
+        room_id: String,
+        before_ms: i64,
+        include_local: bool,
+    },
+    /// Make a schedule of a destructive command active (it was confirmed once).
+    ActivateSchedule {
+        schedule_id: i64,
+    },
 }
 
 impl Action {
@@ -56,7 +83,7 @@ impl Action {
     pub fn job_id(&self) -> Option<i64> {
         match self {
             Action::RunJob { job_id } => Some(*job_id),
-            Action::Deactivate { .. } => None,
+            _ => None,
         }
     }
 }
@@ -132,6 +159,54 @@ pub async fn plan(bot: &Arc<Bot>, origin: &Origin<'_>, command: Command) -> Plan
         Command::Jobs => jobs::list(bot).map(Planned::Done),
         Command::Job { id } => jobs::show(bot, id).map(Planned::Done),
         Command::CancelJob { id } => jobs::cancel(bot, id).map(Planned::Done),
+        Command::PurgeMedia {
+            age,
+            local_only,
+            remote_only,
+            larger_than,
+            include_profiles,
+            force,
+            dry_run,
+        } => {
+            let scope = media::PurgeScope {
+                local: !remote_only,
+                remote: !local_only,
+                size_gt: larger_than.map(|s| s.0),
+                keep_profiles: !include_profiles,
+            };
+            media::plan_purge(bot, age.0, scope, force, dry_run).await
+        }
+        Command::UserMedia { user, delete } => media::plan_user_media(bot, &user, delete).await,
+        Command::Quarantine { target } => media::quarantine(bot, &target).await.map(Planned::Done),
+        Command::Unquarantine { media: m } => media::unquarantine(bot, &m).await.map(Planned::Done),
+        Command::ProtectMedia { media: m } => media::protect(bot, &m).await.map(Planned::Done),
+        Command::Room { room: r } => room::info(bot, &r).await.map(Planned::Done),
+        Command::Rooms { search, sort, page } => {
+            room::list(bot, search, sort, page, &bot.config.prefix)
+                .await
+                .map(Planned::Done)
+        }
+        Command::DeleteRoom {
+            room: r,
+            block,
+            no_purge,
+            message,
+        } => room::plan_delete(bot, &r, block, no_purge, message).await,
+        Command::BlockRoom { room: r } => room::set_blocked(bot, &r, true).await.map(Planned::Done),
+        Command::UnblockRoom { room: r } => {
+            room::set_blocked(bot, &r, false).await.map(Planned::Done)
+        }
+        Command::MakeRoomAdmin { room: r, user } => {
+            room::make_admin(bot, &r, &user).await.map(Planned::Done)
+        }
+        Command::PurgeHistory {
+            room: r,
+            age,
+            include_local,
+        } => room::plan_purge_history(bot, &r, age.0, include_local).await,
+        Command::Schedule { words } => schedule::plan_schedule(bot, origin, &words).await,
+        Command::Schedules => schedule::list(bot).map(Planned::Done),
+        Command::Unschedule { id } => schedule::remove(bot, id).map(Planned::Done),
         // Handled by the pipeline before planning.
         Command::Confirm { .. } | Command::Cancel { .. } => {
             Err(CommandError::Refused("nothing to plan".into()))
@@ -149,6 +224,24 @@ pub async fn execute(bot: &Arc<Bot>, origin: &Origin<'_>, action: Action) -> Rep
             force,
         } => user::execute_deactivate(bot, origin.sender, &user_id, erase, force).await,
         Action::RunJob { job_id } => import::start_job(bot, job_id),
+        Action::PurgeMedia { before_ms, scope } => {
+            media::execute_purge(bot, before_ms, scope).await
+        }
+        Action::DeleteUserMedia { user_id } => {
+            media::execute_delete_user_media(bot, user_id.as_str()).await
+        }
+        Action::DeleteRoom {
+            room_id,
+            block,
+            purge,
+            message,
+        } => room::execute_delete(bot, origin, &room_id, block, purge, message).await,
+        Action::PurgeHistory {
+            room_id,
+            before_ms,
+            include_local,
+        } => room::execute_purge_history(bot, origin, &room_id, before_ms, include_local).await,
+        Action::ActivateSchedule { schedule_id } => schedule::activate(bot, schedule_id),
     };
     result.unwrap_or_else(CommandError::into_reply)
 }
@@ -222,6 +315,141 @@ pub enum Command {
         /// The job number from !jobs
         id: i64,
     },
+    /// Delete media not accessed for <age>: remote cache and local uploads; shows a preview
+    #[command(
+        after_help = "purge-media 90d --remote-only",
+        long_about = "Ages: s, m (minutes), h, d, w, y, combined like 1d12h; under a day needs --force. Sizes: K, M, G (binary: 1K = 1024 bytes)."
+    )]
+    PurgeMedia {
+        /// Not accessed for this long, e.g. 30d, 12h, 2w, 1d12h
+        age: Age,
+        /// Only this server's uploads
+        #[arg(long, conflicts_with = "remote_only")]
+        local_only: bool,
+        /// Only the cache of other servers' media
+        #[arg(long)]
+        remote_only: bool,
+        /// Only files larger than this (K, M, G; binary units)
+        #[arg(long, value_name = "SIZE")]
+        larger_than: Option<Size>,
+        /// Delete profile pictures and room avatars too
+        #[arg(long)]
+        include_profiles: bool,
+        /// Allow an age under one day
+        #[arg(long)]
+        force: bool,
+        /// Show the preview only
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// A user's uploads: count, size, newest, oldest; --delete removes them all
+    #[command(after_help = "user-media @spammer:example.org --delete")]
+    UserMedia {
+        /// @name:server, a mention, or just the name
+        user: UserArg,
+        /// Delete every upload of the user (asks for confirmation)
+        #[arg(long)]
+        delete: bool,
+    },
+    /// Quarantine one file, all uploads of a user, or all media in a room
+    #[command(after_help = "quarantine mxc://example.org/AbCdEf")]
+    Quarantine {
+        /// mxc://server/id, @user:server or !room:server
+        target: media::QuarantineTarget,
+    },
+    /// Release a file from quarantine
+    #[command(after_help = "unquarantine mxc://example.org/AbCdEf")]
+    Unquarantine {
+        /// mxc://server/id
+        media: media::Mxc,
+    },
+    /// Protect a local file from quarantine and purges
+    #[command(after_help = "protect-media mxc://example.org/AbCdEf")]
+    ProtectMedia {
+        /// mxc://server/id
+        media: media::Mxc,
+    },
+    /// Show a room: name, topic, creator, members, encryption, federation, blocked
+    #[command(after_help = "room #lobby:example.org")]
+    Room {
+        /// !id:server or #alias:server
+        room: RoomArg,
+    },
+    /// List rooms, a page at a time
+    #[command(after_help = "rooms --search lobby --sort members")]
+    Rooms {
+        /// Only rooms whose name, alias or ID contains this
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// members, state or name
+        #[arg(long, value_enum, default_value_t = room::RoomSort::Members)]
+        sort: room::RoomSort,
+        /// Page number
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        page: u64,
+    },
+    /// Delete a room: members removed, history purged; shows a preview, then follows it to the end
+    #[command(after_help = "delete-room #spam:example.org --block")]
+    DeleteRoom {
+        /// !id:server or #alias:server
+        room: RoomArg,
+        /// Also block the room so nobody on this server can join it again
+        #[arg(long)]
+        block: bool,
+        /// Keep its history in the database
+        #[arg(long)]
+        no_purge: bool,
+        /// A message shown to the removed members
+        #[arg(long, value_name = "TEXT")]
+        message: Option<String>,
+    },
+    /// Block a room: nobody on this server can join it
+    #[command(after_help = "block-room #spam:example.org")]
+    BlockRoom {
+        /// !id:server or #alias:server
+        room: RoomArg,
+    },
+    /// Unblock a room
+    #[command(after_help = "unblock-room #spam:example.org")]
+    UnblockRoom {
+        /// !id:server or #alias:server
+        room: RoomArg,
+    },
+    /// Give a local user the highest power level in a room
+    #[command(after_help = "make-room-admin #lobby:example.org @alice:example.org")]
+    MakeRoomAdmin {
+        /// !id:server or #alias:server
+        room: RoomArg,
+        /// @name:server or just the name
+        user: UserArg,
+    },
+    /// Delete a room's events older than <age> from the database; shows a preview
+    #[command(after_help = "purge-history #lobby:example.org 365d")]
+    PurgeHistory {
+        /// !id:server or #alias:server
+        room: RoomArg,
+        /// Older than this, e.g. 365d
+        age: Age,
+        /// Also local users' events (otherwise only remote users')
+        #[arg(long)]
+        include_local: bool,
+    },
+    /// Run a command at an interval, optionally at a time of day (UTC); destructive ones are confirmed once
+    #[command(after_help = "schedule every 1d at 03:00 !purge-media 90d --remote-only")]
+    Schedule {
+        /// every <interval> [at HH:MM] <command>
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 1.., value_name = "every <interval> [at HH:MM] <command>")]
+        words: Vec<String>,
+    },
+    /// List the schedules
+    #[command(after_help = "schedules")]
+    Schedules,
+    /// Remove a schedule
+    #[command(after_help = "unschedule 2")]
+    Unschedule {
+        /// The schedule number from !schedules
+        id: i64,
+    },
     /// Run a previewed command
     #[command(after_help = "confirm K7QX2M")]
     Confirm {
@@ -256,12 +484,36 @@ impl Command {
             Command::ExportUsers { .. } => vec![P::UserExport],
             Command::Jobs | Command::Job { .. } => vec![P::JobView],
             Command::CancelJob { .. } => vec![P::JobCancel],
+            Command::PurgeMedia { .. } => vec![P::MediaPurge],
+            Command::UserMedia { delete: false, .. } => vec![P::MediaList],
+            Command::UserMedia { delete: true, .. } => vec![P::MediaList, P::MediaDelete],
+            Command::Quarantine { .. }
+            | Command::Unquarantine { .. }
+            | Command::ProtectMedia { .. } => vec![P::MediaQuarantine],
+            Command::Room { .. } | Command::Rooms { .. } => vec![P::RoomInfo],
+            Command::DeleteRoom { .. } => vec![P::RoomDelete],
+            Command::BlockRoom { .. } | Command::UnblockRoom { .. } => vec![P::RoomBlock],
+            Command::MakeRoomAdmin { .. } => vec![P::RoomMakeAdmin],
+            Command::PurgeHistory { .. } => vec![P::RoomPurgeHistory],
+            Command::Schedule { .. } | Command::Schedules | Command::Unschedule { .. } => {
+                vec![P::Schedule]
+            }
             Command::Confirm { .. } | Command::Cancel { .. } => vec![],
         }
     }
 }
 
 impl Command {
+    /// Whether running the command deletes or disables something (it then needs a confirmation).
+    pub fn is_destructive(&self) -> bool {
+        match self {
+            Command::Deactivate { dry_run, .. } | Command::PurgeMedia { dry_run, .. } => !dry_run,
+            Command::UserMedia { delete, .. } => *delete,
+            Command::DeleteRoom { .. } | Command::PurgeHistory { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Whether the command calls the Admin API (the admin sees ⏳ while it runs).
     pub fn does_io(&self) -> bool {
         !matches!(

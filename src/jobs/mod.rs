@@ -3,6 +3,8 @@
 //! progress message per job is edited as it goes.
 
 pub mod import;
+pub mod room;
+pub mod schedule;
 
 use std::time::{Duration, Instant};
 
