@@ -294,7 +294,12 @@ async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool
         return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
     }
     info!(sender = %origin.sender, code = %pending.code, action = ?pending.action, "confirmed");
-    let reply = command::execute(bot, origin, pending.action.clone()).await;
+    let reply = command::execute(
+        bot,
+        &command_origin(origin, &pending),
+        pending.action.clone(),
+    )
+    .await;
     react(
         origin.room,
         &pending.command_event_id,
@@ -306,6 +311,16 @@ async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool
     )
     .await;
     reply
+}
+
+/// A confirmed action runs as the command that asked for it: jobs it starts report under that command.
+fn command_origin<'a>(confirmation: &Origin<'a>, pending: &'a Pending) -> Origin<'a> {
+    Origin {
+        room: confirmation.room,
+        sender: &pending.sender,
+        event_id: &pending.command_event_id,
+        file: None,
+    }
 }
 
 fn confirm_error_text(e: &ConfirmError) -> String {
@@ -361,7 +376,12 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
         }
         Ok(pending) => {
             info!(sender = %ev.sender, code = %pending.code, action = ?pending.action, "confirmed by reaction");
-            let reply = command::execute(&bot, &origin, pending.action.clone()).await;
+            let reply = command::execute(
+                &bot,
+                &command_origin(&origin, &pending),
+                pending.action.clone(),
+            )
+            .await;
             react(
                 &room,
                 &pending.command_event_id,

@@ -56,9 +56,20 @@ pub fn parse_age(text: &str) -> Result<Duration, UnitError> {
     Ok(total)
 }
 
-/// Renders an age compactly, e.g. `1d 12h`.
+/// Renders an age in the units it is typed in, e.g. `1d12h`, `90m` → `1h30m`, `30s`.
 pub fn format_age(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    let mut left = d.as_secs();
+    if left == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, secs) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if left >= secs {
+            out.push_str(&format!("{}{unit}", left / secs));
+            left %= secs;
+        }
+    }
+    out
 }
 
 /// Parses a size with an optional binary unit: `512`, `10K`, `10M`, `1G`, `10MiB`, `10MB` (all binary).
@@ -149,6 +160,9 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_age(Duration::from_secs(86_400 + 12 * 3600)), "1d12h");
+        assert_eq!(format_age(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_age(Duration::from_secs(30)), "30s");
         assert_eq!(format_bytes(12), "12 B");
     }
 }

@@ -7,6 +7,8 @@ use crate::support::{DEFAULT_TIMEOUT, Human, Synapse};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_humans_exchange_a_pill_and_an_encrypted_file() {
+    // Files sent here must not be purged by a media test running meanwhile.
+    let _media = crate::support::bot::media_shared().await;
     let started = Instant::now();
     let hs = Synapse::shared();
     let synapse_ready = started.elapsed();

@@ -7,4 +7,5 @@
 mod core;
 mod harness_smoke;
 mod import;
+mod maintenance;
 mod support;

@@ -3,13 +3,14 @@
 //! (the same code as `syndic run`) and can be stopped and started again on the same store.
 
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
 use syndic::bot::BotHandle;
 use syndic::config::Config;
 use tempfile::TempDir;
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::{DEFAULT_TIMEOUT, Human, ReceivedMessage, RegisteredUser, Synapse};
 
@@ -46,6 +47,25 @@ impl Spec {
     }
 }
 
+/// Purging media deletes every old enough file on the shared Synapse, other tests' attachments
+/// included: such tests take this lock exclusively, every other fixture holds it shared.
+static MEDIA: std::sync::LazyLock<Arc<RwLock<()>>> =
+    std::sync::LazyLock::new(|| Arc::new(RwLock::new(())));
+
+/// Held by a fixture: shared by ordinary tests, exclusive for tests that purge media.
+pub enum MediaGuard {
+    Shared(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
+    Exclusive(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
+}
+
+pub async fn media_shared() -> MediaGuard {
+    MediaGuard::Shared(MEDIA.clone().read_owned().await)
+}
+
+pub async fn media_exclusive() -> MediaGuard {
+    MediaGuard::Exclusive(MEDIA.clone().write_owned().await)
+}
+
 pub struct Fixture {
     pub synapse: &'static Synapse,
     /// Holds the `admin` role (`allow = ["*"]`).
@@ -56,6 +76,7 @@ pub struct Fixture {
     pub config_path: PathBuf,
     pub store: TempDir,
     handle: Option<BotHandle>,
+    _media: MediaGuard,
 }
 
 fn init_logging() {
@@ -78,6 +99,22 @@ impl Fixture {
 
     /// Like [`Fixture::start`], inviting `others` to the room too (they join themselves).
     pub async fn start_with(spec: impl FnOnce(&UserId) -> Spec, others: Vec<&Human>) -> Fixture {
+        Self::start_guarded(spec, others, media_shared().await).await
+    }
+
+    /// For tests that purge media: no other fixture runs meanwhile.
+    pub async fn start_exclusive(
+        spec: impl FnOnce(&UserId) -> Spec,
+        others: Vec<&Human>,
+    ) -> Fixture {
+        Self::start_guarded(spec, others, media_exclusive().await).await
+    }
+
+    async fn start_guarded(
+        spec: impl FnOnce(&UserId) -> Spec,
+        others: Vec<&Human>,
+        media: MediaGuard,
+    ) -> Fixture {
         init_logging();
         let synapse = Synapse::shared();
         let localpart = synapse.unique_localpart("syndic");
@@ -133,6 +170,7 @@ impl Fixture {
             config_path,
             store,
             handle: None,
+            _media: media,
         };
         fx.start_bot().await;
         fx.admin

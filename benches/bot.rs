@@ -1,0 +1,790 @@
+//! Benchmarks of Syndic against a real, local Synapse. Not part of `cargo test`; run them with
+//! `scripts/bench` and `scripts/bench-import [N]`, which build the release binary first.
+//!
+//! The bot runs as a separate process (`target/release/syndic run`), so its memory and CPU time
+//! are read from `/proc/<pid>`; the admin is a real matrix-sdk client in an encrypted room (the
+//! end-to-end test harness, `tests/e2e/support/`, reused unchanged).
+//!
+//! * `cargo bench --bench bot` (or `-- roundtrip`): round trip of `!user`, against the Admin API
+//!   called directly and against `synadm`; memory idle, after the commands and during a
+//!   2,000-row import; CPU per command; start-up on a warm store. Writes
+//!   `target/bench/results.json`.
+//! * `cargo bench --bench bot -- import [N]`: bulk import of N users with passwords, against the
+//!   same PUTs sent directly with the bot's concurrency and against synapse-admin's sequential
+//!   GET + PUT. Writes `target/bench/import-results.json`.
+#![recursion_limit = "256"]
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+
+use support::client::ReceivedMessage;
+use support::env::{Env, confirm_code, count_after, http, job_number, target_dir};
+use support::process::{BotProcess, Memory, clock_ticks_per_second};
+use support::stats::{Summary, ms, round2, verdict, wall_ms};
+use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
+
+const WARMUP: usize = 10;
+const COMMANDS: usize = 200;
+const DIRECT_CALLS: usize = 200;
+const SYNADM_RUNS: usize = 50;
+const MEMORY_IMPORT_ROWS: usize = 2000;
+const RESTARTS: usize = 5;
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The bot's `[import] concurrency` in the import benchmark (its default).
+const IMPORT_CONCURRENCY: usize = 4;
+
+// Goals (README).
+const GOAL_P50_MS: f64 = 100.0;
+const GOAL_P95_MS: f64 = 250.0;
+const GOAL_IDLE_RSS_MB: f64 = 40.0;
+const GOAL_STARTUP_MS: f64 = 1000.0;
+const GOAL_VS_DIRECT: f64 = 0.9;
+const GOAL_VS_SEQUENTIAL: f64 = 1.8;
+
+fn main() {
+    // `cargo bench` passes `--bench`; everything else is ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mode = args.first().map(String::as_str).unwrap_or("roundtrip");
+    let rows = match (mode, args.get(1)) {
+        ("import", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
+        ("import", None) => 500,
+        ("roundtrip", None) => 0,
+        _ => usage(),
+    };
+    let synapse = Synapse::shared();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match mode {
+        "import" => runtime.block_on(bench_import(synapse, rows)),
+        _ => runtime.block_on(bench_bot(synapse)),
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: cargo bench --bench bot [-- roundtrip | -- import [N]]");
+    std::process::exit(2)
+}
+
+fn header(what: &str, env: &Env) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!();
+    println!("== {what} ==");
+    println!(
+        "Synapse {SYNAPSE_VERSION} (SQLite, harness config) on {}; bot: {} as a separate process; {cpus} CPUs, load average {}",
+        env.synapse.url(),
+        env.bin.display(),
+        load.join(" ")
+    );
+}
+
+fn mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1e6
+}
+
+// ---------------------------------------------------------------------------------------------
+// scripts/bench: round trip, memory, CPU, start-up
+// ---------------------------------------------------------------------------------------------
+
+/// One timed `!user` command.
+struct Sample {
+    command: matrix_sdk::ruma::OwnedEventId,
+    reply: matrix_sdk::ruma::OwnedEventId,
+    sent_wall_ms: f64,
+    received_wall_ms: f64,
+    round_trip: Duration,
+    send_call: Duration,
+}
+
+async fn bench_bot(synapse: &'static Synapse) {
+    let env = Env::set_up(synapse, "").await;
+    header("Syndic benchmark: round trip, memory, CPU, start-up", &env);
+    let target = synapse
+        .register(
+            &synapse.unique_localpart("bench-target"),
+            "bench-target-password",
+            false,
+        )
+        .await;
+    let command = format!("!user {}", target.user_id);
+    let ticks = clock_ticks_per_second();
+
+    println!("starting the bot (fresh store: login, cross-signing, recovery)...");
+    let mut bot = env.start_bot("bot.log").await;
+    let first_ready = bot.wait_ready(Duration::ZERO).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = bot.memory();
+    println!(
+        "bot pid {} ready after {:.2} s; idle RSS {:.1} MB",
+        bot.pid(),
+        first_ready.as_secs_f64(),
+        mb(idle.rss_kib)
+    );
+
+    // 1. Round trip through the bot.
+    println!("{WARMUP} warm-up + {COMMANDS} × `{command}` (one at a time)...");
+    for _ in 0..WARMUP {
+        let reply = env.ask(&command, REPLY_TIMEOUT).await;
+        check_user_reply(&reply, &target.user_id);
+    }
+    // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_before = bot.cpu_ticks();
+    let mut samples = Vec::with_capacity(COMMANDS);
+    for _ in 0..COMMANDS {
+        let mark = env.admin.mark();
+        let sent_wall_ms = wall_ms();
+        let t0 = Instant::now();
+        let id = env.say(&command).await;
+        let send_call = t0.elapsed();
+        let reply = env.reply_to(mark, &id, REPLY_TIMEOUT).await;
+        let round_trip = t0.elapsed();
+        check_user_reply(&reply, &target.user_id);
+        samples.push(Sample {
+            command: id,
+            reply: reply.event_id,
+            sent_wall_ms,
+            received_wall_ms: sent_wall_ms + ms(round_trip),
+            round_trip,
+            send_call,
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_after = bot.cpu_ticks();
+    let after_commands = bot.memory();
+    let cpu_per_command_ms =
+        (cpu_after - cpu_before) as f64 / ticks as f64 / COMMANDS as f64 * 1000.0;
+    let rt = Summary::of(&samples.iter().map(|s| s.round_trip).collect::<Vec<_>>());
+    let send_calls = Summary::of(&samples.iter().map(|s| s.send_call).collect::<Vec<_>>());
+
+    // Where the time goes: Synapse's origin_server_ts of the command, of the bot's ⏳ reaction
+    // and of its reply split each round trip into four legs (same clock: all on this machine).
+    let phases = phases(&env, &samples).await;
+
+    // 2. The floor: the same lookup sent directly to the Admin API.
+    let server_admin = env.server_admin().await;
+    let user_path = format!("/_synapse/admin/v2/users/{}", target.user_id);
+    let direct = {
+        let http = http();
+        let url = synapse.endpoint(&user_path);
+        let mut times = Vec::with_capacity(DIRECT_CALLS);
+        for i in 0..WARMUP + DIRECT_CALLS {
+            let t0 = Instant::now();
+            let response = http
+                .get(url.clone())
+                .bearer_auth(&server_admin.access_token)
+                .send()
+                .await
+                .expect("GET the user");
+            let status = response.status();
+            let body = response.bytes().await.expect("the body");
+            assert!(status.is_success(), "GET {url}: {status}");
+            assert!(!body.is_empty());
+            if i >= WARMUP {
+                times.push(t0.elapsed());
+            }
+        }
+        Summary::of(&times)
+    };
+
+    // 3. synadm user details, a process per lookup as an admin would run it.
+    let synadm = synadm_runs(&env, &server_admin, &target.user_id);
+
+    // 4. Memory during a 2,000-row import (no passwords: Synapse's bcrypt is not measured here).
+    println!("importing {MEMORY_IMPORT_ROWS} users without passwords (memory)...");
+    let mut csv = String::from("id,displayname\n");
+    for i in 0..MEMORY_IMPORT_ROWS {
+        csv.push_str(&format!("bench-mem-{i:05},Bench Memory {i}\n"));
+    }
+    let peak_was_reset = bot.reset_peak();
+    let import_started = Instant::now();
+    let (_, preview) = env
+        .upload_csv(
+            "users-2000.csv",
+            csv.as_bytes(),
+            "!import-users --no-generate",
+            Duration::from_secs(300),
+        )
+        .await;
+    let mark = env.admin.mark();
+    let started = env
+        .ask(
+            &format!("!confirm {}", confirm_code(&preview)),
+            REPLY_TIMEOUT,
+        )
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    let summary = env
+        .import_summary(mark, &job_number(&preview), Duration::from_secs(900))
+        .await;
+    let import_time = import_started.elapsed();
+    let created = count_after(&summary.body, "Created:");
+    assert_eq!(
+        created,
+        Some(MEMORY_IMPORT_ROWS as u64),
+        "summary: {}",
+        summary.body
+    );
+    let during_import = bot.memory();
+
+    // 5. Start-up on the warm store: SIGTERM, start again, `!ping` sent right after the spawn
+    // (the bot answers messages that arrived while it was starting).
+    println!("{RESTARTS} restarts on the warm store (SIGTERM, start, `!ping` right away)...");
+    let log = env.out_dir.join("bot.log");
+    let mut startups = Vec::with_capacity(RESTARTS);
+    for _ in 0..RESTARTS {
+        let shutdown = bot.stop();
+        let mark = env.admin.mark();
+        bot = BotProcess::spawn(&env.bin, &env.config_path, &log);
+        let id = env.say("!ping").await;
+        let reply = env.reply_to(mark, &id, Duration::from_secs(60)).await;
+        let answered = bot.started.elapsed();
+        let ready = bot.wait_ready(Duration::from_secs(60)).await;
+        assert!(reply.body.starts_with("Pong"), "{}", reply.body);
+        startups.push((ready, answered, shutdown));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_warm = bot.memory();
+    let shutdown_last = bot.stop();
+    let ready_s = Summary::of(&startups.iter().map(|s| s.0).collect::<Vec<_>>());
+    let answered_s = Summary::of(&startups.iter().map(|s| s.1).collect::<Vec<_>>());
+    let shutdown_s = Summary::of(
+        &startups
+            .iter()
+            .map(|s| s.2)
+            .chain([shutdown_last])
+            .collect::<Vec<_>>(),
+    );
+
+    // Report.
+    println!();
+    println!("Round trip: admin client sends `!user <id>` → client has the bot's m.notice reply");
+    println!(
+        "  {:<62} {:>8} {:>8} {:>8}",
+        "(ms, sequential)", "p50", "p95", "max"
+    );
+    row3(
+        &format!("Syndic, {COMMANDS} commands after {WARMUP} warm-up"),
+        &rt,
+    );
+    row3(
+        "  of which the client's send call (encrypt + PUT /send)",
+        &send_calls,
+    );
+    row3(
+        &format!("Admin API GET /v2/users/<id> direct (reqwest, keep-alive) ×{DIRECT_CALLS}"),
+        &direct,
+    );
+    if let Some(s) = &synadm {
+        row3(
+            &format!("synadm user details <id> ×{SYNADM_RUNS} (process start → exit)"),
+            s,
+        );
+    }
+    println!(
+        "  ratio bot p50 / direct p50 = {:.1}×{}",
+        rt.p50 / direct.p50,
+        synadm
+            .as_ref()
+            .map(|s| format!("; synadm p50 / bot p50 = {:.1}×", s.p50 / rt.p50))
+            .unwrap_or_default()
+    );
+    if let Some(p) = &phases {
+        println!(
+            "  where the bot's round trip goes (from Synapse's origin_server_ts; p50 / p95 ms):"
+        );
+        for (name, s) in p {
+            println!("    {name:<72} {:>7.1} {:>7.1}", s.p50, s.p95);
+        }
+    }
+    println!();
+    println!("Memory of the bot process (/proc/<pid>/status)");
+    println!(
+        "  {:<62} {:>8.1} MB",
+        "idle RSS after start-up and first sync (fresh store)",
+        mb(idle.rss_kib)
+    );
+    println!(
+        "  {:<62} {:>8.1} MB",
+        format!("RSS after the {} commands", WARMUP + COMMANDS),
+        mb(after_commands.rss_kib)
+    );
+    println!(
+        "  {:<62} {:>8.1} MB",
+        format!(
+            "peak RSS (VmHWM{}) during a {MEMORY_IMPORT_ROWS}-row import ({:.1} s)",
+            if peak_was_reset {
+                ", reset before"
+            } else {
+                " since start"
+            },
+            import_time.as_secs_f64()
+        ),
+        mb(during_import.hwm_kib)
+    );
+    println!(
+        "  {:<62} {:>8.1} MB",
+        "idle RSS after a restart on the warm store",
+        mb(idle_warm.rss_kib)
+    );
+    println!();
+    println!(
+        "CPU: {cpu_per_command_ms:.2} ms per `!user` command (utime+stime over {COMMANDS} commands, CLK_TCK {ticks})"
+    );
+    println!();
+    println!("Start-up on the warm store ({RESTARTS} restarts; median / max)");
+    println!(
+        "  {:<62} {:>8.0} {:>8.0} ms",
+        "process start → \"ready\" logged", ready_s.p50, ready_s.max
+    );
+    println!(
+        "  {:<62} {:>8.0} {:>8.0} ms",
+        "process start → reply to `!ping` (sent at spawn) received", answered_s.p50, answered_s.max
+    );
+    println!(
+        "  {:<62} {:>8.0} {:>8.0} ms",
+        "SIGTERM → exit", shutdown_s.p50, shutdown_s.max
+    );
+    println!();
+    let goals = [
+        (
+            "round trip p50 ≤ 100 ms",
+            format!("{:.1} ms", rt.p50),
+            rt.p50 <= GOAL_P50_MS,
+        ),
+        (
+            "round trip p95 ≤ 250 ms",
+            format!("{:.1} ms", rt.p95),
+            rt.p95 <= GOAL_P95_MS,
+        ),
+        (
+            "idle RSS ≤ 40 MB",
+            format!("{:.1} MB", mb(idle.rss_kib)),
+            mb(idle.rss_kib) <= GOAL_IDLE_RSS_MB,
+        ),
+        (
+            "start-up ≤ 1 s, warm store (start → first command answered, median)",
+            format!("{:.0} ms", answered_s.p50),
+            answered_s.p50 <= GOAL_STARTUP_MS,
+        ),
+    ];
+    println!("Goals");
+    for (goal, value, ok) in &goals {
+        println!("  {goal:<70} {value:>10}  {}", verdict(*ok));
+    }
+
+    let results = json!({
+        "synapse": SYNAPSE_VERSION,
+        "round_trip": {
+            "command": "!user <id>",
+            "bot": rt.json(),
+            "bot_send_call": send_calls.json(),
+            "direct_admin_api": direct.json(),
+            "synadm": synadm.as_ref().map(Summary::json),
+            "ratio_bot_to_direct_p50": round2(rt.p50 / direct.p50),
+            "ratio_synadm_to_bot_p50": synadm.as_ref().map(|s| round2(s.p50 / rt.p50)),
+            "phases": phases.as_ref().map(|p| p.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>()),
+        },
+        "memory_mb": {
+            "idle_rss": round2(mb(idle.rss_kib)),
+            "rss_after_commands": round2(mb(after_commands.rss_kib)),
+            "import_peak_hwm": round2(mb(during_import.hwm_kib)),
+            "import_peak_reset_before": peak_was_reset,
+            "import_rows": MEMORY_IMPORT_ROWS,
+            "import_seconds": round2(import_time.as_secs_f64()),
+            "idle_rss_warm_restart": round2(mb(idle_warm.rss_kib)),
+        },
+        "cpu_ms_per_command": round2(cpu_per_command_ms),
+        "startup_warm_store": {
+            "ready": ready_s.json(),
+            "first_command_answered": answered_s.json(),
+            "shutdown": shutdown_s.json(),
+            "first_start_fresh_store_ready_ms": round2(ms(first_ready)),
+        },
+        "goals": goals.iter().map(|(g, v, ok)| json!({"goal": g, "value": v, "met": ok})).collect::<Vec<_>>(),
+    });
+    write_results("results.json", &results);
+}
+
+fn row3(name: &str, s: &Summary) {
+    println!("  {name:<62} {:>8.1} {:>8.1} {:>8.1}", s.p50, s.p95, s.max);
+}
+
+fn check_user_reply(reply: &ReceivedMessage, user_id: &str) {
+    assert_eq!(reply.msgtype, "m.notice", "{}", reply.body);
+    assert!(
+        reply.body.contains(user_id),
+        "expected the account {user_id}, got: {}",
+        reply.body
+    );
+}
+
+/// Splits every round trip at Synapse's timestamps of the command, the bot's ⏳ reaction and
+/// the bot's reply. `None` if the ⏳ reactions were not seen.
+async fn phases(env: &Env, samples: &[Sample]) -> Option<Vec<(&'static str, Summary)>> {
+    let http = http();
+    let seen = env.admin.seen();
+    let mut legs: [Vec<f64>; 4] = Default::default();
+    for s in samples {
+        let working = env.working_reaction(&seen, &s.command)?;
+        let command_ts = env.origin_ts(&http, &s.command).await;
+        let working_ts = env.origin_ts(&http, &working).await;
+        let reply_ts = env.origin_ts(&http, &s.reply).await;
+        legs[0].push(command_ts - s.sent_wall_ms);
+        legs[1].push(working_ts - command_ts);
+        legs[2].push(reply_ts - working_ts);
+        legs[3].push(s.received_wall_ms - reply_ts);
+    }
+    Some(vec![
+        (
+            "client: encrypt, PUT → Synapse stamps the command",
+            Summary::of_ms(&legs[0]),
+        ),
+        (
+            "Synapse stores + wakes the bot's sync; bot decrypts, gates, sends ⏳",
+            Summary::of_ms(&legs[1]),
+        ),
+        (
+            "bot: Admin API lookup, renders, encrypts, sends the reply",
+            Summary::of_ms(&legs[2]),
+        ),
+        (
+            "Synapse stores + wakes the client's sync; client decrypts",
+            Summary::of_ms(&legs[3]),
+        ),
+    ])
+}
+
+/// Times `synadm user details <id>` (a new process each time, as an admin runs it), after a few
+/// untimed runs that compile its Python. `None` if synadm is not installed.
+fn synadm_runs(env: &Env, admin: &RegisteredUser, user_id: &str) -> Option<Summary> {
+    let synadm = std::env::var_os("SYNADM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("bench/synadm-venv/bin/synadm"));
+    if !synadm.exists() {
+        println!(
+            "synadm not found at {} (scripts/bench installs it): skipped",
+            synadm.display()
+        );
+        return None;
+    }
+    println!("{SYNADM_RUNS} × synadm user details...");
+    // Its token goes into the scratch dir, which the harness deletes; HOME too (synadm writes a
+    // debug log under ~/.local/share).
+    let home = env.synapse.scratch_dir().join("synadm-home");
+    std::fs::create_dir_all(&home).expect("synadm's HOME");
+    let config = home.join("synadm.yaml");
+    let base_url = env.synapse.url().as_str().trim_end_matches('/').to_owned();
+    let yaml = json!({
+        "user": admin.user_id,
+        "token": admin.access_token,
+        "protocol": "http",
+        "base_url": base_url,
+        "admin_path": "/_synapse/admin",
+        "matrix_path": "/_matrix",
+        "timeout": 30,
+        "server_discovery": "well-known",
+        "homeserver": env.synapse.server_name(),
+        "ssl_verify": false,
+        "format": "json",
+    });
+    std::fs::write(&config, yaml.to_string()).expect("writing synadm's config");
+    let run = || {
+        let t0 = Instant::now();
+        let output = Command::new(&synadm)
+            .arg("-c")
+            .arg(&config)
+            .args(["user", "details", user_id])
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running synadm");
+        let took = t0.elapsed();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains(user_id),
+            "synadm failed ({}): {stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        took
+    };
+    for _ in 0..3 {
+        run();
+    }
+    let times: Vec<Duration> = (0..SYNADM_RUNS).map(|_| run()).collect();
+    Some(Summary::of(&times))
+}
+
+fn write_results(name: &str, results: &Value) {
+    let path = target_dir().join("bench").join(name);
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(results).expect("JSON") + "\n",
+    )
+    .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    println!();
+    println!("results written to {}", path.display());
+}
+
+// ---------------------------------------------------------------------------------------------
+// scripts/bench-import: bulk import with passwords
+// ---------------------------------------------------------------------------------------------
+
+/// A row of the import: localpart, display name, password.
+type Row = (String, String, String);
+
+fn rows(prefix: &str, n: usize) -> Vec<Row> {
+    use rand::distr::{Alphanumeric, SampleString};
+    (0..n)
+        .map(|i| {
+            (
+                format!("{prefix}-{i:05}"),
+                format!("Bench User {i}"),
+                Alphanumeric.sample_string(&mut rand::rng(), 16),
+            )
+        })
+        .collect()
+}
+
+/// The body the bot's import sends for a new user of such a row (`create_body`).
+fn create_body(row: &Row) -> Value {
+    json!({ "password": row.2, "displayname": row.1, "admin": false, "deactivated": false })
+}
+
+async fn bench_import(synapse: &'static Synapse, n: usize) {
+    let env = Env::set_up(
+        synapse,
+        &format!("[import]\nconcurrency = {IMPORT_CONCURRENCY}\n"),
+    )
+    .await;
+    header(
+        &format!("Syndic benchmark: bulk import of {n} users with passwords"),
+        &env,
+    );
+    let ticks = clock_ticks_per_second();
+    println!("starting the bot...");
+    let bot = env.start_bot("bot-import.log").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The bot: upload → preview → !confirm → summary.
+    let bot_rows = rows("bench-bot", n);
+    let mut csv = String::from("id,displayname,password\n");
+    for (id, name, password) in &bot_rows {
+        csv.push_str(&format!("{id},{name},{password}\n"));
+    }
+    println!("Syndic: uploading {n} rows with `!import-users`, then `!confirm`...");
+    let peak_was_reset = bot.reset_peak();
+    let cpu_before = bot.cpu_ticks();
+    let t_upload = Instant::now();
+    let (_, preview) = env
+        .upload_csv(
+            "users.csv",
+            csv.as_bytes(),
+            "!import-users",
+            Duration::from_secs(300),
+        )
+        .await;
+    let to_preview = t_upload.elapsed();
+    let mark = env.admin.mark();
+    let t_confirm = Instant::now();
+    let started = env
+        .ask(
+            &format!("!confirm {}", confirm_code(&preview)),
+            REPLY_TIMEOUT,
+        )
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    let summary = env
+        .import_summary(
+            mark,
+            &job_number(&preview),
+            Duration::from_secs(120 + 2 * n as u64),
+        )
+        .await;
+    let job_only = t_confirm.elapsed();
+    let end_to_end = t_upload.elapsed();
+    let bot_memory: Memory = bot.memory();
+    let bot_cpu = (bot.cpu_ticks() - cpu_before) as f64 / ticks as f64;
+    assert_eq!(
+        count_after(&summary.body, "Created:"),
+        Some(n as u64),
+        "summary: {}",
+        summary.body
+    );
+    drop(bot);
+
+    let admin_token = env.server_admin().await.access_token;
+    let http = http();
+    let user_url = |localpart: &str| {
+        synapse.endpoint(&format!(
+            "/_synapse/admin/v2/users/@{localpart}:{}",
+            synapse.server_name()
+        ))
+    };
+
+    // (a) The same PUTs, sent directly with the bot's concurrency: the server's own limit.
+    println!(
+        "(a) direct: {n} × PUT /_synapse/admin/v2/users/<id>, {IMPORT_CONCURRENCY} at a time..."
+    );
+    let direct_rows = rows("bench-direct", n);
+    let t0 = Instant::now();
+    let mut puts = futures_util::stream::iter(direct_rows.iter())
+        .map(|row| {
+            let http = http.clone();
+            let url = user_url(&row.0);
+            let token = admin_token.clone();
+            async move {
+                let r = http
+                    .put(url.clone())
+                    .bearer_auth(token)
+                    .json(&create_body(row))
+                    .send()
+                    .await
+                    .expect("PUT");
+                assert_eq!(r.status().as_u16(), 201, "PUT {url}");
+            }
+        })
+        .buffer_unordered(IMPORT_CONCURRENCY);
+    while puts.next().await.is_some() {}
+    let direct = t0.elapsed();
+
+    // (b) What synapse-admin does: for each row, GET (does it exist?) then PUT, one at a time.
+    println!("(b) sequential: {n} × (GET + PUT), one row at a time...");
+    let sequential_rows = rows("bench-seq", n);
+    let t0 = Instant::now();
+    for row in &sequential_rows {
+        let url = user_url(&row.0);
+        let r = http
+            .get(url.clone())
+            .bearer_auth(&admin_token)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status().as_u16(), 404, "GET {url}");
+        let r = http
+            .put(url.clone())
+            .bearer_auth(&admin_token)
+            .json(&create_body(row))
+            .send()
+            .await
+            .expect("PUT");
+        assert_eq!(r.status().as_u16(), 201, "PUT {url}");
+    }
+    let sequential = t0.elapsed();
+
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    let (e2e_rate, job_rate) = (rate(end_to_end), rate(job_only));
+    let (direct_rate, sequential_rate) = (rate(direct), rate(sequential));
+    println!();
+    println!("Import of {n} users with passwords (Synapse bcrypt-hashes each one)");
+    println!("  {:<64} {:>8} {:>9}", "", "seconds", "users/s");
+    let line = |name: &str, d: Duration, r: Option<f64>| {
+        println!(
+            "  {name:<64} {:>8.1} {:>9}",
+            d.as_secs_f64(),
+            r.map(|r| format!("{r:.2}")).unwrap_or_default()
+        );
+    };
+    line(
+        "Syndic end to end: upload → `Import #N finished.`",
+        end_to_end,
+        Some(e2e_rate),
+    );
+    line(
+        "  of which upload → preview (download, parse, 1 GET per row, 8 at a time)",
+        to_preview,
+        None,
+    );
+    line(
+        &format!(
+            "Syndic job only: `!confirm` → summary (GET + PUT per row, {IMPORT_CONCURRENCY} at a time)"
+        ),
+        job_only,
+        Some(job_rate),
+    );
+    line(
+        &format!("(a) PUT per row sent directly, {IMPORT_CONCURRENCY} at a time (server's limit)"),
+        direct,
+        Some(direct_rate),
+    );
+    line(
+        "(b) GET + PUT per row, sequential (as synapse-admin)",
+        sequential,
+        Some(sequential_rate),
+    );
+    println!(
+        "  ratios: end to end / (a) = {:.2}, job only / (a) = {:.2}, end to end / (b) = {:.2}, job only / (b) = {:.2}",
+        e2e_rate / direct_rate,
+        job_rate / direct_rate,
+        e2e_rate / sequential_rate,
+        job_rate / sequential_rate
+    );
+    println!(
+        "  bot: peak RSS (VmHWM{}) {:.1} MB; CPU {:.1} s for the import",
+        if peak_was_reset {
+            ", reset before the upload"
+        } else {
+            " since start"
+        },
+        mb(bot_memory.hwm_kib),
+        bot_cpu
+    );
+    let goals = [
+        (
+            "≥ 0.9 × (a), end to end".to_owned(),
+            e2e_rate / direct_rate,
+            e2e_rate / direct_rate >= GOAL_VS_DIRECT,
+        ),
+        (
+            "≥ 0.9 × (a), job only".to_owned(),
+            job_rate / direct_rate,
+            job_rate / direct_rate >= GOAL_VS_DIRECT,
+        ),
+        (
+            "≥ 1.8 × (b), end to end".to_owned(),
+            e2e_rate / sequential_rate,
+            e2e_rate / sequential_rate >= GOAL_VS_SEQUENTIAL,
+        ),
+        (
+            "≥ 1.8 × (b), job only".to_owned(),
+            job_rate / sequential_rate,
+            job_rate / sequential_rate >= GOAL_VS_SEQUENTIAL,
+        ),
+    ];
+    println!(
+        "Goals (set for N = 500{})",
+        if n == 500 { "" } else { "; this run is not" }
+    );
+    for (goal, value, ok) in &goals {
+        println!("  {goal:<40} {value:>6.2}×  {}", verdict(*ok));
+    }
+    let results = json!({
+        "synapse": SYNAPSE_VERSION,
+        "rows": n,
+        "concurrency": IMPORT_CONCURRENCY,
+        "bot_end_to_end": { "seconds": round2(end_to_end.as_secs_f64()), "users_per_s": round2(e2e_rate) },
+        "bot_upload_to_preview_seconds": round2(to_preview.as_secs_f64()),
+        "bot_job_only": { "seconds": round2(job_only.as_secs_f64()), "users_per_s": round2(job_rate) },
+        "direct_concurrent": { "seconds": round2(direct.as_secs_f64()), "users_per_s": round2(direct_rate) },
+        "sequential_get_put": { "seconds": round2(sequential.as_secs_f64()), "users_per_s": round2(sequential_rate) },
+        "bot_peak_rss_mb": round2(mb(bot_memory.hwm_kib)),
+        "bot_peak_reset_before": peak_was_reset,
+        "bot_cpu_seconds": round2(bot_cpu),
+        "goals": goals.iter().map(|(g, v, ok)| json!({"goal": g, "value": round2(*v), "met": ok})).collect::<Vec<_>>(),
+    });
+    write_results("import-results.json", &results);
+}

@@ -1,0 +1,214 @@
+//! The bot under measurement: `syndic run` as a separate process (the release binary), its log,
+//! and what `/proc` says about its memory and CPU time.
+//!
+//! A [`BotProcess`] is stopped (SIGTERM, then SIGKILL) when it is dropped, also while a panic
+//! unwinds. Where `setpriv` exists the bot is started through it with `--pdeathsig TERM`
+//! (`setpriv` execs, so the PID is the bot's), so the bot also ends if the benchmark is killed.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The log line that says the bot is up (`info!(rooms = …, "ready")` in `src/bot.rs`).
+const READY_MARK: &str = ": ready";
+
+/// A running `syndic run --config <path>`.
+pub struct BotProcess {
+    child: Child,
+    /// When `spawn` was called.
+    pub started: Instant,
+    ready: Option<tokio::sync::oneshot::Receiver<Instant>>,
+    ready_at: Option<Instant>,
+    log_path: PathBuf,
+    stopped: bool,
+}
+
+impl BotProcess {
+    /// Starts the bot, appending its stdout and stderr to `log_path`.
+    pub fn spawn(bin: &Path, config: &Path, log_path: &Path) -> BotProcess {
+        let mut log = File::options()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", log_path.display()));
+        let _ = writeln!(log, "----- syndic run --config {}", config.display());
+        let stdout = log.try_clone().expect("duplicating the log handle");
+        let mut command = if Path::new("/usr/bin/setpriv").exists() {
+            let mut c = Command::new("/usr/bin/setpriv");
+            c.args(["--pdeathsig", "TERM", "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        command
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            let mut reader = BufReader::new(stderr);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line);
+                if text.contains(READY_MARK)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(Instant::now());
+                }
+                let _ = log.write_all(&line);
+                line.clear();
+            }
+        });
+        BotProcess {
+            child,
+            started,
+            ready: Some(rx),
+            ready_at: None,
+            log_path: log_path.to_owned(),
+            stopped: false,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the "ready" log line; returns the time from spawn to it.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Duration {
+        if let Some(at) = self.ready_at {
+            return at - self.started;
+        }
+        let mut rx = self.ready.take().expect("ready is awaited once");
+        let deadline = Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout(Duration::from_millis(200), &mut rx).await {
+                Ok(Ok(at)) => {
+                    self.ready_at = Some(at);
+                    return at - self.started;
+                }
+                Ok(Err(_)) => panic!(
+                    "the bot's log ended before it was ready; last lines of {}:\n{}",
+                    self.log_path.display(),
+                    self.log_tail(30)
+                ),
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the bot exited ({status}) before it was ready; last lines of {}:\n{}",
+                    self.log_path.display(),
+                    self.log_tail(30)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the bot was not ready within {timeout:?}; last lines of {}:\n{}",
+                self.log_path.display(),
+                self.log_tail(30)
+            );
+        }
+    }
+
+    /// Resident memory now and its peak (`VmRSS`, `VmHWM`), in KiB.
+    pub fn memory(&self) -> Memory {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("reading the bot's /proc/<pid>/status");
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {key} in /proc/{}/status", self.pid()))
+        };
+        Memory {
+            rss_kib: field("VmRSS:"),
+            hwm_kib: field("VmHWM:"),
+        }
+    }
+
+    /// Resets the peak (`VmHWM`) to the current RSS (`echo 5 > /proc/<pid>/clear_refs`).
+    /// Returns false if the kernel refused.
+    pub fn reset_peak(&self) -> bool {
+        fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").is_ok()
+    }
+
+    /// CPU time used so far (user + system, all threads), in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("reading the bot's /proc/<pid>/stat");
+        // Fields after the command name (which may contain spaces) start at field 3 (state);
+        // utime and stime are fields 14 and 15.
+        let rest = &stat[stat.rfind(')').expect("a stat line") + 1..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a number in stat") };
+        field(14) + field(15)
+    }
+
+    /// SIGTERM, then waits for the exit (SIGKILL after 15 s). Returns how long the exit took.
+    pub fn stop(&mut self) -> Duration {
+        let asked = Instant::now();
+        if self.stopped {
+            return Duration::ZERO;
+        }
+        self.stopped = true;
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.pid().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            let deadline = asked + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return asked.elapsed();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            eprintln!("the bot did not exit within 15 s of SIGTERM; killing it");
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        asked.elapsed()
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    pub rss_kib: u64,
+    pub hwm_kib: u64,
+}
+
+/// Clock ticks per second for `/proc/<pid>/stat` (`getconf CLK_TCK`, else 100).
+pub fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100)
+}
