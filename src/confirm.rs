@@ -138,7 +138,18 @@ impl Store {
             params![code],
         )
         .map_err(StoreError::from)?;
+        let action: Action = serde_json::from_str(&action).map_err(|_| parse_err("action"))?;
         if now > expires_at {
+            // An expired import leaves no stored rows (and no passwords) behind.
+            if let Some(job) = action.job_id() {
+                conn.execute("DELETE FROM job_rows WHERE job_id = ?1", params![job])
+                    .map_err(StoreError::from)?;
+                conn.execute(
+                    "DELETE FROM jobs WHERE id = ?1 AND state = 'awaiting_confirmation'",
+                    params![job],
+                )
+                .map_err(StoreError::from)?;
+            }
             return Err(ConfirmError::Expired(code));
         }
         Ok(Pending {
@@ -147,7 +158,7 @@ impl Store {
             command_event_id: OwnedEventId::try_from(command_event_id.as_str())
                 .map_err(|_| parse_err("event"))?,
             preview_event_id: preview.and_then(|p| OwnedEventId::try_from(p.as_str()).ok()),
-            action: serde_json::from_str(&action).map_err(|_| parse_err("action"))?,
+            action,
             code,
             created_at,
             expires_at,

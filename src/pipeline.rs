@@ -130,8 +130,12 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
         None
     };
     let reply = match command {
-        Command::Confirm { code } => decide(&bot, &origin, Key::Code(&code), true).await,
-        Command::Cancel { code } => decide(&bot, &origin, Key::Code(&code), false).await,
+        Command::Confirm { code } => decide(&bot, &origin, Key::Code(&code), true)
+            .await
+            .unwrap_or_else(|| Reply::error("Unknown code.")),
+        Command::Cancel { code } => decide(&bot, &origin, Key::Code(&code), false)
+            .await
+            .unwrap_or_else(|| Reply::error("Unknown code.")),
         other => match command::plan(&bot, &origin, other).await {
             Planned::Done(reply) => reply,
             Planned::Confirm {
@@ -222,7 +226,12 @@ async fn ask_confirmation(
     action: command::Action,
 ) {
     let code = new_code();
-    let minutes = bot.config.confirm_timeout.as_secs().div_ceil(60);
+    let timeout = bot.config.confirm_timeout.as_secs();
+    let within = if timeout.is_multiple_of(60) {
+        format!("{} min", timeout / 60)
+    } else {
+        crate::units::format_age(bot.config.confirm_timeout)
+    };
     let now = now_secs();
     let pending = Pending {
         code: code.clone(),
@@ -252,7 +261,7 @@ async fn ask_confirmation(
             Line::new()
                 .text("React ✅ or send ")
                 .code(format!("{prefix}confirm {code}"))
-                .text(format!(" within {minutes} min to go ahead.")),
+                .text(format!(" within {within} to go ahead.")),
         )
         .line(
             Line::new()
@@ -275,23 +284,32 @@ async fn ask_confirmation(
 }
 
 /// `!confirm`/`!cancel` and ✅/❌: the same sender, the same room, in time.
-async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Reply {
-    let pending = match bot.store.take_pending(
+async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool) -> Option<Reply> {
+    let silent_when_unknown = matches!(key, Key::Preview(_));
+    let taken = bot.store.take_pending(
         key,
         origin.sender.as_str(),
         origin.room.room_id().as_str(),
         now_secs(),
-    ) {
+    );
+    let pending = match taken {
         Ok(p) => p,
-        Err(e) => {
-            let _ = bot.store.drop_unconfirmed_jobs();
-            return Reply::error(confirm_error_text(&e));
-        }
+        // People react ✅ to many things: only reactions on a pending preview get an answer.
+        Err(ConfirmError::Unknown(_)) if silent_when_unknown => return None,
+        Err(e) => return Some(Reply::error(confirm_error_text(&e))),
     };
     if !confirm {
-        let _ = bot.store.drop_unconfirmed_jobs();
+        // A cancelled import leaves no stored rows (and no passwords) behind.
+        if let Some(job) = pending.action.job_id()
+            && let Err(e) = bot.store.delete_job(job)
+        {
+            error!("{e}");
+        }
         react(origin.room, &pending.command_event_id, "🚫").await;
-        return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
+        return Some(Reply::ok(format!(
+            "Cancelled {}: nothing was changed.",
+            pending.code
+        )));
     }
     info!(sender = %origin.sender, code = %pending.code, action = ?pending.action, "confirmed");
     let reply = command::execute(
@@ -300,17 +318,13 @@ async fn decide(bot: &Arc<Bot>, origin: &Origin<'_>, key: Key<'_>, confirm: bool
         pending.action.clone(),
     )
     .await;
-    react(
-        origin.room,
-        &pending.command_event_id,
-        if reply.outcome == Outcome::Failure {
-            "❌"
-        } else {
-            "✅"
-        },
-    )
-    .await;
-    reply
+    let mark = if reply.outcome == Outcome::Failure {
+        "❌"
+    } else {
+        "✅"
+    };
+    react(origin.room, &pending.command_event_id, mark).await;
+    Some(reply)
 }
 
 /// A confirmed action runs as the command that asked for it: jobs it starts report under that command.
@@ -358,42 +372,8 @@ pub async fn on_reaction(bot: Arc<Bot>, room: Room, ev: OriginalSyncReactionEven
         event_id: &ev.event_id,
         file: None,
     };
-    let reply = match bot.store.take_pending(
-        Key::Preview(preview),
-        ev.sender.as_str(),
-        room.room_id().as_str(),
-        now_secs(),
-    ) {
-        Err(ConfirmError::Unknown(_)) => return,
-        Err(e) => {
-            let _ = bot.store.drop_unconfirmed_jobs();
-            Reply::error(confirm_error_text(&e))
-        }
-        Ok(pending) if !confirm => {
-            let _ = bot.store.drop_unconfirmed_jobs();
-            react(&room, &pending.command_event_id, "🚫").await;
-            Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code))
-        }
-        Ok(pending) => {
-            info!(sender = %ev.sender, code = %pending.code, action = ?pending.action, "confirmed by reaction");
-            let reply = command::execute(
-                &bot,
-                &command_origin(&origin, &pending),
-                pending.action.clone(),
-            )
-            .await;
-            react(
-                &room,
-                &pending.command_event_id,
-                if reply.outcome == Outcome::Failure {
-                    "❌"
-                } else {
-                    "✅"
-                },
-            )
-            .await;
-            reply
-        }
+    let Some(reply) = decide(&bot, &origin, Key::Preview(preview), confirm).await else {
+        return;
     };
     let audit_text = if confirm {
         "✅ reaction"

@@ -149,7 +149,16 @@ impl Store {
         self.drop_unconfirmed_jobs()
     }
 
-    /// Deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or expired.
+    /// Deletes a job and its rows (with any secrets).
+    pub fn delete_job(&self, id: i64) -> StoreResult<()> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM job_rows WHERE job_id = ?1", params![id])?;
+        conn.execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// At start: deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or
+    /// expired while the bot was down.
     pub fn drop_unconfirmed_jobs(&self) -> StoreResult<()> {
         let now = now_secs();
         let conn = self.conn();

@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
 
 use super::{Action, CommandError, Planned};
-use crate::admin_api::users::{ListUsers, QueryUser};
+use crate::admin_api::users::ListUsers;
 use crate::bot::Bot;
 use crate::jobs::import::{self, ImportSpec, OnConflict, RowPayload, generate_password};
 use crate::jobs::{JobState, NewJob};
@@ -87,31 +86,9 @@ pub async fn plan_import(
         )));
     }
 
-    // Which users exist already: one GET per row, eight at a time.
-    let ids: Vec<String> = parsed.rows.iter().map(|r| r.user_id.clone()).collect();
-    let mut exists = std::collections::HashSet::new();
-    let mut checks = futures_util::stream::iter(ids)
-        .map(|id| async move {
-            let r = bot
-                .admin
-                .send(&QueryUser {
-                    user_id: id.clone(),
-                })
-                .await;
-            (id, r)
-        })
-        .buffer_unordered(8);
-    while let Some((id, r)) = checks.next().await {
-        match r {
-            Ok(_) => {
-                exists.insert(id);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    drop(checks);
-
+    let exists =
+        import::existing_users(bot, parsed.rows.iter().map(|r| r.user_id.clone()).collect())
+            .await?;
     let existing: Vec<&str> = parsed
         .rows
         .iter()

@@ -5,11 +5,11 @@
 //! `PUT /_synapse/admin/v2/users` with the same body is idempotent, so a row found in flight after a
 //! restart is simply sent again with the same body and the same (stored) password.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId};
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
@@ -266,17 +266,12 @@ impl Tally {
 }
 
 async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
-    let job = bot
-        .store
-        .job(job_id)?
-        .ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
+    let super::JobPlace {
+        job,
+        room,
+        command_event,
+    } = super::JobPlace::load(bot, job_id)?;
     let spec: ImportSpec = job.spec()?;
-    let room_id = OwnedRoomId::try_from(job.room_id.as_str())?;
-    let room = bot
-        .client
-        .get_room(&room_id)
-        .ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
-    let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
     let rows = bot.store.job_rows(job_id)?;
     let total = rows
         .iter()
@@ -403,12 +398,9 @@ fn cancelled(bot: &Bot, job_id: i64) -> bool {
     matches!(bot.store.job(job_id), Ok(Some(j)) if j.state == JobState::Cancelling)
 }
 
-async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<String>> {
-    let ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok())
-        .map(|p| p.user_id)
-        .collect();
+/// Which of `ids` exist on Synapse: one GET per user, eight at a time.
+pub async fn existing_users(bot: &Bot, ids: Vec<String>) -> Result<HashSet<String>, AdminError> {
+    let mut found = HashSet::new();
     let mut checks = futures_util::stream::iter(ids)
         .map(|id| async move {
             let r = bot
@@ -422,12 +414,23 @@ async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<Str
         .buffer_unordered(8);
     while let Some((id, r)) = checks.next().await {
         match r {
-            Ok(_) => return Ok(Some(id)),
+            Ok(_) => {
+                found.insert(id);
+            }
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
-    Ok(None)
+    Ok(found)
+}
+
+async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<String>> {
+    let ids = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok())
+        .map(|p| p.user_id)
+        .collect();
+    Ok(existing_users(bot, ids).await?.into_iter().min())
 }
 
 /// Applies one row; returns its final state and a detail (the error, for failures).

@@ -277,6 +277,33 @@ impl Store {
     }
 }
 
+/// A stored job with the room it reports to and the command it answers.
+pub struct JobPlace {
+    pub job: JobRecord,
+    pub room: Room,
+    pub command_event: Option<OwnedEventId>,
+}
+
+impl JobPlace {
+    pub fn load(bot: &crate::bot::Bot, job_id: i64) -> anyhow::Result<Self> {
+        let job = bot
+            .store
+            .job(job_id)?
+            .ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
+        let room_id = matrix_sdk::ruma::OwnedRoomId::try_from(job.room_id.as_str())?;
+        let room = bot
+            .client
+            .get_room(&room_id)
+            .ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
+        let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
+        Ok(JobPlace {
+            job,
+            room,
+            command_event,
+        })
+    }
+}
+
 /// The one message that shows a job's progress, edited at most every few seconds.
 pub struct Progress {
     room: Room,

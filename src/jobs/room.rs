@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId};
 use serde::{Deserialize, Serialize};
 use tracing::{error, info};
 
@@ -87,17 +86,12 @@ enum Seen {
 }
 
 async fn follow(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
-    let job = bot
-        .store
-        .job(job_id)?
-        .ok_or_else(|| anyhow::anyhow!("job {job_id} vanished"))?;
+    let super::JobPlace {
+        job,
+        room,
+        command_event,
+    } = super::JobPlace::load(bot, job_id)?;
     let task: RoomTask = job.spec()?;
-    let room_id = OwnedRoomId::try_from(job.room_id.as_str())?;
-    let room = bot
-        .client
-        .get_room(&room_id)
-        .ok_or_else(|| anyhow::anyhow!("the bot is not in {room_id}"))?;
-    let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
     let title = format!("Job #{job_id}: {}", task.title());
     let first = Reply::new(Outcome::Pending)
         .line(Line::new().bold(title.clone()))

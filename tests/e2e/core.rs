@@ -134,6 +134,11 @@ async fn deactivate_and_erase_after_a_reaction_and_after_confirm() {
     assert!(preview.body.contains("Irreversible"), "{}", preview.body);
     let code = confirm_code(&preview);
     assert_eq!(code.len(), 6, "{}", preview.body);
+    assert!(
+        preview.body.contains("within 10 min to go ahead"),
+        "{}",
+        preview.body
+    );
     assert_eq!(
         is_deactivated(&fx, &spammer.user_id).await,
         (false, false),
@@ -178,16 +183,12 @@ async fn deactivate_and_erase_after_a_reaction_and_after_confirm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_expired_cancelled_and_foreign_confirmations_change_nothing() {
+async fn dry_run_cancelled_and_foreign_confirmations_change_nothing() {
     let synapse = crate::support::Synapse::shared();
     let colleague = Human::new(synapse, "colleague").await;
     let colleague_id = colleague.user_id();
     let fx = Fixture::start_with(
-        |_| {
-            Spec::default()
-                .role("second-admin", &[&colleague_id], &["*"])
-                .bot_line("confirm_timeout = \"3s\"")
-        },
+        |_| Spec::default().role("second-admin", &[&colleague_id], &["*"]),
         vec![&colleague],
     )
     .await;
@@ -209,13 +210,6 @@ async fn dry_run_expired_cancelled_and_foreign_confirmations_change_nothing() {
         "a dry run offers no code: {}",
         dry.body
     );
-
-    // Expired.
-    let preview = fx.ask(&format!("!deactivate {target} --erase")).await;
-    let code = confirm_code(&preview);
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let late = fx.ask(&format!("!confirm {code}")).await;
-    assert!(late.body.contains("expired"), "{}", late.body);
 
     // Cancelled, by command and by ❌.
     let preview = fx.ask(&format!("!deactivate {target} --erase")).await;
@@ -270,6 +264,30 @@ async fn dry_run_expired_cancelled_and_foreign_confirmations_change_nothing() {
         is_deactivated(&fx, &target).await,
         (false, false),
         "nothing changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_code_changes_nothing() {
+    let fx = Fixture::start(|_| Spec::default().bot_line("confirm_timeout = \"2s\"")).await;
+    let target = fx.plain_user("late").await;
+    let preview = fx.ask(&format!("!deactivate {target} --erase")).await;
+    assert!(
+        preview.body.contains("within 2s to go ahead"),
+        "{}",
+        preview.body
+    );
+    let code = confirm_code(&preview);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = fx.ask(&format!("!confirm {code}")).await;
+    assert!(late.body.contains("expired"), "{}", late.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (false, false));
+    // Gone for good: a second try is an unknown code.
+    let again = fx.ask(&format!("!confirm {code}")).await;
+    assert!(
+        again.body.starts_with("No pending command"),
+        "{}",
+        again.body
     );
 }
 
