@@ -57,15 +57,20 @@ impl Bot {
 pub struct BotHandle {
     pub bot: Arc<Bot>,
     shutdown: watch::Sender<bool>,
-    sync_task: tokio::task::JoinHandle<Result<(), sync::SyncEnd>>,
+    /// Taken by [`BotHandle::wait`] once it has seen the loop end.
+    sync_task: Option<tokio::task::JoinHandle<Result<(), sync::SyncEnd>>>,
     handlers: Vec<EventHandlerHandle>,
 }
 
 impl BotHandle {
     /// Waits until the sync loop ends (shutdown or a fatal error).
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.sync_task)
-            .await
+        let Some(task) = self.sync_task.as_mut() else {
+            return Ok(());
+        };
+        let result = task.await;
+        self.sync_task = None;
+        result
             .context("the sync task panicked")?
             .map_err(Into::into)
     }
@@ -73,7 +78,9 @@ impl BotHandle {
     /// Stops syncing and all work in flight, as a crash would: persisted jobs resume on the next start.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.sync_task.await;
+        if let Some(task) = self.sync_task {
+            let _ = task.await;
+        }
         for h in self.handlers {
             self.bot.client.remove_event_handler(h);
         }
@@ -165,7 +172,7 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     Ok(BotHandle {
         bot,
         shutdown,
-        sync_task,
+        sync_task: Some(sync_task),
         handlers,
     })
 }

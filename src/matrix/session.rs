@@ -68,6 +68,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
             backup_download_strategy: BackupDownloadStrategy::AfterDecryptionFailure,
         })
         .request_config(RequestConfig::new().timeout(std::time::Duration::from_secs(60)))
+        // The configured URL is the one to use (often an internal address next to Synapse), not the
+        // public one Synapse advertises in its login response.
+        .respect_login_well_known(false)
         .build()
         .await
         .context("cannot open the Matrix store")?;

@@ -562,3 +562,39 @@ async fn check_config_reports_each_problem_with_what_to_fix() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_survives_a_homeserver_outage_and_stops_on_a_revoked_token() {
+    let proxy = crate::support::proxy::Proxy::start(&crate::support::Synapse::shared().url()).await;
+    let url = proxy.url().clone();
+    let mut fx = Fixture::start(move |_| Spec {
+        homeserver_url: Some(url),
+        ..Spec::default()
+    })
+    .await;
+    assert!(fx.ask("!ping").await.body.starts_with("Pong"));
+
+    // The homeserver goes away for a while; a command sent meanwhile is answered once it is back.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let during = fx.say("!ping").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.restore();
+    let late = fx.reply_to(&fx.admin, &during).await;
+    assert!(late.body.starts_with("Pong"), "{}", late.body);
+
+    // The bot's device is deleted: a clear fatal error, not an endless retry.
+    let device = fx.bot().bot.client.device_id().expect("device").to_string();
+    fx.synapse
+        .admin_post(
+            &format!("/_synapse/admin/v2/users/{}/delete_devices", fx.bot_user_id),
+            &serde_json::json!({"devices": [device]}),
+        )
+        .await;
+    let end = fx.wait_for_bot_to_stop(Duration::from_secs(90)).await;
+    let message = format!("{:#}", end.expect_err("a fatal error"));
+    assert!(
+        message.contains("no longer accepts the bot's access token"),
+        "{message}"
+    );
+}

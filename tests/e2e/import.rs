@@ -617,3 +617,46 @@ async fn size_limit_many_bad_rows_and_cancel_job() {
     let again = fx.ask(&format!("!cancel-job {job}")).await;
     assert!(again.body.contains("not running"), "{}", again.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_survives_a_homeserver_outage() {
+    let proxy = crate::support::proxy::Proxy::start(&crate::support::Synapse::shared().url()).await;
+    let url = proxy.url().clone();
+    let fx = Fixture::start(move |_| Spec {
+        homeserver_url: Some(url),
+        tail: "[import]\nconcurrency = 1\n".into(),
+        ..Spec::default()
+    })
+    .await;
+    let p = fx.synapse.unique_localpart("outage");
+    let n = 12;
+    let mut csv = String::from("id,password\n");
+    for i in 0..n {
+        csv.push_str(&format!("{p}-{i},password-{i}-long-enough\n"));
+    }
+    let (_, preview) = upload(&fx, "outage.csv", csv.as_bytes(), None).await;
+    let job = job_number(&preview);
+    fx.ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    proxy.restore();
+    let summary = wait_summary(&fx, &job).await;
+    assert!(
+        summary.body.contains(&format!("Created: {n}")) && summary.body.contains("Failed: 0"),
+        "{}",
+        summary.body
+    );
+    for i in 0..n {
+        assert!(
+            can_log_in(
+                &fx,
+                &format!("@{p}-{i}:localhost"),
+                &format!("password-{i}-long-enough")
+            )
+            .await,
+            "row {i}"
+        );
+    }
+}

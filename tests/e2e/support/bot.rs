@@ -26,6 +26,8 @@ pub struct Spec {
     pub tail: String,
     /// Create the admin room unencrypted (to test what the bot refuses there).
     pub unencrypted_room: bool,
+    /// Where the bot reaches the homeserver (a [`super::proxy::Proxy`]), instead of Synapse itself.
+    pub homeserver_url: Option<url::Url>,
 }
 
 impl Spec {
@@ -152,7 +154,7 @@ impl Fixture {
         }
         let config = format!(
             "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\nrooms = [\"{room_id}\"]\nrecovery_key_file = \"recovery-key.txt\"\n{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n\n{tail}\n",
-            url = synapse.url(),
+            url = spec.homeserver_url.clone().unwrap_or_else(|| synapse.url()),
             bot = bot_user.user_id,
             pw = bot_user.password,
             bot_lines = spec.bot_lines.join("\n"),
@@ -195,6 +197,18 @@ impl Fixture {
         if let Some(h) = self.handle.take() {
             h.shutdown().await;
         }
+    }
+
+    /// Waits until the bot stops by itself (a fatal error), at most `timeout`.
+    pub async fn wait_for_bot_to_stop(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let handle = self.handle.as_mut().expect("bot running");
+        let result = tokio::time::timeout(timeout, handle.wait())
+            .await
+            .expect("the bot did not stop");
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+        result
     }
 
     pub fn bot(&self) -> &BotHandle {

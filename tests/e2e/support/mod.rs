@@ -22,3 +22,4 @@ pub use client::{
 #[allow(unused_imports)]
 pub use synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse, ensure_venv};
 pub mod bot;
+pub mod proxy;
