@@ -406,6 +406,21 @@ async fn a_restart_mid_import_applies_every_row_exactly_once() {
     );
 
     fx.start_bot().await;
+    let bot = fx.bot_user_id.clone();
+    let resumed_prefix = format!("Resuming import #{job} after a restart");
+    let resumed = fx
+        .admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with(&resumed_prefix),
+            DEFAULT_TIMEOUT,
+        )
+        .await;
+    assert!(
+        resumed.body.contains(&format!("/{n} rows were done")),
+        "{}",
+        resumed.body
+    );
     let summary = wait_summary(&fx, &job).await;
     assert!(
         summary.body.contains(&format!("Created: {n}")),
@@ -432,6 +447,17 @@ async fn a_restart_mid_import_applies_every_row_exactly_once() {
     }
     let shown = fx.ask(&format!("!job {job}")).await;
     assert!(shown.body.contains("State: done"), "{}", shown.body);
+    // Once the results are delivered, the bot keeps no password.
+    let db = rusqlite::Connection::open(fx.store.path().join("data").join("syndic.sqlite3"))
+        .expect("state db");
+    let kept: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM job_rows WHERE secret IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("query");
+    assert_eq!(kept, 0, "generated passwords are wiped after delivery");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

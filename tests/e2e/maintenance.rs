@@ -571,3 +571,82 @@ async fn maintenance_needs_its_permissions() {
     assert!(listed.body.contains("Files: 1"), "{}", listed.body);
     let _ = QUIET;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_catches_up_once_and_rechecks_its_authors_permissions() {
+    let synapse = Synapse::shared();
+    let scheduler = Human::new(synapse, "scheduler").await;
+    let sid = scheduler.user_id();
+    let mut fx = Fixture::start_with(
+        |_| Spec::default().role("ops", &[&sid], &["schedule", "ping", "help"]),
+        vec![&scheduler],
+    )
+    .await;
+    let made = fx.ask_as(&scheduler, "!schedule every 5s !ping").await;
+    let id: String = made.body["Schedule #".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let head = format!("Schedule #{id} (every 5s: !ping)");
+    let runs = |fx: &Fixture| {
+        fx.admin
+            .messages(&fx.room_id)
+            .into_iter()
+            .filter(|m| m.body.starts_with(&head))
+            .count()
+    };
+    let bot = fx.bot_user_id.clone();
+    let h = head.clone();
+    fx.admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with(&h),
+            Duration::from_secs(20),
+        )
+        .await;
+
+    // Down for three intervals: one catch-up run on start, not three.
+    fx.stop_bot().await;
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    let before = runs(&fx);
+    fx.start_bot().await;
+    let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+    while runs(&fx) == before {
+        assert!(tokio::time::Instant::now() < deadline, "no catch-up run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let caught_up = runs(&fx) - before;
+    assert!(
+        (1..=2).contains(&caught_up),
+        "{caught_up} runs right after the restart: missed runs must collapse into one"
+    );
+
+    // The author loses the permission: the next run is skipped, and says why.
+    fx.stop_bot().await;
+    let config = std::fs::read_to_string(&fx.config_path).expect("config");
+    std::fs::write(
+        &fx.config_path,
+        config.replace(
+            "[\"schedule\", \"ping\", \"help\"]",
+            "[\"schedule\", \"help\"]",
+        ),
+    )
+    .expect("config");
+    fx.start_bot().await;
+    let bot = fx.bot_user_id.clone();
+    let h = head.clone();
+    let skipped = fx
+        .admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with(&h) && m.body.contains("Skipped"),
+            DEFAULT_TIMEOUT,
+        )
+        .await;
+    assert!(
+        skipped.body.contains("needs permission ping"),
+        "{}",
+        skipped.body
+    );
+}
