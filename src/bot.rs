@@ -213,7 +213,7 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
         move |ev: OriginalSyncRoomMessageEvent, room: Room, enc: Option<EncryptionInfo>| {
             let bot = b.clone();
             async move {
-                let Some(facts) = facts_for(
+                let facts = facts_for(
                     &bot,
                     &room,
                     &ev.sender,
@@ -221,10 +221,7 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
                     is_edit(&ev),
                     enc.is_some(),
                 )
-                .await
-                else {
-                    return;
-                };
+                .await;
                 if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
                     log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
                     return;
@@ -242,11 +239,8 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
                 // Clients (Element, matrix-sdk) send reactions in the clear even in encrypted rooms; the
                 // homeserver vouches for their sender, and they only act on the same sender's own previews.
                 let _ = enc;
-                let Some(facts) =
-                    facts_for(&bot, &room, &ev.sender, ev.origin_server_ts, false, true).await
-                else {
-                    return;
-                };
+                let facts =
+                    facts_for(&bot, &room, &ev.sender, ev.origin_server_ts, false, true).await;
                 if let Err(why) = gate(&facts.as_facts(&bot), bot.config.max_event_age) {
                     log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
                     return;
@@ -267,7 +261,6 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
                 info!(room_id = %room.room_id(), inviter = %ev.sender, "ignoring an invite to a room that is not an admin room");
                 return;
             }
-            let bot2 = bot.clone();
             bot.spawn(async move {
                 // Synapse may not have finished processing the invite when it reaches us: retry briefly.
                 for attempt in 1..=5u32 {
@@ -282,7 +275,6 @@ fn register_handlers(bot: &Arc<Bot>) -> Vec<EventHandlerHandle> {
                         }
                     }
                 }
-                drop(bot2);
             });
         }
     });
@@ -339,7 +331,7 @@ async fn facts_for(
     ts: MilliSecondsSinceUnixEpoch,
     is_edit: bool,
     event_encrypted: bool,
-) -> Option<OwnedFacts> {
+) -> OwnedFacts {
     let now = MilliSecondsSinceUnixEpoch::now().get();
     let age = Duration::from_millis(u64::from(now.saturating_sub(ts.get())));
     // Fail closed: if the room's encryption state cannot be read, treat the room as encrypted.
@@ -348,7 +340,7 @@ async fn facts_for(
         .await
         .map(|s| s.is_encrypted())
         .unwrap_or(true);
-    Some(OwnedFacts {
+    OwnedFacts {
         sender: sender.to_owned(),
         in_admin_room: bot.is_admin_room(room),
         is_edit,
@@ -356,7 +348,7 @@ async fn facts_for(
         room_encrypted,
         event_encrypted,
         sender_has_role: bot.config.roles.has_any_role(sender),
-    })
+    }
 }
 
 fn log_ignored(why: &Ignored, event_id: &str, sender: &str) {

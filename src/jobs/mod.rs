@@ -93,7 +93,7 @@ impl JobRecord {
 }
 
 /// One stored row of a job.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct JobRow {
     pub idx: i64,
     pub state: String,
@@ -101,6 +101,17 @@ pub struct JobRow {
     pub detail: String,
     /// A password (from the file or generated), wiped when the results are delivered.
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for JobRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobRow")
+            .field("idx", &self.idx)
+            .field("state", &self.state)
+            .field("detail", &self.detail)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 fn json_error(e: serde_json::Error) -> StoreError {
