@@ -26,6 +26,9 @@ use crate::store::now_secs;
 const CONFIRM_KEYS: &[&str] = &["✅", "✔", "👍"];
 const CANCEL_KEYS: &[&str] = &["❌", "✖", "👎"];
 
+/// How long a command may work before the admin sees ⏳ on it.
+const WORKING_AFTER: std::time::Duration = std::time::Duration::from_millis(700);
+
 /// Where a command came from.
 pub struct Origin<'a> {
     pub room: &'a Room,
@@ -124,33 +127,49 @@ pub async fn on_message(bot: Arc<Bot>, room: Room, ev: OriginalSyncRoomMessageEv
         .await;
         return;
     }
-    let working = if command.does_io() {
-        react(&room, &ev.event_id, "⏳").await
-    } else {
-        None
+    let does_io = command.does_io();
+    let work = async {
+        match command {
+            Command::Confirm { code } => Planned::Done(
+                decide(&bot, &origin, Key::Code(&code), true)
+                    .await
+                    .unwrap_or_else(|| Reply::error("Unknown code.")),
+            ),
+            Command::Cancel { code } => Planned::Done(
+                decide(&bot, &origin, Key::Code(&code), false)
+                    .await
+                    .unwrap_or_else(|| Reply::error("Unknown code.")),
+            ),
+            other => command::plan(&bot, &origin, other).await,
+        }
     };
-    let reply = match command {
-        Command::Confirm { code } => decide(&bot, &origin, Key::Code(&code), true)
-            .await
-            .unwrap_or_else(|| Reply::error("Unknown code.")),
-        Command::Cancel { code } => decide(&bot, &origin, Key::Code(&code), false)
-            .await
-            .unwrap_or_else(|| Reply::error("Unknown code.")),
-        other => match command::plan(&bot, &origin, other).await {
-            Planned::Done(reply) => reply,
-            Planned::Confirm {
-                preview,
-                action,
-                dry_run,
-            } => {
-                if dry_run {
-                    preview.line(Line::new().bold("Dry run: nothing was changed."))
-                } else {
-                    return ask_confirmation(&bot, &origin, working, &audit_text, preview, action)
-                        .await;
-                }
+    // ⏳ only when the admin would otherwise wait: most commands answer before it would show.
+    tokio::pin!(work);
+    let (planned, working) = if does_io {
+        tokio::select! {
+            planned = &mut work => (planned, None),
+            _ = tokio::time::sleep(WORKING_AFTER) => {
+                let working = react(&room, &ev.event_id, "⏳").await;
+                (work.await, working)
             }
-        },
+        }
+    } else {
+        (work.await, None)
+    };
+    let reply = match planned {
+        Planned::Done(reply) => reply,
+        Planned::Confirm {
+            preview,
+            dry_run: true,
+            ..
+        } => preview.line(Line::new().bold("Dry run: nothing was changed.")),
+        Planned::Confirm {
+            preview,
+            action,
+            dry_run: false,
+        } => {
+            return ask_confirmation(&bot, &origin, working, &audit_text, preview, action).await;
+        }
     };
     finish(&bot, &origin, working, &audit_text, reply).await;
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::error::ErrorKind;
@@ -19,27 +18,34 @@ pub enum SyncEnd {
     InvalidToken,
 }
 
+/// Shortest time between two syncs: only matters if a server answered long polls at once.
+const MIN_SPACING: Duration = Duration::from_millis(20);
+
 /// Syncs until `shutdown` turns true. Returns an error only for what retrying cannot fix.
+///
+/// The loop is ours rather than `Client::sync`'s: that one waits a whole second after any sync that
+/// returned within a second, which is exactly when a command follows another one.
 pub async fn run(client: Client, mut shutdown: watch::Receiver<bool>) -> Result<(), SyncEnd> {
     let settings = SyncSettings::default().timeout(Duration::from_secs(30));
-    let stream = client.sync_stream(settings).await;
-    futures_util::pin_mut!(stream);
     let mut backoff = Duration::from_millis(500);
     let mut failing_since: Option<std::time::Instant> = None;
     loop {
-        let next = tokio::select! {
+        let started = std::time::Instant::now();
+        let result = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-            next = stream.next() => next,
+            result = client.sync_once(settings.clone()) => result,
         };
-        match next {
-            None => return Ok(()),
-            Some(Ok(_)) => {
+        match result {
+            Ok(_) => {
                 if let Some(since) = failing_since.take() {
                     info!("sync works again after {:?}", since.elapsed());
                 }
                 backoff = Duration::from_millis(500);
+                if let Some(rest) = MIN_SPACING.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(rest).await;
+                }
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 if matches!(e.client_api_error_kind(), Some(ErrorKind::UnknownToken(_))) {
                     error!("{}", SyncEnd::InvalidToken);
                     return Err(SyncEnd::InvalidToken);
