@@ -61,7 +61,13 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
     create_private_dir(&config.store_path)?;
     let client = Client::builder()
         .homeserver_url(config.homeserver_url.as_str())
-        .sqlite_store(config.store_path.join("matrix-sdk"), None)
+        // A bot keeps little in memory: the low-memory profile (smaller page cache and pool).
+        .sqlite_store_with_config_and_cache_path(
+            matrix_sdk::SqliteStoreConfig::with_low_memory_config(
+                config.store_path.join("matrix-sdk"),
+            ),
+            None::<&Path>,
+        )
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
             auto_enable_backups: true,
