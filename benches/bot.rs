@@ -30,6 +30,8 @@ use support::stats::{Summary, ms, round2, verdict, wall_ms};
 use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
 
 const WARMUP: usize = 10;
+// What `scripts/bench` measures; `SYNDIC_BENCH_QUICK=1` measures much less, to try the harness
+// (its figures are then not the benchmark's).
 const COMMANDS: usize = 200;
 const DIRECT_CALLS: usize = 200;
 const SYNADM_RUNS: usize = 50;
@@ -80,10 +82,18 @@ fn header(what: &str, env: &Env) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let commit = Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
     println!();
     println!("== {what} ==");
     println!(
-        "Synapse {SYNAPSE_VERSION} (SQLite, harness config) on {}; bot: {} as a separate process; {cpus} CPUs, load average {}",
+        "Synapse {SYNAPSE_VERSION} (SQLite, harness config) on {}; bot: {} (source {commit}) as a separate process; {cpus} CPUs, load average {}",
         env.synapse.url(),
         env.bin.display(),
         load.join(" ")
@@ -109,8 +119,20 @@ struct Sample {
 }
 
 async fn bench_bot(synapse: &'static Synapse) {
+    let quick = std::env::var_os("SYNDIC_BENCH_QUICK").is_some_and(|v| v != "0");
+    let scale = |n: usize| if quick { n.div_ceil(10) } else { n };
+    let (commands, direct_calls, synadm_runs) =
+        (scale(COMMANDS), scale(DIRECT_CALLS), scale(SYNADM_RUNS));
+    let (import_rows, restarts) = (scale(MEMORY_IMPORT_ROWS), scale(RESTARTS));
     let env = Env::set_up(synapse, "").await;
-    header("Syndic benchmark: round trip, memory, CPU, start-up", &env);
+    header(
+        if quick {
+            "Syndic benchmark, QUICK pass (SYNDIC_BENCH_QUICK): fewer samples, not comparable"
+        } else {
+            "Syndic benchmark: round trip, memory, CPU, start-up"
+        },
+        &env,
+    );
     let target = synapse
         .register(
             &synapse.unique_localpart("bench-target"),
@@ -134,7 +156,7 @@ async fn bench_bot(synapse: &'static Synapse) {
     );
 
     // 1. Round trip through the bot.
-    println!("{WARMUP} warm-up + {COMMANDS} × `{command}` (one at a time)...");
+    println!("{WARMUP} warm-up + {commands} × `{command}` (one at a time)...");
     for _ in 0..WARMUP {
         let reply = env.ask(&command, REPLY_TIMEOUT).await;
         check_user_reply(&reply, &target.user_id);
@@ -142,8 +164,8 @@ async fn bench_bot(synapse: &'static Synapse) {
     // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu_before = bot.cpu_ticks();
-    let mut samples = Vec::with_capacity(COMMANDS);
-    for _ in 0..COMMANDS {
+    let mut samples = Vec::with_capacity(commands);
+    for _ in 0..commands {
         let mark = env.admin.mark();
         let sent_wall_ms = wall_ms();
         let t0 = Instant::now();
@@ -165,7 +187,7 @@ async fn bench_bot(synapse: &'static Synapse) {
     let cpu_after = bot.cpu_ticks();
     let after_commands = bot.memory();
     let cpu_per_command_ms =
-        (cpu_after - cpu_before) as f64 / ticks as f64 / COMMANDS as f64 * 1000.0;
+        (cpu_after - cpu_before) as f64 / ticks as f64 / commands as f64 * 1000.0;
     let rt = Summary::of(&samples.iter().map(|s| s.round_trip).collect::<Vec<_>>());
     let send_calls = Summary::of(&samples.iter().map(|s| s.send_call).collect::<Vec<_>>());
 
@@ -179,8 +201,8 @@ async fn bench_bot(synapse: &'static Synapse) {
     let direct = {
         let http = http();
         let url = synapse.endpoint(&user_path);
-        let mut times = Vec::with_capacity(DIRECT_CALLS);
-        for i in 0..WARMUP + DIRECT_CALLS {
+        let mut times = Vec::with_capacity(direct_calls);
+        for i in 0..WARMUP + direct_calls {
             let t0 = Instant::now();
             let response = http
                 .get(url.clone())
@@ -200,12 +222,12 @@ async fn bench_bot(synapse: &'static Synapse) {
     };
 
     // 3. synadm user details, a process per lookup as an admin would run it.
-    let synadm = synadm_runs(&env, &server_admin, &target.user_id);
+    let synadm = run_synadm(&env, &server_admin, &target.user_id, synadm_runs);
 
     // 4. Memory during a 2,000-row import (no passwords: Synapse's bcrypt is not measured here).
-    println!("importing {MEMORY_IMPORT_ROWS} users without passwords (memory)...");
+    println!("importing {import_rows} users without passwords (memory)...");
     let mut csv = String::from("id,displayname\n");
-    for i in 0..MEMORY_IMPORT_ROWS {
+    for i in 0..import_rows {
         csv.push_str(&format!("bench-mem-{i:05},Bench Memory {i}\n"));
     }
     let peak_was_reset = bot.reset_peak();
@@ -230,10 +252,13 @@ async fn bench_bot(synapse: &'static Synapse) {
         .import_summary(mark, &job_number(&preview), Duration::from_secs(900))
         .await;
     let import_time = import_started.elapsed();
+    // The summary reaches the client before the bot has marked the job done: let it finish, so
+    // the restarts below do not resume it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let created = count_after(&summary.body, "Created:");
     assert_eq!(
         created,
-        Some(MEMORY_IMPORT_ROWS as u64),
+        Some(import_rows as u64),
         "summary: {}",
         summary.body
     );
@@ -241,10 +266,10 @@ async fn bench_bot(synapse: &'static Synapse) {
 
     // 5. Start-up on the warm store: SIGTERM, start again, `!ping` sent right after the spawn
     // (the bot answers messages that arrived while it was starting).
-    println!("{RESTARTS} restarts on the warm store (SIGTERM, start, `!ping` right away)...");
+    println!("{restarts} restarts on the warm store (SIGTERM, start, `!ping` right away)...");
     let log = env.out_dir.join("bot.log");
-    let mut startups = Vec::with_capacity(RESTARTS);
-    for _ in 0..RESTARTS {
+    let mut startups = Vec::with_capacity(restarts);
+    for _ in 0..restarts {
         let shutdown = bot.stop();
         let mark = env.admin.mark();
         bot = BotProcess::spawn(&env.bin, &env.config_path, &log);
@@ -277,7 +302,7 @@ async fn bench_bot(synapse: &'static Synapse) {
         "(ms, sequential)", "p50", "p95", "max"
     );
     row3(
-        &format!("Syndic, {COMMANDS} commands after {WARMUP} warm-up"),
+        &format!("Syndic, {commands} commands after {WARMUP} warm-up"),
         &rt,
     );
     row3(
@@ -285,12 +310,12 @@ async fn bench_bot(synapse: &'static Synapse) {
         &send_calls,
     );
     row3(
-        &format!("Admin API GET /v2/users/<id> direct (reqwest, keep-alive) ×{DIRECT_CALLS}"),
+        &format!("Admin API GET /v2/users/<id> direct (reqwest, keep-alive) ×{direct_calls}"),
         &direct,
     );
     if let Some(s) = &synadm {
         row3(
-            &format!("synadm user details <id> ×{SYNADM_RUNS} (process start → exit)"),
+            &format!("synadm user details <id> ×{synadm_runs} (process start → exit)"),
             s,
         );
     }
@@ -302,30 +327,41 @@ async fn bench_bot(synapse: &'static Synapse) {
             .map(|s| format!("; synadm p50 / bot p50 = {:.1}×", s.p50 / rt.p50))
             .unwrap_or_default()
     );
-    if let Some(p) = &phases {
-        println!(
-            "  where the bot's round trip goes (from Synapse's origin_server_ts; p50 / p95 ms):"
-        );
-        for (name, s) in p {
-            println!("    {name:<72} {:>7.1} {:>7.1}", s.p50, s.p95);
-        }
+    println!(
+        "  where the bot's round trip goes (split at Synapse's origin_server_ts; p50 / p95 ms):"
+    );
+    for (name, s) in &phases {
+        println!("    {name:<76} {:>7.1} {:>7.1}", s.p50, s.p95);
     }
     println!();
-    println!("Memory of the bot process (/proc/<pid>/status)");
+    println!("Memory of the bot process (/proc/<pid>/status; MB = 10^6 bytes)");
     println!(
         "  {:<62} {:>8.1} MB",
         "idle RSS after start-up and first sync (fresh store)",
         mb(idle.rss_kib)
     );
     println!(
+        "    {:<60} {:>8.1} MB",
+        format!(
+            "of which anonymous (heap, stacks; {} threads)",
+            idle.threads
+        ),
+        mb(idle.anon_kib)
+    );
+    println!(
+        "    {:<60} {:>8.1} MB",
+        "of which file-backed (the binary's code, shared libraries)",
+        mb(idle.file_kib)
+    );
+    println!(
         "  {:<62} {:>8.1} MB",
-        format!("RSS after the {} commands", WARMUP + COMMANDS),
+        format!("RSS after the {} commands", WARMUP + commands),
         mb(after_commands.rss_kib)
     );
     println!(
         "  {:<62} {:>8.1} MB",
         format!(
-            "peak RSS (VmHWM{}) during a {MEMORY_IMPORT_ROWS}-row import ({:.1} s)",
+            "peak RSS (VmHWM{}) during a {import_rows}-row import ({:.1} s)",
             if peak_was_reset {
                 ", reset before"
             } else {
@@ -342,10 +378,10 @@ async fn bench_bot(synapse: &'static Synapse) {
     );
     println!();
     println!(
-        "CPU: {cpu_per_command_ms:.2} ms per `!user` command (utime+stime over {COMMANDS} commands, CLK_TCK {ticks})"
+        "CPU: {cpu_per_command_ms:.2} ms per `!user` command (utime+stime over {commands} commands, CLK_TCK {ticks})"
     );
     println!();
-    println!("Start-up on the warm store ({RESTARTS} restarts; median / max)");
+    println!("Start-up on the warm store ({restarts} restarts; median / max)");
     println!(
         "  {:<62} {:>8.0} {:>8.0} ms",
         "process start → \"ready\" logged", ready_s.p50, ready_s.max
@@ -396,14 +432,17 @@ async fn bench_bot(synapse: &'static Synapse) {
             "synadm": synadm.as_ref().map(Summary::json),
             "ratio_bot_to_direct_p50": round2(rt.p50 / direct.p50),
             "ratio_synadm_to_bot_p50": synadm.as_ref().map(|s| round2(s.p50 / rt.p50)),
-            "phases": phases.as_ref().map(|p| p.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>()),
+            "phases": phases.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>(),
         },
         "memory_mb": {
             "idle_rss": round2(mb(idle.rss_kib)),
+            "idle_rss_anon": round2(mb(idle.anon_kib)),
+            "idle_rss_file": round2(mb(idle.file_kib)),
+            "idle_threads": idle.threads,
             "rss_after_commands": round2(mb(after_commands.rss_kib)),
             "import_peak_hwm": round2(mb(during_import.hwm_kib)),
             "import_peak_reset_before": peak_was_reset,
-            "import_rows": MEMORY_IMPORT_ROWS,
+            "import_rows": import_rows,
             "import_seconds": round2(import_time.as_secs_f64()),
             "idle_rss_warm_restart": round2(mb(idle_warm.rss_kib)),
         },
@@ -417,6 +456,7 @@ async fn bench_bot(synapse: &'static Synapse) {
         "goals": goals.iter().map(|(g, v, ok)| json!({"goal": g, "value": v, "met": ok})).collect::<Vec<_>>(),
     });
     write_results("results.json", &results);
+    keep_synapse_log(synapse, "synapse.log");
 }
 
 fn row3(name: &str, s: &Summary) {
@@ -432,45 +472,55 @@ fn check_user_reply(reply: &ReceivedMessage, user_id: &str) {
     );
 }
 
-/// Splits every round trip at Synapse's timestamps of the command, the bot's ⏳ reaction and
-/// the bot's reply. `None` if the ⏳ reactions were not seen.
-async fn phases(env: &Env, samples: &[Sample]) -> Option<Vec<(&'static str, Summary)>> {
+/// Splits every round trip at Synapse's timestamps of the command, the bot's ⏳ reaction (if
+/// it sent one for every command) and the bot's reply.
+async fn phases(env: &Env, samples: &[Sample]) -> Vec<(&'static str, Summary)> {
     let http = http();
     let seen = env.admin.seen();
-    let mut legs: [Vec<f64>; 4] = Default::default();
+    let (mut to_command, mut to_reply, mut to_client) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut to_working, mut working_to_reply) = (Vec::new(), Vec::new());
     for s in samples {
-        let working = env.working_reaction(&seen, &s.command)?;
         let command_ts = env.origin_ts(&http, &s.command).await;
-        let working_ts = env.origin_ts(&http, &working).await;
         let reply_ts = env.origin_ts(&http, &s.reply).await;
-        legs[0].push(command_ts - s.sent_wall_ms);
-        legs[1].push(working_ts - command_ts);
-        legs[2].push(reply_ts - working_ts);
-        legs[3].push(s.received_wall_ms - reply_ts);
+        to_command.push(command_ts - s.sent_wall_ms);
+        to_reply.push(reply_ts - command_ts);
+        to_client.push(s.received_wall_ms - reply_ts);
+        if let Some(working) = env.working_reaction(&seen, &s.command) {
+            let working_ts = env.origin_ts(&http, &working).await;
+            to_working.push(working_ts - command_ts);
+            working_to_reply.push(reply_ts - working_ts);
+        }
     }
-    Some(vec![
+    let mut legs = vec![
         (
-            "client: encrypt, PUT → Synapse stamps the command",
-            Summary::of_ms(&legs[0]),
+            "client: encrypt, PUT /send → Synapse stamps the command",
+            Summary::of_ms(&to_command),
         ),
         (
-            "Synapse stores + wakes the bot's sync; bot decrypts, gates, sends ⏳",
-            Summary::of_ms(&legs[1]),
+            "command stamped → reply stamped (Synapse → bot's sync → bot → Synapse)",
+            Summary::of_ms(&to_reply),
         ),
-        (
-            "bot: Admin API lookup, renders, encrypts, sends the reply",
-            Summary::of_ms(&legs[2]),
-        ),
-        (
-            "Synapse stores + wakes the client's sync; client decrypts",
-            Summary::of_ms(&legs[3]),
-        ),
-    ])
+    ];
+    if to_working.len() == samples.len() {
+        legs.push((
+            "  Synapse stores, wakes the bot's sync; bot decrypts, gates, sends ⏳",
+            Summary::of_ms(&to_working),
+        ));
+        legs.push((
+            "  bot: Admin API lookup, renders, encrypts, sends the reply",
+            Summary::of_ms(&working_to_reply),
+        ));
+    }
+    legs.push((
+        "reply stamped → client has it (Synapse stores, client's sync, decrypt)",
+        Summary::of_ms(&to_client),
+    ));
+    legs
 }
 
 /// Times `synadm user details <id>` (a new process each time, as an admin runs it), after a few
 /// untimed runs that compile its Python. `None` if synadm is not installed.
-fn synadm_runs(env: &Env, admin: &RegisteredUser, user_id: &str) -> Option<Summary> {
+fn run_synadm(env: &Env, admin: &RegisteredUser, user_id: &str, runs: usize) -> Option<Summary> {
     let synadm = std::env::var_os("SYNADM")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("bench/synadm-venv/bin/synadm"));
@@ -481,7 +531,7 @@ fn synadm_runs(env: &Env, admin: &RegisteredUser, user_id: &str) -> Option<Summa
         );
         return None;
     }
-    println!("{SYNADM_RUNS} × synadm user details...");
+    println!("{runs} × synadm user details...");
     // Its token goes into the scratch dir, which the harness deletes; HOME too (synadm writes a
     // debug log under ~/.local/share).
     let home = env.synapse.scratch_dir().join("synadm-home");
@@ -525,8 +575,13 @@ fn synadm_runs(env: &Env, admin: &RegisteredUser, user_id: &str) -> Option<Summa
     for _ in 0..3 {
         run();
     }
-    let times: Vec<Duration> = (0..SYNADM_RUNS).map(|_| run()).collect();
+    let times: Vec<Duration> = (0..runs).map(|_| run()).collect();
     Some(Summary::of(&times))
+}
+
+/// Copies Synapse's log (deleted with Synapse) next to the results, for digging.
+fn keep_synapse_log(synapse: &Synapse, name: &str) {
+    let _ = std::fs::copy(synapse.log_path(), target_dir().join("bench").join(name));
 }
 
 fn write_results(name: &str, results: &Value) {
@@ -691,10 +746,10 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
     let (direct_rate, sequential_rate) = (rate(direct), rate(sequential));
     println!();
     println!("Import of {n} users with passwords (Synapse bcrypt-hashes each one)");
-    println!("  {:<64} {:>8} {:>9}", "", "seconds", "users/s");
+    println!("  {:<76} {:>8} {:>9}", "", "seconds", "users/s");
     let line = |name: &str, d: Duration, r: Option<f64>| {
         println!(
-            "  {name:<64} {:>8.1} {:>9}",
+            "  {name:<76} {:>8.1} {:>9}",
             d.as_secs_f64(),
             r.map(|r| format!("{r:.2}")).unwrap_or_default()
         );
@@ -787,4 +842,5 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         "goals": goals.iter().map(|(g, v, ok)| json!({"goal": g, "value": round2(*v), "met": ok})).collect::<Vec<_>>(),
     });
     write_results("import-results.json", &results);
+    keep_synapse_log(synapse, "synapse-import.log");
 }

@@ -120,7 +120,7 @@ impl BotProcess {
         }
     }
 
-    /// Resident memory now and its peak (`VmRSS`, `VmHWM`), in KiB.
+    /// Resident memory now, its peak and what it is made of.
     pub fn memory(&self) -> Memory {
         let status = fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("reading the bot's /proc/<pid>/status");
@@ -135,6 +135,9 @@ impl BotProcess {
         Memory {
             rss_kib: field("VmRSS:"),
             hwm_kib: field("VmHWM:"),
+            anon_kib: field("RssAnon:"),
+            file_kib: field("RssFile:"),
+            threads: field("Threads:"),
         }
     }
 
@@ -195,11 +198,18 @@ impl Drop for BotProcess {
     }
 }
 
-/// `VmRSS` and `VmHWM` of a process, in KiB.
+/// Memory of a process from `/proc/<pid>/status`, in KiB, and its thread count.
 #[derive(Clone, Copy, Debug)]
 pub struct Memory {
+    /// `VmRSS`: resident now.
     pub rss_kib: u64,
+    /// `VmHWM`: peak resident.
     pub hwm_kib: u64,
+    /// `RssAnon`: heap, stacks (the part the bot's data structures use).
+    pub anon_kib: u64,
+    /// `RssFile`: mapped files, mostly the binary's own code.
+    pub file_kib: u64,
+    pub threads: u64,
 }
 
 /// Clock ticks per second for `/proc/<pid>/stat` (`getconf CLK_TCK`, else 100).
