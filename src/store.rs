@@ -78,6 +78,35 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 "#;
 
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Columns added after a table first existed: stores made by earlier builds get them on open.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("pending_confirmations", "job_id", "INTEGER"),
+    ("job_rows", "payload", "TEXT NOT NULL DEFAULT ''"),
+];
+
+/// Brings an older store up to [`SCHEMA_VERSION`]; refuses a store written by a newer Syndic.
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(rusqlite::Error::InvalidParameterName(format!(
+            "the store was written by a newer Syndic (schema {version}, this one knows {SCHEMA_VERSION}); upgrade Syndic"
+        ))));
+    }
+    for (table, column, kind) in ADDED_COLUMNS {
+        let mut q = conn.prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+        ))?;
+        if !q.exists(params![column])? {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> i64 {
     SystemTime::now()
@@ -98,6 +127,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -194,6 +224,37 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_from_an_earlier_build_gains_the_new_columns() {
+        let dir = tempfile::tempdir().expect("tmp");
+        {
+            let old = Connection::open(dir.path().join("syndic.sqlite3")).expect("open");
+            old.execute_batch(
+                "CREATE TABLE pending_confirmations (code TEXT PRIMARY KEY, room_id TEXT NOT NULL, sender TEXT NOT NULL,
+                   command_event_id TEXT NOT NULL, preview_event_id TEXT, action TEXT NOT NULL, created_at INTEGER NOT NULL,
+                   expires_at INTEGER NOT NULL);
+                 CREATE TABLE job_rows (job_id INTEGER NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL,
+                   detail TEXT NOT NULL DEFAULT '', secret TEXT, PRIMARY KEY (job_id, idx));",
+            )
+            .expect("old schema");
+        }
+        let store = Store::open(dir.path()).expect("migrated");
+        store
+            .prune(60)
+            .expect("queries that use the new columns work");
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        store
+            .conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("bump");
+        drop(store);
+        assert!(Store::open(dir.path()).is_err(), "a newer store is refused");
+    }
 
     #[test]
     fn an_event_is_claimed_once_even_across_reopen() {
