@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use support::client::ReceivedMessage;
 use support::env::{Env, confirm_code, count_after, http, job_number, target_dir};
-use support::process::{BotProcess, Memory, clock_ticks_per_second};
+use support::process::{BotProcess, Memory, OtherLoad, clock_ticks_per_second, synapse_pid};
 use support::stats::{Summary, ms, round2, verdict, wall_ms};
 use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
 
@@ -79,7 +79,7 @@ fn usage() -> ! {
 }
 
 fn header(what: &str, env: &Env) {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpus = cpus();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     let commit = Command::new("git")
@@ -98,6 +98,10 @@ fn header(what: &str, env: &Env) {
         env.bin.display(),
         load.join(" ")
     );
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
 }
 
 fn mb(kib: u64) -> f64 {
@@ -163,6 +167,8 @@ async fn bench_bot(synapse: &'static Synapse) {
     }
     // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let synapse_pids: Vec<u32> = synapse_pid(synapse.log_path()).into_iter().collect();
+    let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
     let cpu_before = bot.cpu_ticks();
     let mut samples = Vec::with_capacity(commands);
     for _ in 0..commands {
@@ -185,6 +191,7 @@ async fn bench_bot(synapse: &'static Synapse) {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu_after = bot.cpu_ticks();
+    let others_during_commands = others.cores();
     let after_commands = bot.memory();
     let cpu_per_command_ms =
         (cpu_after - cpu_before) as f64 / ticks as f64 / commands as f64 * 1000.0;
@@ -320,6 +327,10 @@ async fn bench_bot(synapse: &'static Synapse) {
         );
     }
     println!(
+        "  other processes on the machine used {others_during_commands:.2} of {} cores during the {commands} commands",
+        cpus()
+    );
+    println!(
         "  ratio bot p50 / direct p50 = {:.1}×{}",
         rt.p50 / direct.p50,
         synadm
@@ -431,6 +442,7 @@ async fn bench_bot(synapse: &'static Synapse) {
             "direct_admin_api": direct.json(),
             "synadm": synadm.as_ref().map(Summary::json),
             "ratio_bot_to_direct_p50": round2(rt.p50 / direct.p50),
+            "other_processes_cores": round2(others_during_commands),
             "ratio_synadm_to_bot_p50": synadm.as_ref().map(|s| round2(s.p50 / rt.p50)),
             "phases": phases.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>(),
         },
@@ -643,6 +655,8 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
     }
     println!("Syndic: uploading {n} rows with `!import-users`, then `!confirm`...");
     let peak_was_reset = bot.reset_peak();
+    let synapse_pids: Vec<u32> = synapse_pid(synapse.log_path()).into_iter().collect();
+    let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
     let cpu_before = bot.cpu_ticks();
     let t_upload = Instant::now();
     let (_, preview) = env
@@ -674,6 +688,7 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
     let end_to_end = t_upload.elapsed();
     let bot_memory: Memory = bot.memory();
     let bot_cpu = (bot.cpu_ticks() - cpu_before) as f64 / ticks as f64;
+    let others_bot = others.cores();
     assert_eq!(
         count_after(&summary.body, "Created:"),
         Some(n as u64),
@@ -696,6 +711,7 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         "(a) direct: {n} × PUT /_synapse/admin/v2/users/<id>, {IMPORT_CONCURRENCY} at a time..."
     );
     let direct_rows = rows("bench-direct", n);
+    let others = OtherLoad::start(&synapse_pids);
     let t0 = Instant::now();
     let mut puts = futures_util::stream::iter(direct_rows.iter())
         .map(|row| {
@@ -716,10 +732,12 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         .buffer_unordered(IMPORT_CONCURRENCY);
     while puts.next().await.is_some() {}
     let direct = t0.elapsed();
+    let others_direct = others.cores();
 
     // (b) What synapse-admin does: for each row, GET (does it exist?) then PUT, one at a time.
     println!("(b) sequential: {n} × (GET + PUT), one row at a time...");
     let sequential_rows = rows("bench-seq", n);
+    let others = OtherLoad::start(&synapse_pids);
     let t0 = Instant::now();
     for row in &sequential_rows {
         let url = user_url(&row.0);
@@ -740,28 +758,35 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         assert_eq!(r.status().as_u16(), 201, "PUT {url}");
     }
     let sequential = t0.elapsed();
+    let others_sequential = others.cores();
 
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     let (e2e_rate, job_rate) = (rate(end_to_end), rate(job_only));
     let (direct_rate, sequential_rate) = (rate(direct), rate(sequential));
     println!();
     println!("Import of {n} users with passwords (Synapse bcrypt-hashes each one)");
-    println!("  {:<76} {:>8} {:>9}", "", "seconds", "users/s");
-    let line = |name: &str, d: Duration, r: Option<f64>| {
+    println!(
+        "  {:<76} {:>8} {:>9} {:>8}",
+        "", "seconds", "users/s", "others*"
+    );
+    let line = |name: &str, d: Duration, r: Option<f64>, others: Option<f64>| {
         println!(
-            "  {name:<76} {:>8.1} {:>9}",
+            "  {name:<76} {:>8.1} {:>9} {:>8}",
             d.as_secs_f64(),
-            r.map(|r| format!("{r:.2}")).unwrap_or_default()
+            r.map(|r| format!("{r:.2}")).unwrap_or_default(),
+            others.map(|o| format!("{o:.2}")).unwrap_or_default()
         );
     };
     line(
         "Syndic end to end: upload → `Import #N finished.`",
         end_to_end,
         Some(e2e_rate),
+        Some(others_bot),
     );
     line(
         "  of which upload → preview (download, parse, 1 GET per row, 8 at a time)",
         to_preview,
+        None,
         None,
     );
     line(
@@ -770,16 +795,23 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         ),
         job_only,
         Some(job_rate),
+        None,
     );
     line(
         &format!("(a) PUT per row sent directly, {IMPORT_CONCURRENCY} at a time (server's limit)"),
         direct,
         Some(direct_rate),
+        Some(others_direct),
     );
     line(
         "(b) GET + PUT per row, sequential (as synapse-admin)",
         sequential,
         Some(sequential_rate),
+        Some(others_sequential),
+    );
+    println!(
+        "  * cores (of {}) used by other processes on the machine meanwhile: the figures compare only if these are alike and low",
+        cpus()
     );
     println!(
         "  ratios: end to end / (a) = {:.2}, job only / (a) = {:.2}, end to end / (b) = {:.2}, job only / (b) = {:.2}",
@@ -839,6 +871,7 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
         "bot_peak_rss_mb": round2(mb(bot_memory.hwm_kib)),
         "bot_peak_reset_before": peak_was_reset,
         "bot_cpu_seconds": round2(bot_cpu),
+        "other_processes_cores": { "bot": round2(others_bot), "direct_concurrent": round2(others_direct), "sequential_get_put": round2(others_sequential) },
         "goals": goals.iter().map(|(g, v, ok)| json!({"goal": g, "value": round2(*v), "met": ok})).collect::<Vec<_>>(),
     });
     write_results("import-results.json", &results);

@@ -222,3 +222,76 @@ pub fn clock_ticks_per_second() -> u64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100)
 }
+
+/// CPU time (user + system, all threads) of a process so far, in clock ticks; 0 if it is gone.
+pub fn process_ticks(pid: u32) -> u64 {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    let Some(end) = stat.rfind(')') else {
+        return 0;
+    };
+    let fields: Vec<u64> = stat[end + 1..]
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15; the list starts at field 3.
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+/// Busy CPU time of the whole machine so far (all CPUs), in clock ticks (`/proc/stat`).
+fn machine_busy_ticks() -> u64 {
+    let stat = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum()
+}
+
+/// How busy the rest of the machine was during a measurement: CPU time used by processes other
+/// than the measured ones (Synapse, the bot, the benchmark itself), in cores. On a shared machine
+/// this says how far a figure is from one measured on an idle one.
+pub struct OtherLoad {
+    pids: Vec<u32>,
+    busy: u64,
+    ours: u64,
+    started: Instant,
+}
+
+impl OtherLoad {
+    /// Starts counting; `pids` are the measured processes (the benchmark's own is added).
+    pub fn start(pids: &[u32]) -> OtherLoad {
+        let mut pids = pids.to_vec();
+        pids.push(std::process::id());
+        let ours = pids.iter().map(|&p| process_ticks(p)).sum();
+        OtherLoad {
+            pids,
+            busy: machine_busy_ticks(),
+            ours,
+            started: Instant::now(),
+        }
+    }
+
+    /// Cores used by other processes on average since `start`.
+    pub fn cores(&self) -> f64 {
+        let busy = machine_busy_ticks().saturating_sub(self.busy);
+        let ours: u64 = self.pids.iter().map(|&p| process_ticks(p)).sum();
+        let others = busy.saturating_sub(ours.saturating_sub(self.ours));
+        others as f64 / clock_ticks_per_second() as f64 / self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// Synapse's PID, from the `homeserver.pid` the harness config has it write next to its log.
+pub fn synapse_pid(log_path: &Path) -> Option<u32> {
+    let pid_file = log_path.parent()?.join("homeserver.pid");
+    fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+}
