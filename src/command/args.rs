@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedUserId, ServerName, UserId};
 
+use super::grammar::clip;
+use crate::admin_api::{AdminClient, AdminError};
+
 /// A user as typed: `@local:server` (or a pill, already turned into that by normalize) or a bare
 /// localpart that [`UserArg::resolve`] completes with this homeserver's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserArg {
+pub(crate) enum UserArg {
     Full(OwnedUserId),
     Local(String),
 }
@@ -21,7 +24,7 @@ impl FromStr for UserArg {
         if s.starts_with('@') {
             return UserId::parse(s)
                 .map(UserArg::Full)
-                .map_err(|_| format!("{:?} is not a user ID; write @name:server", super::clip(s)));
+                .map_err(|_| format!("{:?} is not a user ID; write @name:server", clip(s)));
         }
         let ok = !s.is_empty()
             && s.len() <= 255
@@ -32,7 +35,7 @@ impl FromStr for UserArg {
         } else {
             Err(format!(
                 "{:?} is not a user; write @name:server or just the name",
-                super::clip(s)
+                clip(s)
             ))
         }
     }
@@ -40,7 +43,7 @@ impl FromStr for UserArg {
 
 impl UserArg {
     /// The full user ID, completing a bare localpart with `server`.
-    pub fn resolve(&self, server: &ServerName) -> OwnedUserId {
+    pub(crate) fn resolve(&self, server: &ServerName) -> OwnedUserId {
         match self {
             UserArg::Full(id) => id.clone(),
             // The localpart was checked in from_str, so this cannot fail; fall back to a parse anyway.
@@ -63,7 +66,7 @@ impl fmt::Display for UserArg {
 
 /// A room as typed: `!id:server` or `#alias:server`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomArg(pub OwnedRoomOrAliasId);
+pub(crate) struct RoomArg(pub(crate) OwnedRoomOrAliasId);
 
 impl FromStr for RoomArg {
     type Err = String;
@@ -72,15 +75,22 @@ impl FromStr for RoomArg {
         OwnedRoomOrAliasId::try_from(s).map(RoomArg).map_err(|_| {
             format!(
                 "{:?} is not a room; write !id:server or #alias:server",
-                super::clip(s)
+                clip(s)
             )
         })
     }
 }
 
+impl RoomArg {
+    /// The room ID, an alias resolved through the Admin API.
+    pub(crate) async fn resolve(&self, admin: &AdminClient) -> Result<String, AdminError> {
+        Ok(admin.resolve_room(&self.0).await?.to_string())
+    }
+}
+
 /// An age such as `30d` (see [`crate::units::parse_age`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Age(pub Duration);
+pub(crate) struct Age(pub(crate) Duration);
 
 impl FromStr for Age {
     type Err = String;
@@ -88,13 +98,13 @@ impl FromStr for Age {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         crate::units::parse_age(s)
             .map(Age)
-            .map_err(|_| crate::units::UnitError::BadAge(super::clip(s)).to_string())
+            .map_err(|_| crate::units::UnitError::BadAge(clip(s)).to_string())
     }
 }
 
 /// A size such as `10M` (see [`crate::units::parse_size`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Size(pub u64);
+pub(crate) struct Size(pub(crate) u64);
 
 impl FromStr for Size {
     type Err = String;
@@ -102,7 +112,47 @@ impl FromStr for Size {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         crate::units::parse_size(s)
             .map(Size)
-            .map_err(|_| crate::units::UnitError::BadSize(super::clip(s)).to_string())
+            .map_err(|_| crate::units::UnitError::BadSize(clip(s)).to_string())
+    }
+}
+
+/// An `mxc://server/id` URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mxc {
+    pub(crate) server: String,
+    pub(crate) media_id: String,
+}
+
+impl std::str::FromStr for Mxc {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "{:?} is not a media URI; write mxc://server/media-id",
+                clip(s)
+            )
+        };
+        let rest = s.strip_prefix("mxc://").ok_or_else(bad)?;
+        let (server, media_id) = rest.split_once('/').ok_or_else(bad)?;
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:[]".contains(c))
+        };
+        if ok(server) && ok(media_id) && !media_id.contains(':') {
+            Ok(Mxc {
+                server: server.to_owned(),
+                media_id: media_id.to_owned(),
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+impl std::fmt::Display for Mxc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mxc://{}/{}", self.server, self.media_id)
     }
 }
 
@@ -134,6 +184,27 @@ mod tests {
                 .ok()
                 .map(|u| u.resolve(server).to_string());
             assert_eq!(got.as_deref(), *expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn mxc_uris() {
+        assert_eq!(
+            "mxc://example.org/AbC_1".parse::<Mxc>(),
+            Ok(Mxc {
+                server: "example.org".into(),
+                media_id: "AbC_1".into()
+            })
+        );
+        for bad in [
+            "mxc://",
+            "mxc://x",
+            "mxc:///id",
+            "http://x/y",
+            "mxc://x/a/b",
+            "mxc://x/a b",
+        ] {
+            assert!(bad.parse::<Mxc>().is_err(), "{bad}");
         }
     }
 }

@@ -1,35 +1,52 @@
-//! `!help`: the command list and per-command usage, rendered from the grammar so it is never
-//! written twice.
+//! `!help`: the commands the sender may run, or how to use one; rendered from the grammar and the
+//! declared permissions, so nothing is written twice.
+
+use std::sync::Arc;
 
 use clap::Arg;
-
-use super::{grammar, parse};
-use crate::auth::{Permission, Roles};
-use crate::report::{Line, Reply};
 use matrix_sdk::ruma::UserId;
 
+use super::{Declared, Never, Planned, grammar, info};
+use crate::auth::{Permission, Roles};
+use crate::context::{Ctx, Origin};
+use crate::report::{Line, Reply};
+
+/// List the commands you may run, or show how to use one
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = "help deactivate")]
+pub(crate) struct Help {
+    /// A command name
+    pub(crate) command: Option<String>,
+}
+
+impl Declared for Help {
+    type Action = Never;
+    const PERMISSIONS: &'static [Permission] = &[Permission::Help];
+    const INSTANT: bool = true;
+
+    async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, super::CommandError> {
+        let prefix = &ctx.config.prefix;
+        Ok(Planned::Done(match self.command {
+            None => list(&ctx.config.roles, &origin.sender, prefix),
+            Some(name) => usage(&name, prefix),
+        }))
+    }
+}
+
 /// The example in a subcommand's `after_help`, without the prefix.
-pub fn example_of(sub: &clap::Command) -> Option<String> {
+pub(crate) fn example_of(sub: &clap::Command) -> Option<String> {
     sub.get_after_help().map(|s| s.to_string())
 }
 
-/// The permission a command needs, read from its example (so it comes from the same place the
-/// command's own check does).
-fn permission_of(sub: &clap::Command) -> Option<Permission> {
-    let example = example_of(sub)?;
-    let argv: Vec<String> = example.split_whitespace().map(str::to_owned).collect();
-    parse(&argv, "!")
-        .ok()?
-        .required_permissions()
-        .first()
-        .copied()
+fn permissions_of(sub: &clap::Command) -> &'static [Permission] {
+    info(sub.get_name()).map_or(&[], |i| i.permissions)
 }
 
 /// `!help`: what the sender may run, one line each.
-pub fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
+fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
     let items: Vec<Line> = grammar()
         .get_subcommands()
-        .filter(|sub| permission_of(sub).is_none_or(|p| roles.allows(sender, p)))
+        .filter(|sub| permissions_of(sub).iter().all(|p| roles.allows(sender, *p)))
         .map(|sub| {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
             Line::new()
@@ -47,7 +64,7 @@ pub fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
 }
 
 /// `!help <command>`: usage, options and an example.
-pub fn usage(name: &str, prefix: &str) -> Reply {
+fn usage(name: &str, prefix: &str) -> Reply {
     let name = name.trim_start_matches(prefix);
     let Some(sub) = grammar().find_subcommand(name) else {
         return Reply::error(
@@ -80,7 +97,7 @@ pub fn usage(name: &str, prefix: &str) -> Reply {
                 .code(format!("{prefix}{example}")),
         );
     }
-    if let Some(p) = permission_of(sub) {
+    if let Some(p) = permissions_of(sub).first() {
         reply = reply.line(Line::new().text("Permission: ").code(p.name()));
     }
     if let Some(extra) = sub.get_long_about() {

@@ -5,7 +5,6 @@
 //! `PUT /_synapse/admin/v2/users` with the same body is idempotent, so a row found in flight after a
 //! restart is simply sent again with the same body and the same (stored) password.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,19 +12,19 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
-use super::{JobRecord, JobRow, JobState, Progress};
-use crate::admin_api::AdminError;
-use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody};
-use crate::bot::Bot;
-use crate::matrix::send::send_reply;
+use super::{JobError, JobPlace, Progress};
+use crate::admin_api::users::{Threepid, UpsertUser, UpsertUserBody};
+use crate::admin_api::{AdminClient, RetryPolicy};
+use crate::context::Ctx;
 use crate::report::{Attachment, Line, Reply};
+use crate::store::{JobRow, JobState, RowState};
 use crate::users_csv::{ImportRow, write_failed_rows};
 
-pub const KIND: &str = "import";
+pub(crate) const KIND: &str = "import";
 
 /// What to do with a row whose user already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum OnConflict {
+pub(crate) enum OnConflict {
     /// Leave the existing user alone.
     Skip,
     /// Change only the fields the file gives (a password only if its cell is filled).
@@ -34,61 +33,51 @@ pub enum OnConflict {
     Stop,
 }
 
-impl OnConflict {
-    pub fn name(self) -> &'static str {
-        match self {
-            OnConflict::Skip => "skip",
-            OnConflict::Update => "update",
-            OnConflict::Stop => "stop",
-        }
-    }
-}
-
 /// The job's settings, stored with it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ImportSpec {
-    pub filename: String,
-    pub on_conflict: OnConflict,
-    pub header: Vec<String>,
-    pub delimiter: u8,
+pub(crate) struct ImportSpec {
+    pub(crate) filename: String,
+    pub(crate) on_conflict: OnConflict,
+    pub(crate) header: Vec<String>,
+    pub(crate) delimiter: u8,
     /// Index of the password column in `header`, to put file passwords back into failed rows.
-    pub password_column: Option<usize>,
-    pub concurrency: usize,
+    pub(crate) password_column: Option<usize>,
+    pub(crate) concurrency: usize,
 }
 
 /// One row as stored: everything but the password (kept in the row's `secret`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RowPayload {
-    pub line: u64,
-    pub user_id: String,
-    pub displayname: Option<String>,
-    pub is_guest: bool,
-    pub admin: bool,
-    pub deactivated: bool,
-    pub avatar_url: Option<String>,
-    pub user_type: Option<String>,
-    pub threepids: Vec<(String, String)>,
-    pub given: Given,
+pub(crate) struct RowPayload {
+    pub(crate) line: u64,
+    pub(crate) user_id: String,
+    pub(crate) displayname: Option<String>,
+    pub(crate) is_guest: bool,
+    pub(crate) admin: bool,
+    pub(crate) deactivated: bool,
+    pub(crate) avatar_url: Option<String>,
+    pub(crate) user_type: Option<String>,
+    pub(crate) threepids: Vec<(String, String)>,
+    pub(crate) given: Given,
     /// Whether the bot made up the password (the only ones it sends back).
-    pub generated: bool,
+    pub(crate) generated: bool,
     /// The input cells, password cell blanked.
-    pub raw: Vec<String>,
+    pub(crate) raw: Vec<String>,
 }
 
 /// Which optional fields the file gives for this row.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Given {
-    pub displayname: bool,
-    pub password: bool,
-    pub admin: bool,
-    pub deactivated: bool,
-    pub avatar_url: bool,
-    pub user_type: bool,
-    pub threepids: bool,
+pub(crate) struct Given {
+    pub(crate) displayname: bool,
+    pub(crate) password: bool,
+    pub(crate) admin: bool,
+    pub(crate) deactivated: bool,
+    pub(crate) avatar_url: bool,
+    pub(crate) user_type: bool,
+    pub(crate) threepids: bool,
 }
 
 impl RowPayload {
-    pub fn from_row(row: &ImportRow, password_column: Option<usize>, generated: bool) -> Self {
+    pub(crate) fn from_row(row: &ImportRow, password_column: Option<usize>, generated: bool) -> Self {
         let mut raw = row.raw.clone();
         if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
             cell.clear();
@@ -122,7 +111,7 @@ impl RowPayload {
     }
 
     /// A row the parser refused, kept with its cells for `import-failed.csv`.
-    pub fn invalid(
+    pub(crate) fn invalid(
         line: u64,
         id: Option<String>,
         raw: &[String],
@@ -201,30 +190,24 @@ impl RowPayload {
     }
 }
 
-/// Row states in the store.
-pub mod row_state {
-    pub const PENDING: &str = "pending";
-    pub const IN_FLIGHT: &str = "in_flight";
-    pub const CREATED: &str = "created";
-    pub const UPDATED: &str = "updated";
-    pub const SKIPPED: &str = "skipped";
-    pub const FAILED: &str = "failed";
-    pub const INVALID: &str = "invalid";
-    /// What an in-flight row was doing, kept in `detail`.
-    pub const INTENT_CREATE: &str = "create";
-    pub const INTENT_UPDATE: &str = "update";
+/// What an in-flight row was doing, kept in its `detail` so a restart sends the same write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+enum Intent {
+    Create,
+    Update,
 }
 
 /// A cryptographically random password (thread RNG, ChaCha), 20 letters and digits: about 119 bits.
-pub fn generate_password() -> String {
+pub(crate) fn generate_password() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
 
 /// Starts (or resumes) the runner in the background.
-pub fn spawn(bot: &Arc<Bot>, job_id: i64, resumed: bool) {
-    let b = bot.clone();
-    bot.spawn(async move {
+pub(crate) fn spawn(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) {
+    let b = ctx.clone();
+    ctx.spawn(async move {
         if let Err(e) = run(&b, job_id, resumed).await {
             error!(job_id, "import job failed: {e:#}");
             let _ = b.store.set_job_state(job_id, JobState::Failed);
@@ -246,18 +229,18 @@ impl Tally {
     fn of(rows: &[JobRow]) -> Self {
         let mut t = Tally::default();
         for r in rows {
-            t.add(&r.state);
+            t.add(r.state);
         }
         t
     }
-    fn add(&mut self, state: &str) {
+    fn add(&mut self, state: RowState) {
         match state {
-            row_state::CREATED => self.created += 1,
-            row_state::UPDATED => self.updated += 1,
-            row_state::SKIPPED => self.skipped += 1,
-            row_state::FAILED => self.failed += 1,
-            row_state::INVALID => self.invalid += 1,
-            _ => self.pending += 1,
+            RowState::Created => self.created += 1,
+            RowState::Updated => self.updated += 1,
+            RowState::Skipped => self.skipped += 1,
+            RowState::Failed => self.failed += 1,
+            RowState::Invalid => self.invalid += 1,
+            RowState::Pending | RowState::InFlight => self.pending += 1,
         }
     }
     fn applied(&self) -> u64 {
@@ -265,74 +248,61 @@ impl Tally {
     }
 }
 
-async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
-    let super::JobPlace {
-        job,
-        room,
-        command_event,
-    } = super::JobPlace::load(bot, job_id)?;
-    let spec: ImportSpec = job.spec()?;
-    let rows = bot.store.job_rows(job_id)?;
-    let total = rows
-        .iter()
-        .filter(|r| r.state != row_state::INVALID)
-        .count() as u64;
+async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError> {
+    let place = JobPlace::load(ctx, job_id)?;
+    let spec: ImportSpec = place.job.spec()?;
+    let rows = ctx.store.job_rows(job_id)?;
+    let total = rows.iter().filter(|r| r.state != RowState::Invalid).count() as u64;
     let mut tally = Tally::of(&rows);
     let start_applied = tally.applied();
 
     let first = progress_reply(job_id, &spec, &tally, total, None, resumed);
-    let mut progress = Progress::open(
-        &bot.store,
-        job_id,
-        room.clone(),
-        job.progress_event_id.as_deref(),
-        command_event.as_deref(),
-        &first,
-    )
-    .await;
+    let mut progress = Progress::open(ctx, &place, &first).await;
     if resumed {
         let note = Reply::ok(format!(
             "Resuming import #{job_id} after a restart: {}/{total} rows were done.",
             tally.applied()
         ));
-        if let Err(e) = send_reply(&room, progress.event_id(), &note).await {
+        if let Err(e) = ctx
+            .chat
+            .reply(&place.room_id, progress.event_id(), &note)
+            .await
+        {
             warn!("{e}");
         }
     }
 
-    let work: Vec<JobRow> = rows
-        .into_iter()
-        .filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT)
-        .collect();
-    if spec.on_conflict == OnConflict::Stop && work.iter().any(|r| r.state == row_state::PENDING) {
+    // The job rides out a Synapse restart: the upsert is idempotent, so it is retried patiently.
+    let admin = ctx.admin.clone().with_retry_policy(RetryPolicy::patient());
+    let mut work: Vec<JobRow> = rows.into_iter().filter(|r| r.state.is_open()).collect();
+    if spec.on_conflict == OnConflict::Stop && work.iter().any(|r| r.state == RowState::Pending) {
         // Every row is checked before anything is written.
-        if let Some(existing) = first_existing(bot, &work).await? {
+        if let Some(existing) = first_existing(&admin, &work).await {
             for r in &work {
-                bot.store.set_row_state(
+                ctx.store.set_row_state(
                     job_id,
                     r.idx,
-                    row_state::SKIPPED,
+                    RowState::Skipped,
                     &format!("not imported: {existing} already exists (--on-conflict stop)"),
                 )?;
             }
-            tally = Tally::of(&bot.store.job_rows(job_id)?);
+            tally = Tally::of(&ctx.store.job_rows(job_id)?);
+            work.clear();
         }
     }
 
     let started = Instant::now();
-    let mut stream = futures_util::stream::iter(
-        work.into_iter()
-            .filter(|r| r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT),
-    )
+    let mut stream = futures_util::stream::iter(work)
     .map(|row| {
-        let bot = bot.clone();
+        let ctx = ctx.clone();
+        let admin = admin.clone();
         let spec = spec.clone();
         async move {
-            if cancelled(&bot, job_id) {
+            if cancelled(&ctx, job_id) {
                 return None;
             }
-            let (state, detail) = apply_row(&bot, job_id, &spec, &row).await;
-            if let Err(e) = bot.store.set_row_state(job_id, row.idx, state, &detail) {
+            let (state, detail) = apply_row(&ctx, &admin, job_id, &spec, &row).await;
+            if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                 error!("{e}");
             }
             Some(state)
@@ -359,8 +329,8 @@ async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
     }
     drop(stream);
 
-    let was_cancelled = cancelled(bot, job_id);
-    let rows = bot.store.job_rows(job_id)?;
+    let was_cancelled = cancelled(ctx, job_id);
+    let rows = ctx.store.job_rows(job_id)?;
     let tally = Tally::of(&rows);
     let summary = summary_reply(job_id, &spec, &rows, &tally, was_cancelled)?;
     progress
@@ -372,10 +342,12 @@ async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
             }),
         )
         .await;
-    send_reply(&room, command_event.as_deref(), &summary).await?;
-    bot.store.wipe_job_secrets(job_id)?;
-    bot.store.set_job_status(job_id, &tally)?;
-    bot.store.set_job_state(
+    ctx.chat
+        .reply(&place.room_id, place.command_event.as_deref(), &summary)
+        .await?;
+    ctx.store.wipe_job_secrets(job_id)?;
+    ctx.store.set_job_status(job_id, &tally)?;
+    ctx.store.set_job_state(
         job_id,
         if was_cancelled {
             JobState::Cancelled
@@ -394,126 +366,78 @@ async fn run(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cancelled(bot: &Bot, job_id: i64) -> bool {
-    matches!(bot.store.job(job_id), Ok(Some(j)) if j.state == JobState::Cancelling)
+fn cancelled(ctx: &Ctx, job_id: i64) -> bool {
+    matches!(ctx.store.job(job_id), Ok(Some(j)) if j.state == JobState::Cancelling)
 }
 
-/// Which of `ids` exist on Synapse: one GET per user, eight at a time.
-pub async fn existing_users(bot: &Bot, ids: Vec<String>) -> Result<HashSet<String>, AdminError> {
-    let mut found = HashSet::new();
-    let mut checks = futures_util::stream::iter(ids)
-        .map(|id| async move {
-            let r = bot
-                .admin
-                .send(&QueryUser {
-                    user_id: id.clone(),
-                })
-                .await;
-            (id, r)
-        })
-        .buffer_unordered(8);
-    while let Some((id, r)) = checks.next().await {
-        match r {
-            Ok(_) => {
-                found.insert(id);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(found)
-}
-
-async fn first_existing(bot: &Bot, rows: &[JobRow]) -> anyhow::Result<Option<String>> {
+/// The first user of `rows` that exists already, if any (a lookup that fails counts as none: the
+/// rows are then checked one by one as they are applied).
+async fn first_existing(admin: &AdminClient, rows: &[JobRow]) -> Option<String> {
     let ids = rows
         .iter()
         .filter_map(|r| serde_json::from_str::<RowPayload>(&r.payload).ok())
         .map(|p| p.user_id)
         .collect();
-    Ok(existing_users(bot, ids).await?.into_iter().min())
+    match admin.existing_users(ids).await {
+        Ok(found) => found.into_iter().min(),
+        Err(e) => {
+            warn!("cannot check which users exist: {e}");
+            None
+        }
+    }
 }
 
 /// Applies one row; returns its final state and a detail (the error, for failures).
 async fn apply_row(
-    bot: &Bot,
+    ctx: &Ctx,
+    admin: &AdminClient,
     job_id: i64,
     spec: &ImportSpec,
     row: &JobRow,
-) -> (&'static str, String) {
+) -> (RowState, String) {
     let payload: RowPayload = match serde_json::from_str(&row.payload) {
         Ok(p) => p,
-        Err(e) => return (row_state::FAILED, format!("stored row unreadable: {e}")),
+        Err(e) => return (RowState::Failed, format!("stored row unreadable: {e}")),
     };
     let password = row.secret.as_deref();
-    let intent = if row.state == row_state::IN_FLIGHT {
+    let intent = if row.state == RowState::InFlight {
         // Our own write may or may not have landed: send the same body again.
-        row.detail.clone()
+        match row.detail.parse::<Intent>() {
+            Ok(intent) => intent,
+            Err(_) => return (RowState::Failed, "stored row has no intent".into()),
+        }
     } else {
-        let query = QueryUser {
-            user_id: payload.user_id.clone(),
-        };
-        let exists = match with_retries(|| bot.admin.send(&query)).await {
-            Ok(_) => true,
-            Err(e) if e.is_not_found() => false,
-            Err(e) => return (row_state::FAILED, e.to_string()),
+        let exists = match admin.user_exists(&payload.user_id).await {
+            Ok(exists) => exists,
+            Err(e) => return (RowState::Failed, e.to_string()),
         };
         let intent = match (exists, spec.on_conflict) {
-            (false, _) => row_state::INTENT_CREATE,
-            (true, OnConflict::Update) => row_state::INTENT_UPDATE,
+            (false, _) => Intent::Create,
+            (true, OnConflict::Update) => Intent::Update,
             (true, OnConflict::Skip | OnConflict::Stop) => {
-                return (row_state::SKIPPED, "already exists".into());
+                return (RowState::Skipped, "already exists".into());
             }
         };
-        if let Err(e) = bot
+        if let Err(e) = ctx
             .store
-            .set_row_state(job_id, row.idx, row_state::IN_FLIGHT, intent)
+            .set_row_state(job_id, row.idx, RowState::InFlight, intent.into())
         {
-            return (row_state::FAILED, e.to_string());
+            return (RowState::Failed, e.to_string());
         }
-        intent.to_owned()
+        intent
     };
-    let (body, done_state) = if intent == row_state::INTENT_UPDATE {
-        (payload.update_body(password), row_state::UPDATED)
-    } else {
-        (payload.create_body(password), row_state::CREATED)
+    let (body, done_state) = match intent {
+        Intent::Update => (payload.update_body(password), RowState::Updated),
+        Intent::Create => (payload.create_body(password), RowState::Created),
     };
     let upsert = UpsertUser {
         user_id: payload.user_id.clone(),
         body,
     };
-    match with_retries(|| bot.admin.send(&upsert)).await {
+    match admin.send(&upsert).await {
         Ok(_) => (done_state, String::new()),
-        Err(e) => (row_state::FAILED, e.to_string()),
+        Err(e) => (RowState::Failed, e.to_string()),
     }
-}
-
-/// Retries what a restart of Synapse or a busy server produces (unreachable, 5xx, 429) with
-/// backoff, for about a minute and a half. The upsert is safe to repeat with the same body.
-async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, AdminError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, AdminError>>,
-{
-    let mut delay = Duration::from_millis(500);
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(e) if attempt < 8 && transient(&e) => {
-                attempt += 1;
-                warn!("transient Admin API error ({e}); retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn transient(e: &AdminError) -> bool {
-    matches!(
-        e,
-        AdminError::Unreachable { .. } | AdminError::RateLimited { .. }
-    ) || e.status().is_some_and(|s| s >= 500)
 }
 
 fn progress_reply(
@@ -553,7 +477,7 @@ fn summary_reply(
     rows: &[JobRow],
     t: &Tally,
     was_cancelled: bool,
-) -> anyhow::Result<Reply> {
+) -> Result<Reply, JobError> {
     let head = if was_cancelled {
         format!("Import #{job_id} cancelled.")
     } else {
@@ -579,7 +503,7 @@ fn summary_reply(
     let mut reply = Reply::new(outcome).line(Line::new().bold(head)).list(items);
     let failures: Vec<Line> = rows
         .iter()
-        .filter(|r| r.state == row_state::FAILED)
+        .filter(|r| r.state == RowState::Failed)
         .take(10)
         .map(|r| {
             let id = serde_json::from_str::<RowPayload>(&r.payload)
@@ -623,7 +547,7 @@ fn summary_reply(
 }
 
 /// `id,status,password,error`: the password column holds only passwords the bot generated.
-fn results_csv(rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool)> {
+fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["id", "status", "password", "error"])?;
     let mut has_passwords = false;
@@ -633,33 +557,33 @@ fn results_csv(rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool)> {
             .as_ref()
             .map(|p| p.user_id.clone())
             .unwrap_or_default();
-        let password = match (&payload, r.state.as_str(), &r.secret) {
-            (Some(p), row_state::CREATED, Some(secret)) if p.generated => {
+        let password = match (&payload, r.state, &r.secret) {
+            (Some(p), RowState::Created, Some(secret)) if p.generated => {
                 has_passwords = true;
                 secret.as_str()
             }
             _ => "",
         };
-        let status = if r.state == row_state::PENDING || r.state == row_state::IN_FLIGHT {
-            "not started"
+        let status = if r.state.is_open() {
+            "not started".to_owned()
         } else {
-            r.state.as_str()
+            r.state.label()
         };
-        w.write_record([id.as_str(), status, password, r.detail.as_str()])?;
+        w.write_record([id.as_str(), status.as_str(), password, r.detail.as_str()])?;
     }
     Ok((
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+        w.into_inner().map_err(|e| JobError::Csv(e.to_string()))?,
         has_passwords,
     ))
 }
 
 /// Failed, skipped, invalid and not-started rows in the input format, passwords from the file put back.
-fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bool, usize)> {
+fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> Result<(Vec<u8>, bool, usize), JobError> {
     let mut has_passwords = false;
     let mut out = Vec::new();
     for r in rows
         .iter()
-        .filter(|r| r.state != row_state::CREATED && r.state != row_state::UPDATED)
+        .filter(|r| r.state != RowState::Created && r.state != RowState::Updated)
     {
         let Ok(p) = serde_json::from_str::<RowPayload>(&r.payload) else {
             continue;
@@ -685,14 +609,6 @@ fn failed_csv(spec: &ImportSpec, rows: &[JobRow]) -> anyhow::Result<(Vec<u8>, bo
         &mut bytes,
     )?;
     Ok((bytes, has_passwords, count))
-}
-
-/// Resumes every unfinished import after a start.
-pub fn resume_all(bot: &Arc<Bot>, jobs: &[JobRecord]) {
-    for job in jobs.iter().filter(|j| j.kind == KIND) {
-        info!(job_id = job.id, "resuming import job");
-        spawn(bot, job.id, true);
-    }
 }
 
 #[cfg(test)]

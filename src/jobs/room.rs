@@ -10,20 +10,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tracing::{error, info};
 
-use super::{JobRecord, JobState, NewJob, Progress};
+use super::{JobError, JobPlace, Progress};
 use crate::admin_api::rooms::{DeleteRoomStatus, PurgeHistoryStatus, RoomDetails, TaskStatus};
-use crate::bot::Bot;
-use crate::command::CommandError;
-use crate::matrix::send::send_reply;
-use crate::pipeline::Origin;
+use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply};
+use crate::store::{JobState, NewJob, StoreResult};
 
-pub const DELETE_KIND: &str = "room_delete";
-pub const PURGE_KIND: &str = "purge_history";
+pub(crate) const DELETE_KIND: &str = "room_delete";
+pub(crate) const PURGE_KIND: &str = "purge_history";
 
 /// What the job follows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum RoomTask {
+pub(crate) enum RoomTask {
     Delete { room_id: String, delete_id: String },
     PurgeHistory { room_id: String, purge_id: String },
 }
@@ -45,38 +43,27 @@ impl RoomTask {
 }
 
 /// Records the task as a running job and starts following it.
-pub fn start(bot: &Arc<Bot>, origin: &Origin<'_>, task: RoomTask) -> Result<i64, CommandError> {
+pub(crate) fn start(ctx: &Arc<Ctx>, origin: &Origin, task: RoomTask) -> StoreResult<i64> {
     let job = NewJob {
         kind: task.kind(),
-        room_id: origin.room.room_id().as_str(),
+        room_id: origin.room_id.as_str(),
         requester: origin.sender.as_str(),
         command_event_id: origin.event_id.as_str(),
     };
-    let id = bot.store.create_job(&job, &task, std::iter::empty())?;
-    bot.store.set_job_state(id, JobState::Running)?;
-    spawn(bot, id, false);
+    let id = ctx.store.create_job(&job, &task, std::iter::empty())?;
+    ctx.store.set_job_state(id, JobState::Running)?;
+    spawn(ctx, id, false);
     Ok(id)
 }
 
-pub fn spawn(bot: &Arc<Bot>, job_id: i64, resumed: bool) {
-    let b = bot.clone();
-    bot.spawn(async move {
+pub(crate) fn spawn(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) {
+    let b = ctx.clone();
+    ctx.spawn(async move {
         if let Err(e) = follow(&b, job_id, resumed).await {
             error!(job_id, "room task job failed: {e:#}");
             let _ = b.store.set_job_state(job_id, JobState::Failed);
         }
     });
-}
-
-/// Resumes every unfinished room task after a start.
-pub fn resume_all(bot: &Arc<Bot>, jobs: &[JobRecord]) {
-    for job in jobs
-        .iter()
-        .filter(|j| j.kind == DELETE_KIND || j.kind == PURGE_KIND)
-    {
-        info!(job_id = job.id, kind = %job.kind, "resuming room task");
-        spawn(bot, job.id, true);
-    }
 }
 
 /// What one poll saw.
@@ -85,13 +72,9 @@ enum Seen {
     Done(Reply),
 }
 
-async fn follow(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()> {
-    let super::JobPlace {
-        job,
-        room,
-        command_event,
-    } = super::JobPlace::load(bot, job_id)?;
-    let task: RoomTask = job.spec()?;
+async fn follow(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError> {
+    let place = JobPlace::load(ctx, job_id)?;
+    let task: RoomTask = place.job.spec()?;
     let title = format!("Job #{job_id}: {}", task.title());
     let first = Reply::new(Outcome::Pending)
         .line(Line::new().bold(title.clone()))
@@ -100,18 +83,10 @@ async fn follow(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()
         } else {
             "started"
         });
-    let mut progress = Progress::open(
-        &bot.store,
-        job_id,
-        room.clone(),
-        job.progress_event_id.as_deref(),
-        command_event.as_deref(),
-        &first,
-    )
-    .await;
+    let mut progress = Progress::open(ctx, &place, &first).await;
     let mut delay = Duration::from_millis(500);
     loop {
-        match poll(bot, &task).await {
+        match poll(ctx, &task).await {
             Seen::Running(status) => {
                 progress
                     .update(
@@ -134,8 +109,10 @@ async fn follow(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()
                             .line("Finished."),
                     )
                     .await;
-                send_reply(&room, command_event.as_deref(), &summary).await?;
-                bot.store.set_job_state(job_id, state)?;
+                ctx.chat
+                    .reply(&place.room_id, place.command_event.as_deref(), &summary)
+                    .await?;
+                ctx.store.set_job_state(job_id, state)?;
                 return Ok(());
             }
         }
@@ -144,9 +121,9 @@ async fn follow(bot: &Arc<Bot>, job_id: i64, resumed: bool) -> anyhow::Result<()
     }
 }
 
-async fn poll(bot: &Bot, task: &RoomTask) -> Seen {
+async fn poll(ctx: &Ctx, task: &RoomTask) -> Seen {
     match task {
-        RoomTask::Delete { room_id, delete_id } => match bot
+        RoomTask::Delete { room_id, delete_id } => match ctx
             .admin
             .send(&DeleteRoomStatus {
                 delete_id: delete_id.clone(),
@@ -187,10 +164,10 @@ async fn poll(bot: &Bot, task: &RoomTask) -> Seen {
                 ))),
                 other => Seen::Running(format!("{other:?}").to_lowercase()),
             },
-            Err(e) if e.is_not_found() => Seen::Done(lost_status(bot, room_id, "deletion").await),
+            Err(e) if e.is_not_found() => Seen::Done(lost_status(ctx, room_id, "deletion").await),
             Err(e) => Seen::Running(format!("cannot ask Synapse right now ({e})")),
         },
-        RoomTask::PurgeHistory { room_id, purge_id } => match bot
+        RoomTask::PurgeHistory { room_id, purge_id } => match ctx
             .admin
             .send(&PurgeHistoryStatus {
                 purge_id: purge_id.clone(),
@@ -219,9 +196,9 @@ async fn poll(bot: &Bot, task: &RoomTask) -> Seen {
 }
 
 /// Synapse forgot the deletion: report what the room looks like now.
-async fn lost_status(bot: &Bot, room_id: &str, what: &str) -> Reply {
+async fn lost_status(ctx: &Ctx, room_id: &str, what: &str) -> Reply {
     let head = format!("Synapse no longer knows this {what} (it forgets after 24 h or a restart).");
-    match bot
+    match ctx
         .admin
         .send(&RoomDetails {
             room_id: room_id.to_owned(),

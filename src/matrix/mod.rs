@@ -1,7 +1,7 @@
 //! Matrix glue: login and session restore with E2EE and recovery, the sync loop, the event gate,
-//! and sending replies, reactions, edits and files.
+//! and the chat port (replies, reactions, edits, files).
 
-pub mod gate;
-pub mod send;
-pub mod session;
-pub mod sync;
+pub(crate) mod chat;
+pub(crate) mod gate;
+pub(crate) mod session;
+pub(crate) mod sync;

@@ -1,46 +1,85 @@
-//! The import group: `!import-users` (a CSV file → checked preview → confirmed, resumable job) and
-//! `!export-users` (all users as a re-importable CSV).
+//! `!import-users`: a CSV file → checked preview → a confirmed, resumable import job.
 
 use std::sync::Arc;
 
-use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
+use serde::{Deserialize, Serialize};
 
-use super::{Action, CommandError, Planned};
-use crate::admin_api::users::ListUsers;
-use crate::bot::Bot;
+use super::{CommandError, Declared, Execute, Planned, Risk};
+use crate::auth::Permission;
+use crate::context::{Ctx, Origin};
 use crate::jobs::import::{self, ImportSpec, OnConflict, RowPayload, generate_password};
-use crate::jobs::{JobState, NewJob};
-use crate::pipeline::Origin;
 use crate::report::{Attachment, Line, Outcome, Reply};
+use crate::store::{JobState, NewJob, RowState};
 use crate::units::format_bytes;
-use crate::users_csv::{ExportUser, parse_users_csv, write_users_csv};
+use crate::users_csv::parse_users_csv;
+
+/// Create users from a CSV file (synapse-admin format); use as the file's caption or reply to the file
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = "import-users --on-conflict skip")]
+pub(crate) struct ImportUsers {
+    /// What to do with users that exist: skip, update (only the fields the file gives) or stop (import nothing)
+    #[arg(long, value_enum, default_value_t = OnConflict::Skip)]
+    pub(crate) on_conflict: OnConflict,
+    /// Rows without a password get none (otherwise a random one, sent back encrypted)
+    #[arg(long)]
+    pub(crate) no_generate: bool,
+    /// Show the preview only
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+impl Declared for ImportUsers {
+    type Action = ImportAction;
+    const PERMISSIONS: &'static [Permission] = &[Permission::UserImport];
+    const SCHEDULABLE: bool = false;
+    const TAKES_FILE: bool = true;
+
+    fn risk(&self) -> Risk {
+        if self.dry_run {
+            Risk::ReadOnly
+        } else {
+            Risk::Irreversible
+        }
+    }
+
+    async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<ImportAction>, CommandError> {
+        plan_import(ctx, origin, self).await
+    }
+}
+
+/// A confirmed import: the stored job to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ImportAction {
+    job_id: i64,
+}
+
+impl Execute for ImportAction {
+    fn job_id(&self) -> Option<i64> {
+        Some(self.job_id)
+    }
+
+    async fn execute(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
+        start_job(ctx, self.job_id)
+    }
+}
 
 /// How many invalid rows the preview lists; the rest are counted and attached.
 const PREVIEW_ERRORS: usize = 20;
 
-/// Options of `!import-users`.
-#[derive(Debug, Clone, Copy)]
-pub struct ImportOptions {
-    pub on_conflict: OnConflict,
-    pub no_generate: bool,
-    pub dry_run: bool,
-}
-
 /// `!import-users`: download, check, preview; the job is stored awaiting confirmation.
-pub async fn plan_import(
-    bot: &Bot,
-    origin: &Origin<'_>,
-    file: Option<&FileMessageEventContent>,
-    opts: ImportOptions,
-) -> Result<Planned, CommandError> {
-    let prefix = &bot.config.prefix;
-    let Some(file) = file else {
+async fn plan_import(
+    ctx: &Ctx,
+    origin: &Origin,
+    opts: ImportUsers,
+) -> Result<Planned<ImportAction>, CommandError> {
+    let prefix = &ctx.config.prefix;
+    let Some(file) = &origin.file else {
         return Err(CommandError::Refused(format!(
             "attach a CSV file: drop it in the room with {prefix}import-users as its caption, or reply to the file with {prefix}import-users"
         )));
     };
     let filename = file.filename.clone().unwrap_or_else(|| file.body.clone());
-    let limit = bot.config.import.max_file_size;
+    let limit = ctx.config.import.max_file_size;
     if let Some(size) = file.info.as_ref().and_then(|i| i.size).map(u64::from)
         && size > limit
     {
@@ -50,13 +89,11 @@ pub async fn plan_import(
             format_bytes(limit)
         )));
     }
-    let bytes = bot
-        .client
-        .media()
-        .get_file(file, false)
+    let bytes = ctx
+        .chat
+        .download(file)
         .await
-        .map_err(|e| CommandError::Refused(format!("cannot download {filename}: {e}")))?
-        .ok_or_else(|| CommandError::Refused(format!("the file {filename} has no content")))?;
+        .map_err(|e| CommandError::Refused(format!("{filename}: {e}")))?;
     if bytes.len() as u64 > limit {
         return Err(CommandError::Refused(format!(
             "the file {filename} is {}; the limit is {} (import.max_file_size)",
@@ -66,8 +103,8 @@ pub async fn plan_import(
     }
     let parsed = parse_users_csv(
         &bytes,
-        bot.config.server_name.as_str(),
-        bot.config.import.max_rows,
+        ctx.config.server_name.as_str(),
+        ctx.config.import.max_rows,
     )
     .map_err(|e| CommandError::Refused(format!("cannot import {filename}: {e}")))?;
     if parsed.rows.is_empty() {
@@ -86,9 +123,10 @@ pub async fn plan_import(
         )));
     }
 
-    let exists =
-        import::existing_users(bot, parsed.rows.iter().map(|r| r.user_id.clone()).collect())
-            .await?;
+    let exists = ctx
+        .admin
+        .existing_users(parsed.rows.iter().map(|r| r.user_id.clone()).collect())
+        .await?;
     let existing: Vec<&str> = parsed
         .rows
         .iter()
@@ -118,13 +156,7 @@ pub async fn plan_import(
     } else {
         to_create.iter().filter(|r| r.password.is_none()).count()
     };
-    let encrypted = origin
-        .room
-        .latest_encryption_state()
-        .await
-        .map(|s| s.is_encrypted())
-        .unwrap_or(false);
-    if to_generate > 0 && !encrypted {
+    if to_generate > 0 && !origin.room_encrypted {
         return Err(CommandError::Refused(format!(
             "this room is not encrypted, so I will not send the {to_generate} generated passwords here. Import from an encrypted room, or add --no-generate"
         )));
@@ -222,11 +254,7 @@ pub async fn plan_import(
         ));
     }
     if opts.dry_run {
-        return Ok(Planned::Confirm {
-            preview,
-            action: Action::RunJob { job_id: 0 },
-            dry_run: true,
-        });
+        return Ok(Planned::DryRun(preview));
     }
 
     let password_column = parsed
@@ -243,7 +271,7 @@ pub async fn plan_import(
             None => None,
         };
         let payload = serde_json::to_string(&RowPayload::from_row(r, password_column, generate))
-            .map_err(|e| CommandError::Refused(e.to_string()))?;
+            .map_err(|e| CommandError::Internal(e.to_string()))?;
         rows.push((payload, secret));
     }
     let invalid_start = rows.len();
@@ -258,7 +286,7 @@ pub async fn plan_import(
             &e.raw,
             password_column,
         ))
-        .map_err(|e| CommandError::Refused(e.to_string()))?;
+        .map_err(|e| CommandError::Internal(e.to_string()))?;
         rows.push((payload, secret));
     }
     let spec = ImportSpec {
@@ -267,37 +295,32 @@ pub async fn plan_import(
         header: parsed.header.clone(),
         delimiter: parsed.delimiter,
         password_column,
-        concurrency: bot.config.import.concurrency,
+        concurrency: ctx.config.import.concurrency,
     };
     let job = NewJob {
         kind: import::KIND,
-        room_id: origin.room.room_id().as_str(),
+        room_id: origin.room_id.as_str(),
         requester: origin.sender.as_str(),
         command_event_id: origin.event_id.as_str(),
     };
-    let job_id = bot.store.create_job(&job, &spec, rows)?;
+    let job_id = ctx.store.create_job(&job, &spec, rows)?;
     for (i, e) in parsed.errors.iter().enumerate() {
-        bot.store.set_row_state(
-            job_id,
-            (invalid_start + i) as i64,
-            import::row_state::INVALID,
-            &e.reason,
-        )?;
+        ctx.store
+            .set_row_state(job_id, (invalid_start + i) as i64, RowState::Invalid, &e.reason)?;
     }
     Ok(Planned::Confirm {
         preview: preview.line(format!("Job #{job_id}.")),
-        action: Action::RunJob { job_id },
-        dry_run: false,
+        action: ImportAction { job_id },
     })
 }
 
 /// Starts a confirmed job.
-pub fn start_job(bot: &Arc<Bot>, job_id: i64) -> Result<Reply, CommandError> {
-    let job = bot
+fn start_job(ctx: &Arc<Ctx>, job_id: i64) -> Result<Reply, CommandError> {
+    let job = ctx
         .store
         .job(job_id)?
         .ok_or_else(|| CommandError::Refused(format!("job #{job_id} no longer exists")))?;
-    if !bot
+    if !ctx
         .store
         .transition_job(job_id, JobState::AwaitingConfirmation, JobState::Running)?
     {
@@ -307,7 +330,7 @@ pub fn start_job(bot: &Arc<Bot>, job_id: i64) -> Result<Reply, CommandError> {
         )));
     }
     match job.kind.as_str() {
-        import::KIND => import::spawn(bot, job_id, false),
+        import::KIND => import::spawn(ctx, job_id, false),
         other => {
             return Err(CommandError::Refused(format!(
                 "job #{job_id} has an unknown kind {other}"
@@ -319,75 +342,3 @@ pub fn start_job(bot: &Arc<Bot>, job_id: i64) -> Result<Reply, CommandError> {
     )))
 }
 
-/// `!export-users`: every user, a page at a time, as CSV in the import format (no passwords).
-pub async fn export(bot: &Bot, include_deactivated: bool) -> Result<Reply, CommandError> {
-    let mut out = Vec::new();
-    let mut from: Option<String> = None;
-    let mut count = 0usize;
-    let mut writer_rows: Vec<ExportUser> = Vec::new();
-    let mut first_page = true;
-    loop {
-        let page = bot
-            .admin
-            .send(&ListUsers {
-                from: from.clone(),
-                limit: 500,
-                deactivated: include_deactivated,
-                ..ListUsers::default()
-            })
-            .await?;
-        writer_rows.clear();
-        for u in page.users {
-            writer_rows.push(ExportUser {
-                user_id: u.name,
-                displayname: u.displayname,
-                is_guest: u.is_guest,
-                admin: u.admin,
-                deactivated: u.deactivated,
-                avatar_url: u.avatar_url,
-                user_type: u.user_type,
-                threepids: Vec::new(),
-            });
-        }
-        count += writer_rows.len();
-        // Each page is written as it comes: only the CSV text is kept, not the users.
-        let mut page_bytes = Vec::new();
-        write_users_csv(writer_rows.iter(), &mut page_bytes)
-            .map_err(|e| CommandError::Refused(e.to_string()))?;
-        let body = if first_page {
-            &page_bytes[..]
-        } else {
-            skip_header(&page_bytes)
-        };
-        out.extend_from_slice(body);
-        first_page = false;
-        match page.next_token {
-            Some(t) if !t.is_empty() => from = Some(t),
-            _ => break,
-        }
-    }
-    let what = if include_deactivated {
-        "users, deactivated included"
-    } else {
-        "active users"
-    };
-    Ok(Reply::ok(
-        Line::new()
-            .text(format!("Exported {count} {what} as "))
-            .code("users-export.csv")
-            .text("; it imports back unchanged."),
-    )
-    .attach(Attachment {
-        filename: "users-export.csv".into(),
-        mime: "text/csv".into(),
-        bytes: out,
-        sensitive: false,
-    }))
-}
-
-fn skip_header(bytes: &[u8]) -> &[u8] {
-    match bytes.iter().position(|b| *b == b'\n') {
-        Some(i) => &bytes[i + 1..],
-        None => &[],
-    }
-}

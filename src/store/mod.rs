@@ -1,20 +1,39 @@
-//! The bot's own state, in `<store_path>/syndic.sqlite3` beside matrix-sdk's store: handled events,
-//! pending confirmations, the audit trail, and (through [`crate::jobs`]) persisted jobs.
+//! The bot's own state, in `<store_path>/syndic.sqlite3` beside matrix-sdk's store: the schema and
+//! its migrations here, each table's queries in its own file (handled events, pending
+//! confirmations, audit, jobs, schedules). All of the bot's SQL lives in this module.
 //!
 //! Calls are short and local, so one connection behind a mutex is enough.
+
+mod audit;
+mod events;
+mod jobs;
+mod pending;
+mod schedules;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
+
+pub(crate) use jobs::{JobRecord, JobRow, JobState, NewJob, RowState};
+pub(crate) use pending::PendingRow;
+pub(crate) use schedules::{Schedule, ScheduleSpec};
 
 /// A storage failure: the bot cannot keep its promises without its state, so callers fail closed.
 #[derive(Debug, thiserror::Error)]
-#[error("the bot's state store failed: {0}")]
-pub struct StoreError(#[from] pub rusqlite::Error);
+pub(crate) enum StoreError {
+    #[error("the bot's state store failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the bot's state store holds unreadable data: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error(
+        "the store was written by a newer Syndic (schema {found}, this one knows {known}); upgrade Syndic"
+    )]
+    NewerSchema { found: i64, known: i64 },
+}
 
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS handled_events (
@@ -91,9 +110,10 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 fn migrate(conn: &Connection) -> StoreResult<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError(rusqlite::Error::InvalidParameterName(format!(
-            "the store was written by a newer Syndic (schema {version}, this one knows {SCHEMA_VERSION}); upgrade Syndic"
-        ))));
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known: SCHEMA_VERSION,
+        });
     }
     for (table, column, kind) in ADDED_COLUMNS {
         let mut q = conn.prepare(&format!(
@@ -108,7 +128,7 @@ fn migrate(conn: &Connection) -> StoreResult<()> {
 }
 
 /// Seconds since the Unix epoch.
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -116,12 +136,12 @@ pub fn now_secs() -> i64 {
 }
 
 /// The bot's state database.
-pub struct Store {
+pub(crate) struct Store {
     conn: Mutex<Connection>,
 }
 
 impl Store {
-    pub fn open(dir: &Path) -> StoreResult<Self> {
+    pub(crate) fn open(dir: &Path) -> StoreResult<Self> {
         let conn = Connection::open(dir.join("syndic.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -135,93 +155,23 @@ impl Store {
 
     /// The connection; a poisoned lock still holds a consistent database (every write is one
     /// statement or one transaction), so it is recovered rather than propagated as a panic.
-    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records that an event is being handled. Returns false when it already was: the caller must
-    /// then do nothing, so a command never runs twice.
-    pub fn claim_event(&self, event_id: &str) -> StoreResult<bool> {
-        let n = self.conn().execute(
-            "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?1, ?2)",
-            params![event_id, now_secs()],
-        )?;
-        Ok(n == 1)
-    }
-
-    pub fn was_handled(&self, event_id: &str) -> StoreResult<bool> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM handled_events WHERE event_id = ?1",
-                params![event_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    /// Forgets handled events older than `max_age_secs`: events that old are refused by age anyway.
-    pub fn prune(&self, max_age_secs: i64) -> StoreResult<()> {
+    /// Forgets handled events and confirmations older than `max_age_secs` (events that old are
+    /// refused by age anyway), and jobs whose confirmation never came.
+    pub(crate) fn prune(&self, max_age_secs: i64) -> StoreResult<()> {
         let cutoff = now_secs() - max_age_secs;
-        let conn = self.conn();
-        conn.execute(
-            "DELETE FROM handled_events WHERE handled_at < ?1",
-            params![cutoff],
-        )?;
-        conn.execute(
-            "DELETE FROM pending_confirmations WHERE expires_at < ?1",
-            params![cutoff],
-        )?;
-        drop(conn);
+        self.prune_events(cutoff)?;
+        self.prune_pending(cutoff)?;
         self.drop_unconfirmed_jobs()
-    }
-
-    /// Deletes a job and its rows (with any secrets).
-    pub fn delete_job(&self, id: i64) -> StoreResult<()> {
-        let conn = self.conn();
-        conn.execute("DELETE FROM job_rows WHERE job_id = ?1", params![id])?;
-        conn.execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
-        Ok(())
-    }
-
-    /// At start: deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or
-    /// expired while the bot was down.
-    pub fn drop_unconfirmed_jobs(&self) -> StoreResult<()> {
-        let now = now_secs();
-        let conn = self.conn();
-        let orphaned = "SELECT id FROM jobs WHERE state = 'awaiting_confirmation' AND id NOT IN \
-             (SELECT job_id FROM pending_confirmations WHERE job_id IS NOT NULL AND expires_at >= ?1)";
-        conn.execute(
-            &format!("DELETE FROM job_rows WHERE job_id IN ({orphaned})"),
-            params![now],
-        )?;
-        conn.execute(
-            &format!("DELETE FROM jobs WHERE id IN ({orphaned})"),
-            params![now],
-        )?;
-        Ok(())
-    }
-
-    /// Appends to the audit trail. `command` must not hold secrets (no command takes one).
-    pub fn audit(
-        &self,
-        room_id: &str,
-        sender: &str,
-        command: &str,
-        outcome: &str,
-    ) -> StoreResult<()> {
-        self.conn().execute(
-            "INSERT INTO audit (at, room_id, sender, command, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now_secs(), room_id, sender, command, outcome],
-        )?;
-        Ok(())
     }
 }
 
-#[cfg(test)]
+    #[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,167 @@
+//! The event handlers: each event's facts are gathered here and judged by the gate; what passes
+//! goes to the pipeline (messages) or the confirmation flow (reactions). Invites to admin rooms
+//! are accepted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use matrix_sdk::deserialized_responses::EncryptionInfo;
+use matrix_sdk::event_handler::EventHandlerHandle;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, UserId};
+use matrix_sdk::{Client, Room, RoomState};
+use tracing::{debug, info, warn};
+
+use super::confirmation::{ReactionIn, on_reaction};
+use super::pipeline::{MessageIn, on_message};
+use crate::context::Ctx;
+use crate::matrix::gate::{EventFacts, Ignored, gate};
+
+pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandle> {
+    let c = ctx.clone();
+    let messages = client.add_event_handler(
+        move |ev: OriginalSyncRoomMessageEvent, room: Room, enc: Option<EncryptionInfo>| {
+            let ctx = c.clone();
+            async move {
+                let is_edit = matches!(ev.content.relates_to, Some(Relation::Replacement(_)));
+                let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
+                if let Err(why) = gate(&facts.judge(&ctx, is_edit, enc.is_some()), ctx.config.max_event_age) {
+                    log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
+                    return;
+                }
+                let msg = MessageIn {
+                    room_id: room.room_id().to_owned(),
+                    sender: ev.sender,
+                    event_id: ev.event_id,
+                    room_encrypted: facts.room_encrypted == Some(true),
+                    content: ev.content,
+                };
+                let c2 = ctx.clone();
+                ctx.spawn(async move { on_message(c2, msg).await });
+            }
+        },
+    );
+    let c = ctx.clone();
+    let reactions = client.add_event_handler(
+        move |ev: OriginalSyncReactionEvent, room: Room| {
+            let ctx = c.clone();
+            async move {
+                // Clients (Element, matrix-sdk) send reactions in the clear even in encrypted rooms; the
+                // homeserver vouches for their sender, and they only act on the same sender's own previews.
+                let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
+                if let Err(why) = gate(&facts.judge(&ctx, false, true), ctx.config.max_event_age) {
+                    log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
+                    return;
+                }
+                let reaction = ReactionIn {
+                    room_id: room.room_id().to_owned(),
+                    sender: ev.sender,
+                    event_id: ev.event_id,
+                    room_encrypted: facts.room_encrypted == Some(true),
+                    key: ev.content.relates_to.key,
+                    target: ev.content.relates_to.event_id,
+                };
+                let c2 = ctx.clone();
+                ctx.spawn(async move { on_reaction(c2, reaction).await });
+            }
+        },
+    );
+    let c = ctx.clone();
+    let invites = client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
+        let ctx = c.clone();
+        async move {
+            if ev.state_key != ctx.user_id || room.state() != RoomState::Invited {
+                return;
+            }
+            if !ctx.is_admin_room(room.room_id()) {
+                info!(room_id = %room.room_id(), inviter = %ev.sender, "ignoring an invite to a room that is not an admin room");
+                return;
+            }
+            ctx.spawn(async move {
+                // Synapse may not have finished processing the invite when it reaches us: retry briefly.
+                for attempt in 1..=5u32 {
+                    match room.join().await {
+                        Ok(()) => {
+                            info!(room_id = %room.room_id(), "accepted the invite to an admin room");
+                            return;
+                        }
+                        Err(e) => {
+                            warn!(room_id = %room.room_id(), "joining failed ({e}), attempt {attempt}");
+                            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let c = ctx.clone();
+    let undecryptable = client.add_event_handler(move |ev: OriginalSyncRoomEncryptedEvent, room: Room| {
+        let ctx = c.clone();
+        async move {
+            if ctx.is_admin_room(room.room_id()) && ev.sender != ctx.user_id {
+                // The message handler is not called again when the key arrives later; say so, do nothing.
+                warn!(event_id = %ev.event_id, sender = %ev.sender, "could not decrypt a message in an admin room; ignoring it");
+            }
+        }
+    });
+    vec![messages, reactions, invites, undecryptable]
+}
+
+/// What the gate needs to know about an event's room and sender, gathered before it judges.
+struct Facts {
+    in_admin_room: bool,
+    age: Duration,
+    /// `None` when the room's encryption state cannot be read.
+    room_encrypted: Option<bool>,
+    sender: matrix_sdk::ruma::OwnedUserId,
+    sender_has_role: bool,
+}
+
+impl Facts {
+    async fn gather(ctx: &Ctx, room: &Room, sender: &UserId, ts: MilliSecondsSinceUnixEpoch) -> Self {
+        let now = MilliSecondsSinceUnixEpoch::now().get();
+        Facts {
+            in_admin_room: ctx.is_admin_room(room.room_id()),
+            age: Duration::from_millis(u64::from(now.saturating_sub(ts.get()))),
+            room_encrypted: room
+                .latest_encryption_state()
+                .await
+                .ok()
+                .map(|s| s.is_encrypted()),
+            sender: sender.to_owned(),
+            sender_has_role: ctx.config.roles.has_any_role(sender),
+        }
+    }
+
+    fn judge<'a>(&'a self, ctx: &'a Ctx, is_edit: bool, event_encrypted: bool) -> EventFacts<'a> {
+        EventFacts {
+            sender: &self.sender,
+            bot: &ctx.user_id,
+            in_admin_room: self.in_admin_room,
+            is_edit,
+            age: self.age,
+            // Fail closed: a room whose encryption state cannot be read counts as encrypted.
+            room_encrypted: self.room_encrypted.unwrap_or(true),
+            event_encrypted,
+            sender_has_role: self.sender_has_role,
+        }
+    }
+}
+
+fn log_ignored(why: &Ignored, event_id: &str, sender: &str) {
+    match why {
+        Ignored::TooOld(age) => {
+            info!(event_id, sender, age = ?age, "ignoring an event older than bot.max_event_age")
+        }
+        Ignored::Unencrypted => warn!(
+            event_id,
+            sender, "ignoring an unencrypted event in an encrypted admin room"
+        ),
+        Ignored::OtherRoom | Ignored::OwnEvent | Ignored::Edit | Ignored::NoRole => {
+            debug!(event_id, sender, ?why, "ignored")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The composition root, the one layer that may import everything: start-up (login, encryption,
+//! rooms, rate limit), the event handlers, the pipeline, the confirmation flow, the scheduler,
+//! and shutdown.
+
+mod confirmation;
+mod handlers;
+mod pipeline;
+mod scheduler;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use matrix_sdk::event_handler::EventHandlerHandle;
+use matrix_sdk::{Client, RoomState};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::admin_api::AdminClient;
+use crate::admin_api::users::{OverrideRatelimit, QueryUser};
+use crate::config::Config;
+use crate::context::Ctx;
+use crate::matrix::chat::MatrixChat;
+use crate::matrix::session::{self, Start};
+use crate::matrix::sync;
+use crate::store::Store;
+
+/// A started bot. Dropping it does not stop it: call [`BotHandle::shutdown`].
+pub struct BotHandle {
+    ctx: Arc<Ctx>,
+    client: Client,
+    shutdown: watch::Sender<bool>,
+    /// Taken by [`BotHandle::wait`] once it has seen the loop end.
+    sync_task: Option<tokio::task::JoinHandle<Result<(), sync::SyncEnd>>>,
+    handlers: Vec<EventHandlerHandle>,
+}
+
+impl BotHandle {
+    /// The bot's Matrix client (its device, its session).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Waits until the sync loop ends (shutdown or a fatal error).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        let Some(task) = self.sync_task.as_mut() else {
+            return Ok(());
+        };
+        let result = task.await;
+        self.sync_task = None;
+        result
+            .context("the sync task panicked")?
+            .map_err(Into::into)
+    }
+
+    /// Stops syncing and all work in flight, as a crash would: persisted jobs resume on the next start.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.sync_task {
+            let _ = task.await;
+        }
+        for h in self.handlers {
+            self.client.remove_event_handler(h);
+        }
+        self.ctx.stop_tasks().await;
+        info!("stopped");
+    }
+}
+
+/// Logs in, sets up encryption, joins the admin rooms and starts syncing and handling commands.
+pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
+    let (client, start) = session::connect(&config).await?;
+    let user_id = client
+        .user_id()
+        .context("no user ID after login")?
+        .to_owned();
+    let token = client
+        .access_token()
+        .context("no access token after login")?;
+    let admin = AdminClient::new(config.homeserver_url.clone(), token)
+        .context("cannot set up the Admin API client")?;
+
+    match admin
+        .send(&QueryUser {
+            user_id: user_id.to_string(),
+        })
+        .await
+    {
+        Ok(me) if me.admin => {}
+        Ok(_) => bail!(
+            "{user_id} is not a Synapse server admin: make it one (e.g. synadm user modify --admin, or the Admin API) and start again"
+        ),
+        Err(e) => bail!("cannot use the Admin API as {user_id}: {e}"),
+    }
+    // Replies must never be lost to Synapse's message rate limit.
+    if let Err(e) = admin
+        .send(&OverrideRatelimit {
+            user_id: user_id.to_string(),
+            messages_per_second: 0,
+            burst_count: 0,
+        })
+        .await
+    {
+        warn!("cannot lift the bot's own message rate limit ({e}); replies may be delayed");
+    }
+
+    let mut rooms = HashSet::new();
+    for room in &config.rooms {
+        let id = admin
+            .resolve_room(room)
+            .await
+            .with_context(|| format!("bot.rooms: cannot resolve {room}"))?;
+        rooms.insert(id);
+    }
+
+    if start == Start::FreshLogin {
+        // A new device must not act on history: one sync to catch up, before any handler exists.
+        client
+            .sync_once(matrix_sdk::config::SyncSettings::default())
+            .await
+            .context("first sync failed")?;
+        session::set_up_encryption(&client, &config).await?;
+    }
+
+    let store = Store::open(&config.store_path).context("cannot open the bot's state store")?;
+    store
+        .prune(7 * 24 * 3600)
+        .context("cannot prune the state store")?;
+
+    let chat = Arc::new(MatrixChat::new(client.clone()));
+    let ctx = Arc::new(Ctx::new(config, chat, admin, store, user_id, rooms));
+    join_admin_rooms(&ctx, &client).await;
+
+    let handlers = handlers::register(&ctx, &client);
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let sync_task = tokio::spawn(sync::run(client.clone(), shutdown_rx));
+    let unfinished = ctx
+        .store
+        .unfinished_jobs()
+        .context("cannot read unfinished jobs")?;
+    crate::jobs::resume_all(&ctx, &unfinished);
+    scheduler::start(&ctx);
+    info!(rooms = ctx.rooms.len(), "ready");
+    Ok(BotHandle {
+        ctx,
+        client,
+        shutdown,
+        sync_task: Some(sync_task),
+        handlers,
+    })
+}
+
+async fn join_admin_rooms(ctx: &Ctx, client: &Client) {
+    for room_id in &ctx.rooms {
+        let state = client.get_room(room_id).map(|r| r.state());
+        if state == Some(RoomState::Joined) {
+            continue;
+        }
+        match client.join_room_by_id(room_id).await {
+            Ok(_) => info!(%room_id, "joined admin room"),
+            Err(e) => warn!(%room_id, "cannot join admin room yet ({e}); waiting for an invite"),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The scheduler: fires due schedules, each as its author typing its command line, through the
+//! same pipeline as a typed command (parse, authorize with today's roles, plan, execute). A run
+//! missed while the bot was down runs once at start, not once per missed interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
+use tracing::{info, warn};
+
+use super::pipeline::{Ran, audit, outcome_name, run};
+use crate::context::{Ctx, Origin, Trigger};
+use crate::report::{Line, Outcome, Reply};
+use crate::store::{Schedule, now_secs};
+
+/// Fires due schedules, checking every second, until the bot stops.
+pub(crate) fn start(ctx: &Arc<Ctx>) {
+    let c = ctx.clone();
+    ctx.spawn(async move {
+        loop {
+            match c.store.take_due_schedules(now_secs()) {
+                Ok(due) => {
+                    for s in due {
+                        run_once(&c, &s).await;
+                    }
+                }
+                Err(e) => warn!("cannot read schedules: {e}"),
+            }
+            let _ = c.store.drop_unconfirmed_schedules(
+                now_secs() - c.config.confirm_timeout.as_secs() as i64 - 60,
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
+    let prefix = &ctx.config.prefix;
+    let (Ok(room_id), Ok(author), Ok(event_id)) = (
+        OwnedRoomId::try_from(s.room_id.as_str()),
+        OwnedUserId::try_from(s.author.as_str()),
+        OwnedEventId::try_from(s.command_event_id.as_str()),
+    ) else {
+        warn!(schedule = s.id, "schedule has unreadable IDs; skipping");
+        return;
+    };
+    if !ctx.is_admin_room(&room_id) {
+        warn!(schedule = s.id, %room_id, "the schedule's room is not an admin room; skipping");
+        return;
+    }
+    info!(schedule = s.id, command = %s.argv.join(" "), "running schedule");
+    let origin = Origin {
+        room_id,
+        sender: author,
+        event_id,
+        file: None,
+        // Nothing a schedule may run sends secrets.
+        room_encrypted: false,
+        trigger: Trigger::Schedule { id: s.id },
+    };
+    let result = match run(ctx, &origin, &s.argv, false).await {
+        Ran::Answer { reply, .. } => reply,
+        Ran::Waiting => return,
+    };
+    let head = Line::new()
+        .bold(format!("Schedule #{}", s.id))
+        .text(format!(" ({})", s.describe(prefix)));
+    let outcome = if result.outcome == Outcome::Failure {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
+    let reply = Reply::new(outcome).line(head).line(result.plain());
+    audit(ctx, &origin, &s.argv.join(" "), outcome_name(outcome));
+    if let Err(e) = ctx
+        .chat
+        .reply(&origin.room_id, Some(&origin.event_id), &reply)
+        .await
+    {
+        warn!(schedule = s.id, "cannot report a scheduled run: {e}");
+    }
+}

@@ -1,0 +1,48 @@
+//! `!cancel-job <id>`: stop a running job between rows; rows already applied stay applied.
+
+use std::sync::Arc;
+
+use super::{CommandError, Declared, Never, Planned, Risk};
+use crate::auth::Permission;
+use crate::context::{Ctx, Origin};
+use crate::report::Reply;
+use crate::store::JobState;
+
+/// Stop a running job cleanly: rows done stay done
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = "cancel-job 3")]
+pub(crate) struct CancelJob {
+    /// The job number from !jobs
+    pub(crate) id: i64,
+}
+
+impl Declared for CancelJob {
+    type Action = Never;
+    const PERMISSIONS: &'static [Permission] = &[Permission::JobCancel];
+
+    fn risk(&self) -> Risk {
+        Risk::Reversible
+    }
+
+    async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
+        let id = self.id;
+        let job = ctx
+            .store
+            .job(id)?
+            .filter(|j| j.state != JobState::AwaitingConfirmation)
+            .ok_or_else(|| CommandError::Refused(format!("no job #{id}")))?;
+        if ctx
+            .store
+            .transition_job(id, JobState::Running, JobState::Cancelling)?
+        {
+            Ok(Planned::Done(Reply::ok(format!(
+                "Cancelling job #{id}: rows in flight finish, the others are not started; the report follows."
+            ))))
+        } else {
+            Err(CommandError::Refused(format!(
+                "job #{id} is {}, not running",
+                job.state.label()
+            )))
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! `!deactivate`: deactivate (and erase) an account, after a preview and a confirmation. The
+//! refusal rules are one pure function, checked at plan and again at execute.
+
+use std::sync::Arc;
+
+use matrix_sdk::ruma::{OwnedUserId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::args::UserArg;
+use super::{CommandError, Declared, Execute, Planned, Risk};
+use crate::admin_api::users::{DeactivateUser, JoinedRooms, QueryUser, UserDetails};
+use crate::auth::Permission;
+use crate::context::{Ctx, Origin};
+use crate::report::{Line, Reply, format_time_ms, yes_no};
+
+/// Deactivate an account; shows a preview and asks for confirmation
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = "deactivate @spammer:example.org --erase")]
+pub(crate) struct Deactivate {
+    /// @name:server, a mention, or just the name
+    pub(crate) user: UserArg,
+    /// Also erase: messages hidden from new members, profile removed (irreversible)
+    #[arg(long)]
+    pub(crate) erase: bool,
+    /// Allow deactivating a server admin
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Show the preview only
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+impl Declared for Deactivate {
+    type Action = DeactivateAction;
+    const PERMISSIONS: &'static [Permission] = &[Permission::UserDeactivate];
+
+    fn permissions(&self) -> Vec<Permission> {
+        if self.erase {
+            vec![Permission::UserDeactivate, Permission::UserErase]
+        } else {
+            vec![Permission::UserDeactivate]
+        }
+    }
+
+    fn risk(&self) -> Risk {
+        if self.dry_run {
+            Risk::ReadOnly
+        } else {
+            Risk::Irreversible
+        }
+    }
+
+    async fn plan(
+        self,
+        ctx: &Arc<Ctx>,
+        origin: &Origin,
+    ) -> Result<Planned<DeactivateAction>, CommandError> {
+        plan_deactivate(ctx, &origin.sender, self).await
+    }
+}
+
+/// A confirmed `!deactivate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DeactivateAction {
+    user_id: OwnedUserId,
+    erase: bool,
+    force: bool,
+}
+
+impl Execute for DeactivateAction {
+    async fn execute(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Reply, CommandError> {
+        execute_deactivate(ctx, &origin.sender, &self.user_id, self.erase, self.force).await
+    }
+}
+
+/// What the refusal rules of `!deactivate` need to know; `details` is `None` until the user was
+/// looked up.
+pub(crate) struct DeactivateFacts<'a> {
+    pub(crate) target: &'a UserId,
+    pub(crate) sender: &'a UserId,
+    pub(crate) bot: &'a UserId,
+    pub(crate) server_name: &'a str,
+    pub(crate) protected: bool,
+    pub(crate) force: bool,
+    pub(crate) details: Option<&'a UserDetails>,
+}
+
+/// Why `!deactivate` will not go ahead, if it will not. Checks that need no lookup come first, so
+/// they hold before any I/O.
+pub(crate) fn deactivate_refusal(f: &DeactivateFacts<'_>) -> Option<String> {
+    let t = f.target;
+    if t == f.bot {
+        return Some("I will not deactivate myself".into());
+    }
+    if t == f.sender {
+        return Some("you cannot deactivate your own account from here".into());
+    }
+    if f.protected {
+        return Some(format!("{t} is a protected user (safety.protected_users)"));
+    }
+    if t.server_name().as_str() != f.server_name {
+        return Some(format!(
+            "{t} is on another server ({}); only users of {} can be deactivated",
+            t.server_name(),
+            f.server_name
+        ));
+    }
+    let d = f.details?;
+    if d.deactivated {
+        return Some(format!("{t} is already deactivated"));
+    }
+    if d.admin && !f.force {
+        return Some(format!(
+            "{t} is a server admin; add --force if you really mean it"
+        ));
+    }
+    None
+}
+
+async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
+    Ok(ctx
+        .admin
+        .send(&QueryUser {
+            user_id: user_id.to_string(),
+        })
+        .await?)
+}
+
+fn facts<'a>(
+    ctx: &'a Ctx,
+    sender: &'a UserId,
+    target: &'a UserId,
+    force: bool,
+    details: Option<&'a UserDetails>,
+) -> DeactivateFacts<'a> {
+    DeactivateFacts {
+        target,
+        sender,
+        bot: &ctx.user_id,
+        server_name: ctx.config.server_name.as_str(),
+        protected: ctx.config.protected_users.contains(target),
+        force,
+        details,
+    }
+}
+
+/// `!deactivate`: refusals, then the preview.
+async fn plan_deactivate(
+    ctx: &Ctx,
+    sender: &UserId,
+    Deactivate {
+        user,
+        erase,
+        force,
+        dry_run,
+    }: Deactivate,
+) -> Result<Planned<DeactivateAction>, CommandError> {
+    let target = user.resolve(&ctx.config.server_name);
+    if let Some(why) = deactivate_refusal(&facts(ctx, sender, &target, force, None)) {
+        return Err(CommandError::Refused(format!("Refused: {why}")));
+    }
+    let details = lookup(ctx, &target).await?;
+    if let Some(why) = deactivate_refusal(&facts(ctx, sender, &target, force, Some(&details))) {
+        return Err(CommandError::Refused(format!("Refused: {why}")));
+    }
+    let rooms = ctx
+        .admin
+        .send(&JoinedRooms {
+            user_id: target.to_string(),
+        })
+        .await
+        .map(|r| r.total.to_string())
+        .unwrap_or_else(|_| "?".into());
+    let mut title = Line::new()
+        .bold(if erase {
+            "Deactivate and erase "
+        } else {
+            "Deactivate "
+        })
+        .code(target.as_str());
+    if let Some(name) = details.displayname.as_deref().filter(|n| !n.is_empty()) {
+        title = title.text(format!(" ({name})"));
+    }
+    let what = if erase {
+        "Irreversible: logged out everywhere, removed from all rooms, can never log in again; messages hidden from new members, name and avatar removed."
+    } else {
+        "Logged out everywhere, removed from all rooms, cannot log in; the account's messages stay visible."
+    };
+    let preview = Reply::new(crate::report::Outcome::Pending)
+        .line(title)
+        .list(vec![
+            Line::new().text(format!(
+                "Created: {}",
+                details
+                    .creation_ts_ms()
+                    .map_or_else(|| "unknown".into(), format_time_ms)
+            )),
+            Line::new().text(format!("Server admin: {}", yes_no(details.admin))),
+            Line::new().text(format!("Joined rooms: {rooms}")),
+        ])
+        .line(what);
+    if dry_run {
+        return Ok(Planned::DryRun(preview));
+    }
+    Ok(Planned::Confirm {
+        preview,
+        action: DeactivateAction {
+            user_id: target,
+            erase,
+            force,
+        },
+    })
+}
+
+/// Runs a confirmed `!deactivate`, re-checking the rules first: the account may have changed since
+/// the preview.
+async fn execute_deactivate(
+    ctx: &Ctx,
+    sender: &UserId,
+    target: &OwnedUserId,
+    erase: bool,
+    force: bool,
+) -> Result<Reply, CommandError> {
+    let details = lookup(ctx, target).await?;
+    if let Some(why) = deactivate_refusal(&facts(ctx, sender, target, force, Some(&details))) {
+        return Err(CommandError::Refused(format!("Not done: {why}")));
+    }
+    ctx.admin
+        .send(&DeactivateUser {
+            user_id: target.to_string(),
+            erase,
+        })
+        .await?;
+    let after = lookup(ctx, target).await?;
+    let line = Line::new()
+        .text("Deactivated ")
+        .code(target.as_str())
+        .text(if erase { " and erased." } else { "." });
+    Ok(Reply::ok(line).line(format!(
+        "Synapse now reports: deactivated {}, erased {}.",
+        yes_no(after.deactivated),
+        yes_no(after.erased)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn details(admin: bool, deactivated: bool) -> UserDetails {
+        serde_json::from_value(
+            serde_json::json!({"name": "@t:x", "admin": admin, "deactivated": deactivated}),
+        )
+        .expect("details")
+    }
+
+    #[test]
+    fn refusal_table() {
+        let id = |s: &str| UserId::parse(s).expect("id");
+        let (alice, bot, spam, remote) =
+            (id("@alice:x"), id("@bot:x"), id("@spam:x"), id("@spam:y"));
+        let normal = details(false, false);
+        let admin = details(true, false);
+        let gone = details(false, true);
+        let base = DeactivateFacts {
+            target: &spam,
+            sender: &alice,
+            bot: &bot,
+            server_name: "x",
+            protected: false,
+            force: false,
+            details: None,
+        };
+        let cases: Vec<(DeactivateFacts<'_>, Option<&str>)> = vec![
+            (DeactivateFacts { ..base }, None),
+            (
+                DeactivateFacts {
+                    details: Some(&normal),
+                    ..base
+                },
+                None,
+            ),
+            (
+                DeactivateFacts {
+                    target: &bot,
+                    ..base
+                },
+                Some("I will not deactivate myself"),
+            ),
+            (
+                DeactivateFacts {
+                    target: &alice,
+                    ..base
+                },
+                Some("you cannot deactivate your own account"),
+            ),
+            (
+                DeactivateFacts {
+                    protected: true,
+                    ..base
+                },
+                Some("protected user"),
+            ),
+            (
+                DeactivateFacts {
+                    target: &remote,
+                    ..base
+                },
+                Some("on another server"),
+            ),
+            (
+                DeactivateFacts {
+                    details: Some(&gone),
+                    ..base
+                },
+                Some("already deactivated"),
+            ),
+            (
+                DeactivateFacts {
+                    details: Some(&admin),
+                    ..base
+                },
+                Some("server admin; add --force"),
+            ),
+            (
+                DeactivateFacts {
+                    details: Some(&admin),
+                    force: true,
+                    ..base
+                },
+                None,
+            ),
+            // --force does not override the other rules.
+            (
+                DeactivateFacts {
+                    protected: true,
+                    force: true,
+                    ..base
+                },
+                Some("protected user"),
+            ),
+            (
+                DeactivateFacts {
+                    target: &bot,
+                    force: true,
+                    ..base
+                },
+                Some("myself"),
+            ),
+        ];
+        for (f, expected) in cases {
+            let got = deactivate_refusal(&f);
+            match expected {
+                None => assert_eq!(got, None, "{}", f.target),
+                Some(needle) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(needle)),
+                    "{} → {got:?}",
+                    f.target
+                ),
+            }
+        }
+    }
+}

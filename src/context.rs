@@ -1,0 +1,92 @@
+//! The context every command and job runs in ([`Ctx`]), and where a command came from
+//! ([`Origin`]). Below commands and jobs, above the leaves (config, Admin API, store, chat port).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use tokio::task::JoinSet;
+
+use crate::admin_api::AdminClient;
+use crate::config::Config;
+use crate::matrix::chat::Chat;
+use crate::store::Store;
+
+/// Everything a command or a job needs: configuration, the chat port, the Admin API, the store.
+pub(crate) struct Ctx {
+    pub(crate) config: Config,
+    pub(crate) chat: Arc<dyn Chat>,
+    pub(crate) admin: AdminClient,
+    pub(crate) store: Store,
+    /// The bot's own user ID.
+    pub(crate) user_id: OwnedUserId,
+    /// The configured admin rooms, aliases resolved.
+    pub(crate) rooms: HashSet<OwnedRoomId>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl Ctx {
+    pub(crate) fn new(
+        config: Config,
+        chat: Arc<dyn Chat>,
+        admin: AdminClient,
+        store: Store,
+        user_id: OwnedUserId,
+        rooms: HashSet<OwnedRoomId>,
+    ) -> Self {
+        Self {
+            config,
+            chat,
+            admin,
+            store,
+            user_id,
+            rooms,
+            tasks: Mutex::new(JoinSet::new()),
+        }
+    }
+
+    /// Runs `work` in the background; it is stopped when the bot shuts down.
+    pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(work);
+    }
+
+    /// Stops every background task (as a crash would: persisted jobs resume on the next start).
+    pub(crate) async fn stop_tasks(&self) {
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        tasks.shutdown().await;
+    }
+
+    pub(crate) fn is_admin_room(&self, room: &RoomId) -> bool {
+        self.rooms.contains(room)
+    }
+}
+
+/// What made the bot run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// A message typed in an admin room.
+    Message,
+    /// A reaction on a preview.
+    Reaction,
+    /// A stored schedule, running with its author's permissions; irreversible commands in it were
+    /// confirmed once, when it was made.
+    Schedule { id: i64 },
+}
+
+/// Where a command came from: the room, the sender, the event it answers, and its file.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub(crate) room_id: OwnedRoomId,
+    pub(crate) sender: OwnedUserId,
+    /// The event replies go to: the command, or for a schedule the message that made it.
+    pub(crate) event_id: OwnedEventId,
+    /// The file the command is about: the message's own attachment, or the file it replies to.
+    pub(crate) file: Option<FileMessageEventContent>,
+    /// Whether the room is known to be end-to-end encrypted (unknown counts as not: this decides
+    /// whether secrets may be sent there).
+    pub(crate) room_encrypted: bool,
+    pub(crate) trigger: Trigger,
+}
