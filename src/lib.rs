@@ -16,5 +16,6 @@ pub mod matrix;
 pub mod pipeline;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod units;
 pub mod users_csv;

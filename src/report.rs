@@ -1,9 +1,14 @@
 //! Report: the bot's answers, built once and rendered as HTML and plain text for phones.
 //!
 //! Replies are short lines and lists with `<code>`, never wide tables. Everything an admin typed or
-//! Synapse returned is escaped here, so no command can inject markup into the room.
+//! Synapse returned is escaped here, so no command can inject markup into the room, and stripped of
+//! [hidden characters](crate::text::is_hidden), so no display name, room name or topic can carry
+//! direction overrides or invisible characters into it.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+use crate::text;
 
 /// How a command ended, shown as a reaction on the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +27,16 @@ enum Span {
     Text(String),
     Code(String),
     Bold(String),
+}
+
+impl Span {
+    /// The span's text as rendered: every renderer reads spans through here, so hidden characters
+    /// are stripped in one place.
+    fn shown(&self) -> Cow<'_, str> {
+        match self {
+            Span::Text(t) | Span::Code(t) | Span::Bold(t) => text::strip_hidden(t),
+        }
+    }
 }
 
 /// One line of a reply.
@@ -46,24 +61,21 @@ impl Line {
     }
 
     fn plain(&self) -> String {
-        self.0
-            .iter()
-            .map(|s| match s {
-                Span::Text(t) | Span::Code(t) | Span::Bold(t) => t.as_str(),
-            })
-            .collect()
+        self.0.iter().map(Span::shown).collect()
     }
 
     fn html(&self) -> String {
         let mut out = String::new();
         for span in &self.0 {
+            let shown = span.shown();
+            let t = html_escape::encode_text(&shown);
             match span {
-                Span::Text(t) => out.push_str(&html_escape::encode_text(t)),
-                Span::Code(t) => {
-                    let _ = write!(out, "<code>{}</code>", html_escape::encode_text(t));
+                Span::Text(_) => out.push_str(&t),
+                Span::Code(_) => {
+                    let _ = write!(out, "<code>{t}</code>");
                 }
-                Span::Bold(t) => {
-                    let _ = write!(out, "<b>{}</b>", html_escape::encode_text(t));
+                Span::Bold(_) => {
+                    let _ = write!(out, "<b>{t}</b>");
                 }
             }
         }
@@ -222,6 +234,21 @@ mod tests {
         assert_eq!(
             r.html(),
             "User <code>&lt;b&gt;@x:y&lt;/b&gt;</code> &amp; co<ul><li><b>a</b>: 1</li><li>b</li></ul>end"
+        );
+    }
+
+    #[test]
+    fn hidden_characters_are_not_rendered() {
+        let line = Line::new().text("ev\u{202E}il").code("a\u{200B}b");
+        assert_eq!(line.plain(), "evilab");
+        assert_eq!(line.html(), "evil<code>ab</code>");
+        let r = Reply::ok(line.clone())
+            .list(vec![Line::new().bold("\u{2066}x\u{2069}\u{FEFF}")])
+            .line(line);
+        assert_eq!(r.plain(), "evilab\n• x\nevilab");
+        assert_eq!(
+            r.html(),
+            "evil<code>ab</code><ul><li><b>x</b></li></ul>evil<code>ab</code>"
         );
     }
 }

@@ -27,6 +27,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::text::{self, is_hidden};
+
 /// Longest display name Synapse accepts, in characters.
 pub const MAX_DISPLAYNAME_CHARS: usize = 256;
 /// Longest password Synapse accepts, in bytes.
@@ -776,7 +778,7 @@ fn is_localpart_char(c: char) -> bool {
 
 /// A character for a message: printable ones quoted, others as `U+XXXX`.
 fn show_char(c: char) -> String {
-    if is_unsafe_char(c) || c.is_whitespace() {
+    if is_hidden(c) || c.is_whitespace() {
         format!("U+{:04X}", u32::from(c))
     } else {
         format!("'{c}'")
@@ -803,7 +805,7 @@ fn is_mxc(url: &str) -> bool {
         .is_some_and(|(server, media)| {
             !server.is_empty()
                 && !media.is_empty()
-                && !url.chars().any(|c| c.is_whitespace() || is_unsafe_char(c))
+                && !url.chars().any(|c| c.is_whitespace() || is_hidden(c))
         })
 }
 
@@ -823,9 +825,7 @@ fn parse_threepids(cell: &str) -> Result<Vec<Threepid>, String> {
                     !user.is_empty()
                         && !domain.is_empty()
                         && !domain.contains('@')
-                        && !address
-                            .chars()
-                            .any(|c| c.is_whitespace() || is_unsafe_char(c))
+                        && !address.chars().any(|c| c.is_whitespace() || is_hidden(c))
                 }
                 None => false,
             };
@@ -855,39 +855,20 @@ fn parse_threepids(cell: &str) -> Result<Vec<Threepid>, String> {
     Ok(out)
 }
 
-/// Control, bidi-override, zero-width and line-separator characters: unsafe to echo.
-fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}'
-                | '\u{FEFF}'
-                | '\u{FFF9}'..='\u{FFFB}'
-        )
-}
-
-/// Input made safe for a one-line message: whitespace controls become spaces, other unsafe
-/// characters are dropped, and the result is cut to [`ECHO_CHARS`] characters.
+/// Input made safe for a one-line message: whitespace controls become spaces, other
+/// [hidden](text::is_hidden) characters are dropped, and the result is
+/// [clipped](text::clip) to [`ECHO_CHARS`] characters.
 fn echo(s: &str) -> String {
-    let mut out = String::new();
-    let mut n = 0;
-    for c in s.chars() {
-        let c = match c {
-            '\t' | '\n' | '\r' => ' ',
-            c if is_unsafe_char(c) => continue,
-            c => c,
-        };
-        if n == ECHO_CHARS {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-        n += 1;
-    }
-    out
+    let flat: String = s
+        .chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if is_hidden(c) => None,
+            c => Some(c),
+        })
+        .take(ECHO_CHARS + 1)
+        .collect();
+    text::clip(&flat, ECHO_CHARS)
 }
 
 #[cfg(test)]
@@ -1475,7 +1456,7 @@ mod tests {
 
     #[test]
     fn hostile_input() {
-        let no_unsafe = |s: &str| !s.chars().any(is_unsafe_char);
+        let no_unsafe = |s: &str| !s.chars().any(is_hidden);
         // A 1 MB first line: one short error.
         let big = "x".repeat(1 << 20);
         let e = file_err(big.as_bytes());

@@ -7,6 +7,8 @@
 
 use ruma_html::{Html, NodeRef};
 
+use crate::text;
+
 /// Longest command line accepted, in characters; the rest of a message (the body) may be longer.
 pub const MAX_COMMAND_LINE: usize = 2000;
 
@@ -94,11 +96,10 @@ fn split_command_line(line: &str) -> Result<Vec<String>, NormalizeError> {
     Ok(argv)
 }
 
-/// Control characters (tab excepted) and Unicode direction overrides and invisible characters can make a
-/// command look different from what it is.
+/// [Hidden characters](text::is_hidden) can make a command look different from what it is; a tab
+/// is only whitespace between words.
 fn is_hidden(c: char) -> bool {
-    (c.is_control() && c != '\t')
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}')
+    c != '\t' && text::is_hidden(c)
 }
 
 fn straighten_quote(c: char) -> char {
@@ -191,25 +192,19 @@ fn walk(node: &NodeRef, out: &mut String) {
 fn matrix_to_user(href: &str) -> Option<String> {
     let fragment = href.strip_prefix("https://matrix.to/#/")?;
     let id = fragment.split('?').next()?;
-    let id = percent_decode(id)?;
-    (id.starts_with('@') && matrix_sdk::ruma::UserId::parse(id.as_str()).is_ok()).then_some(id)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    // `percent_decode_str` keeps a malformed escape (`%zz`, a trailing `%4`) as it is: refuse it.
+    let b = id.as_bytes();
+    let well_formed = (0..b.len()).filter(|&i| b[i] == b'%').all(|i| {
+        b.get(i + 1..i + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    let id = percent_encoding::percent_decode_str(id)
+        .decode_utf8()
+        .ok()?;
+    (id.starts_with('@') && matrix_sdk::ruma::UserId::parse(&*id).is_ok()).then(|| id.into_owned())
 }
 
 #[cfg(test)]
@@ -394,6 +389,15 @@ mod tests {
         // A fake pill with a bad MXID keeps its visible text.
         let html = r#"!user <a href="https://matrix.to/#/@@@">Bob</a>"#;
         assert_eq!(argv("!user Bob", Some(html)), words(&["user", "Bob"]));
+        // So does one whose percent-encoding is broken or not UTF-8.
+        for href in ["@a%zz:x", "@a%4", "%40a%FF:x", "@a%C3:x"] {
+            let html = format!(r#"!user <a href="https://matrix.to/#/{href}">Bob</a>"#);
+            assert_eq!(
+                argv("!user Bob", Some(&html)),
+                words(&["user", "Bob"]),
+                "{href}"
+            );
+        }
         // Broken HTML does not panic.
         for html in [
             "<a href=",
