@@ -1,21 +1,27 @@
 //! Syndic: a chat-ops bot for Synapse administrators.
 //!
 //! A message flows gate → normalize → parse → authorize → plan → confirm → execute → report;
-//! docs/ARCHITECTURE.md maps each step to its module.
+//! docs/ARCHITECTURE.md maps each step to its module. Layers, top to bottom (each imports only
+//! from below): `app` → `command` → `jobs` → `context` → the leaves.
 #![recursion_limit = "256"]
 
-pub mod admin_api;
-pub mod auth;
-pub mod bot;
+pub mod app;
+mod command;
+mod context;
+mod jobs;
+
+// Leaves.
+mod admin_api;
+mod auth;
 pub mod check;
-pub mod command;
 pub mod config;
-pub mod confirm;
-pub mod jobs;
-pub mod matrix;
-pub mod pipeline;
-pub mod report;
-pub mod store;
-pub mod text;
-pub mod units;
-pub mod users_csv;
+mod confirm;
+mod matrix;
+mod report;
+mod store;
+mod text;
+mod units;
+mod users_csv;
+
+#[cfg(test)]
+mod layering;

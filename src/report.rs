@@ -31,10 +31,16 @@ enum Span {
 
 impl Span {
     /// The span's text as rendered: every renderer reads spans through here, so hidden characters
-    /// are stripped in one place.
+    /// are stripped in one place. Line breaks stay: a span may hold a whole rendered answer.
     fn shown(&self) -> Cow<'_, str> {
         match self {
-            Span::Text(t) | Span::Code(t) | Span::Bold(t) => text::strip_hidden(t),
+            Span::Text(t) | Span::Code(t) | Span::Bold(t) => {
+                if t.chars().any(|c| c != '\n' && text::is_hidden(c)) {
+                    Cow::Owned(t.chars().filter(|c| *c == '\n' || !text::is_hidden(*c)).collect())
+                } else {
+                    Cow::Borrowed(t)
+                }
+            }
         }
     }
 }
