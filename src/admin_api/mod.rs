@@ -23,6 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -92,23 +93,19 @@ pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_j
     }
 }
 
+/// Bytes [`encode_segment`] escapes: everything except RFC 3986 unreserved characters
+/// (`A-Za-z0-9-._~`; `NON_ALPHANUMERIC` already keeps letters and digits).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (user ID, room ID, alias, media ID…): every byte except
 /// RFC 3986 unreserved characters, so `@a:b` becomes `%40a%3Ab` and `/` can never split a segment.
 pub fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len() * 3);
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    utf8_percent_encode(segment, SEGMENT).to_string()
 }
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// An empty JSON object response (`{}`), as returned by many write endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -45,6 +45,16 @@ fn segments_are_percent_encoded() {
     assert_eq!(encode_segment("a/b?c"), "a%2Fb%3Fc");
     assert_eq!(encode_segment("é"), "%C3%A9");
     assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
+    // Every ASCII character: unreserved ones kept, all others escaped with upper-case hex.
+    for b in 0u8..128 {
+        let c = char::from(b);
+        let want = if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+            c.to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        assert_eq!(encode_segment(&c.to_string()), want, "byte {b:#04x}");
+    }
 
     let ep = QueryUser {
         user_id: "@a:b".into(),
