@@ -136,6 +136,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy for background jobs (imports) that must ride out a Synapse restart rather than
+    /// answer quickly: 9 attempts, backoff 0.5 s doubling up to 30 s (0.5, 1, 2, 4, 8, 16, 30,
+    /// 30 s: 91.5 s of waiting in all), at most 120 s of waiting per request.
+    ///
+    /// Like every policy it only repeats transient failures of `RETRY_SAFE` endpoints (and any
+    /// 429). Use it with [`AdminClient::with_retry_policy`] on a clone of the bot's client.
+    pub fn patient() -> Self {
+        RetryPolicy {
+            max_attempts: 9,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_total_wait: Duration::from_secs(120),
+        }
+    }
+
     /// Backoff before attempt `attempt + 1` after `attempt` failed transiently (1-based).
     fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32

@@ -70,6 +70,25 @@ fn segments_are_percent_encoded() {
 }
 
 #[test]
+fn patient_policy_backoff_sequence() {
+    let p = RetryPolicy::patient();
+    assert_eq!(p.max_attempts, 9);
+    let waits: Vec<Duration> = (1..p.max_attempts).map(|a| p.backoff(a)).collect();
+    let want: Vec<Duration> = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
+        .into_iter()
+        .map(Duration::from_millis)
+        .collect();
+    assert_eq!(waits, want);
+    // All eight waits fit in the total budget, so a restart of up to ~90 s is ridden out.
+    let total: Duration = waits.iter().sum();
+    assert_eq!(total, Duration::from_millis(91_500));
+    assert!(total <= p.max_total_wait);
+    assert_eq!(p.max_total_wait, Duration::from_secs(120));
+    // Far attempts stay capped instead of overflowing.
+    assert_eq!(p.backoff(40), Duration::from_secs(30));
+}
+
+#[test]
 fn url_keeps_prefix_and_encoding() {
     let client = AdminClient::new(
         Url::parse("https://hs.example/matrix/?x=1#frag").unwrap(),
