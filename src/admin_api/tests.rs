@@ -328,6 +328,64 @@ async fn upsert_reports_created_vs_updated_and_sends_body() {
 }
 
 #[tokio::test]
+async fn upsert_of_existing_account_reports_not_created() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40old%3As"))
+        .and(body_json(json!({"locked": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"name": "@old:s", "locked": true, "admin": 0})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client_for(&server)
+        .send(&UpsertUser {
+            user_id: "@old:s".into(),
+            body: UpsertUserBody {
+                locked: Some(true),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(!out.created);
+    assert_eq!(out.user.name, "@old:s");
+    assert!(out.user.locked);
+}
+
+#[tokio::test]
+async fn upsert_getting_503_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40new%3As"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40new%3As"))
+        .and(body_json(json!({"displayname": "New"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "@new:s"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client_for(&server)
+        .send(&UpsertUser {
+            user_id: "@new:s".into(),
+            body: UpsertUserBody {
+                displayname: Some("New".into()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(!out.created);
+}
+
+#[tokio::test]
 async fn post_without_body_sends_empty_object() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

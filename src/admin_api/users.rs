@@ -387,7 +387,11 @@ pub struct UpsertOutcome {
 impl Endpoint for UpsertUser {
     type Response = UpsertOutcome;
     const METHOD: Method = Method::PUT;
-    const RETRY_SAFE: bool = false;
+    /// Idempotent: the body sets absolute values (password, names, flags, whole threepid and
+    /// SSO lists), so sending the same body again leaves the account in the same state, whether
+    /// or not the first request landed. The only visible difference: a retried creation whose
+    /// 201 was lost answers 200, so [`UpsertOutcome::created`] is then `false`.
+    const RETRY_SAFE: bool = true;
 
     fn path(&self) -> String {
         format!("/_synapse/admin/v2/users/{}", encode_segment(&self.user_id))
