@@ -9,12 +9,15 @@
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
 //!   Synapse errors to [`AdminError`] (in `error.rs` only).
 //! * The endpoint catalogue, by area: [`server`], [`users`], [`media`], [`rooms`].
+//! * Calls that take several requests (paging, existence checks, alias resolution), as methods
+//!   of [`AdminClient`] in `paging.rs`.
 //!
 //! Response field names follow Synapse exactly; see `docs/admin_api/*.md` in element-hq/synapse.
 
 mod de;
 mod error;
 pub mod media;
+mod paging;
 pub mod rooms;
 pub mod server;
 pub mod users;

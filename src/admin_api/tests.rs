@@ -2,14 +2,16 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt as _;
+use matrix_sdk::ruma::RoomOrAliasId;
 use serde_json::json;
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::media::{DeleteLocalMediaBefore, QuarantineMedia};
 use super::rooms::{DeleteRoom, RoomDetails};
 use super::server::{ResolveRoomAlias, ServerVersion};
-use super::users::{DeactivateUser, QueryUser, UpsertUser, UpsertUserBody};
+use super::users::{DeactivateUser, ListUsers, QueryUser, UpsertUser, UpsertUserBody};
 use super::*;
 
 const TOKEN: &str = "syt_c2VjcmV0_TOPSECRETTOKEN_1a2b3c";
@@ -544,4 +546,232 @@ async fn unreachable_homeserver() {
     assert!(e.to_string().contains("could not be reached"));
     assert!(!e.to_string().contains("access_token"));
     assert_no_secret(&e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-request helpers (paging.rs)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn all_users_follows_next_token_page_by_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param_is_missing("from"))
+        .and(query_param("limit", "2"))
+        .and(query_param("deactivated", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@a:s"}, {"name": "@b:s"}], "next_token": "2", "total": 3
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param("from", "2"))
+        .and(query_param("limit", "2"))
+        .and(query_param("deactivated", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@c:s"}], "total": 3
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let query = ListUsers {
+        limit: 2,
+        deactivated: true,
+        ..ListUsers::default()
+    };
+    let pages: Vec<_> = client.all_users(query.clone()).try_collect().await.unwrap();
+    let names: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|p| p.users.iter().map(|u| u.name.as_str()).collect())
+        .collect();
+    assert_eq!(names, vec![vec!["@a:s", "@b:s"], vec!["@c:s"]]);
+
+    // The caller's `from` is where the stream starts.
+    let pages: Vec<_> = client
+        .all_users(ListUsers {
+            from: Some("2".into()),
+            ..query
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].users[0].name, "@c:s");
+}
+
+#[tokio::test]
+async fn all_users_stops_at_an_empty_token_and_yields_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param_is_missing("from"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@a:s"}], "next_token": "", "total": 1
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let pages: Vec<_> = client
+        .all_users(ListUsers::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+
+    let e = client
+        .all_users(ListUsers {
+            from: Some("9".into()),
+            ..ListUsers::default()
+        })
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AdminError::UnexpectedResponse { status: 404, .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn all_user_media_pages_until_an_empty_page() {
+    let server = MockServer::start().await;
+    let media_path = "/_synapse/admin/v1/users/%40u%3As/media";
+    let page = |from: &str, ids: &[&str], next: u64| {
+        let media: Vec<_> = ids
+            .iter()
+            .map(|id| json!({"media_id": id, "media_length": 10}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(media_path))
+            .and(query_param("from", from))
+            .and(query_param("limit", "500"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "media": media, "next_token": next, "total": 3
+            })))
+            .expect(1)
+    };
+    page("0", &["m1", "m2"], 2).mount(&server).await;
+    page("2", &["m3"], 3).mount(&server).await;
+    // An empty page still carrying a token ends the listing.
+    page("3", &[], 3).mount(&server).await;
+    let media = client_for(&server).all_user_media("@u:s").await.unwrap();
+    let ids: Vec<&str> = media.iter().map(|m| m.media_id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2", "m3"]);
+}
+
+#[tokio::test]
+async fn all_user_media_stops_without_next_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/users/%40u%3As/media"))
+        .and(query_param("from", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "media": [{"media_id": "m1"}], "total": 1
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let media = client_for(&server).all_user_media("@u:s").await.unwrap();
+    assert_eq!(media.len(), 1);
+}
+
+/// Mounts `GET /_synapse/admin/v2/users/<id>`: 200 when `exists`, else 404 `M_NOT_FOUND`.
+async fn mount_user(server: &MockServer, encoded_id: &str, exists: bool) {
+    let resp = if exists {
+        ResponseTemplate::new(200).set_body_json(json!({"name": "x"}))
+    } else {
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"errcode": "M_NOT_FOUND", "error": "User not found"}))
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/_synapse/admin/v2/users/{encoded_id}")))
+        .respond_with(resp)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn user_existence_404_is_absent_200_is_present() {
+    let server = MockServer::start().await;
+    mount_user(&server, "%40here%3As", true).await;
+    mount_user(&server, "%40gone%3As", false).await;
+    let client = client_for(&server);
+    assert!(client.user_exists("@here:s").await.unwrap());
+    assert!(!client.user_exists("@gone:s").await.unwrap());
+}
+
+#[tokio::test]
+async fn existing_users_checks_each_and_returns_other_errors() {
+    let server = MockServer::start().await;
+    mount_user(&server, "%40a%3As", true).await;
+    mount_user(&server, "%40b%3As", false).await;
+    mount_user(&server, "%40c%3As", true).await;
+    let client = client_for(&server);
+    let ids = ["@a:s", "@b:s", "@c:s"].map(String::from).to_vec();
+    let found = client.existing_users(ids).await.unwrap();
+    let want: std::collections::HashSet<String> =
+        ["@a:s", "@c:s"].into_iter().map(String::from).collect();
+    assert_eq!(found, want);
+    assert!(client.existing_users(Vec::new()).await.unwrap().is_empty());
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users/%40x%3As"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"errcode": "M_FORBIDDEN", "error": "You are not a server admin"}),
+        ))
+        .mount(&server)
+        .await;
+    let e = client_for(&server)
+        .existing_users(vec!["@x:s".into()])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AdminError::Forbidden { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn resolve_room_id_as_is_and_alias_via_directory() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23good%3As"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "room_id": "!r:s", "servers": ["s"]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23bad%3As"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"room_id": "nonsense"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23missing%3As"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"errcode": "M_NOT_FOUND", "error": "Room alias not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let room = |s: &'static str| <&RoomOrAliasId>::try_from(s).unwrap();
+
+    // An ID needs no request (any request to it would fail: nothing is mounted for it).
+    assert_eq!(client.resolve_room(room("!id:s")).await.unwrap(), "!id:s");
+    assert_eq!(client.resolve_room(room("#good:s")).await.unwrap(), "!r:s");
+    let e = client.resolve_room(room("#bad:s")).await.unwrap_err();
+    assert!(
+        matches!(&e, AdminError::UnexpectedResponse { status: 200, reason } if reason.contains("#bad:s")),
+        "{e:?}"
+    );
+    let e = client.resolve_room(room("#missing:s")).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
 }
