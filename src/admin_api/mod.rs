@@ -9,12 +9,15 @@
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
 //!   Synapse errors to [`AdminError`] (in `error.rs` only).
 //! * The endpoint catalogue, by area: [`server`], [`users`], [`media`], [`rooms`].
+//! * Calls that take several requests (paging, existence checks, alias resolution), as methods
+//!   of [`AdminClient`] in `paging.rs`.
 //!
 //! Response field names follow Synapse exactly; see `docs/admin_api/*.md` in element-hq/synapse.
 
 mod de;
 mod error;
 pub mod media;
+mod paging;
 pub mod rooms;
 pub mod server;
 pub mod users;
@@ -23,6 +26,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -92,23 +96,19 @@ pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_j
     }
 }
 
+/// Bytes [`encode_segment`] escapes: everything except RFC 3986 unreserved characters
+/// (`A-Za-z0-9-._~`; `NON_ALPHANUMERIC` already keeps letters and digits).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes one path segment (user ID, room ID, alias, media ID…): every byte except
 /// RFC 3986 unreserved characters, so `@a:b` becomes `%40a%3Ab` and `/` can never split a segment.
 pub fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len() * 3);
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    utf8_percent_encode(segment, SEGMENT).to_string()
 }
-
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// An empty JSON object response (`{}`), as returned by many write endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +139,21 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The policy for background jobs (imports) that must ride out a Synapse restart rather than
+    /// answer quickly: 9 attempts, backoff 0.5 s doubling up to 30 s (0.5, 1, 2, 4, 8, 16, 30,
+    /// 30 s: 91.5 s of waiting in all), at most 120 s of waiting per request.
+    ///
+    /// Like every policy it only repeats transient failures of `RETRY_SAFE` endpoints (and any
+    /// 429). Use it with [`AdminClient::with_retry_policy`] on a clone of the bot's client.
+    pub fn patient() -> Self {
+        RetryPolicy {
+            max_attempts: 9,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_total_wait: Duration::from_secs(120),
+        }
+    }
+
     /// Backoff before attempt `attempt + 1` after `attempt` failed transiently (1-based).
     fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32

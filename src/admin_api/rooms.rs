@@ -445,7 +445,7 @@ pub struct ShutdownRoomResult {
     pub new_room_id: Option<String>,
 }
 
-/// A room deletion task, from [`DeleteRoomStatus`] or [`RoomDeleteStatuses`].
+/// A room deletion task, from [`DeleteRoomStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteTask {
     /// Task ID.
@@ -485,38 +485,6 @@ impl Endpoint for DeleteRoomStatus {
 
     fn subject(&self) -> String {
         format!("room deletion task {}", self.delete_id)
-    }
-}
-
-/// `GET /_synapse/admin/v2/rooms/{room_id}/delete_status`: deletion tasks of a room (active and last 24 h).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomDeleteStatuses {
-    /// Room ID.
-    pub room_id: String,
-}
-
-/// Response of [`RoomDeleteStatuses`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeleteTasks {
-    /// The tasks.
-    #[serde(default, deserialize_with = "null_default")]
-    pub results: Vec<DeleteTask>,
-}
-
-impl Endpoint for RoomDeleteStatuses {
-    type Response = DeleteTasks;
-    const METHOD: Method = Method::GET;
-    const RETRY_SAFE: bool = true;
-
-    fn path(&self) -> String {
-        format!(
-            "/_synapse/admin/v2/rooms/{}/delete_status",
-            encode_segment(&self.room_id)
-        )
-    }
-
-    fn subject(&self) -> String {
-        format!("a deletion task for room {}", self.room_id)
     }
 }
 
@@ -767,12 +735,12 @@ mod tests {
         let t: DeleteTask =
             serde_json::from_str(r#"{"status": "scheduled", "shutdown_room": null}"#).unwrap();
         assert_eq!(t.status, TaskStatus::Scheduled);
-        let ts: DeleteTasks = serde_json::from_str(
-            r#"{"results": [{"delete_id": "d1", "room_id": "!r:e", "status": "failed", "error": "boom"}]}"#,
+        let t: DeleteTask = serde_json::from_str(
+            r#"{"delete_id": "d1", "room_id": "!r:e", "status": "failed", "error": "boom"}"#,
         )
         .unwrap();
-        assert_eq!(ts.results[0].status, TaskStatus::Failed);
-        assert!(ts.results[0].status.is_finished());
+        assert_eq!(t.status, TaskStatus::Failed);
+        assert!(t.status.is_finished());
         let t: DeleteTask = serde_json::from_str(r#"{"status": "purging"}"#).unwrap();
         assert_eq!(t.status, TaskStatus::Active);
         let p: PurgeStatus = serde_json::from_str(r#"{"status": "weird"}"#).unwrap();

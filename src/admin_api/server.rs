@@ -1,11 +1,11 @@
-//! Server-level endpoints: Synapse version, the bot's own identity (whoami) and room alias resolution.
+//! Server-level endpoints: Synapse version and room alias resolution.
 //!
-//! `WhoAmI` and `ResolveRoomAlias` are client-server API endpoints called with the same token.
+//! `ResolveRoomAlias` is a client-server API endpoint called with the same token.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::de::{lenient_bool, null_default};
+use super::de::null_default;
 use super::{Endpoint, encode_segment};
 
 /// `GET /_synapse/admin/v1/server_version`: the running Synapse version.
@@ -33,37 +33,6 @@ impl Endpoint for ServerVersion {
 
     fn subject(&self) -> String {
         "the server version endpoint".to_owned()
-    }
-}
-
-/// `GET /_matrix/client/v3/account/whoami`: who the access token belongs to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WhoAmI;
-
-/// Response of [`WhoAmI`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoAmIResponse {
-    /// The bot's user ID.
-    pub user_id: String,
-    /// The device the token belongs to (absent for appservice tokens).
-    #[serde(default)]
-    pub device_id: Option<String>,
-    /// Whether the account is a guest.
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub is_guest: bool,
-}
-
-impl Endpoint for WhoAmI {
-    type Response = WhoAmIResponse;
-    const METHOD: Method = Method::GET;
-    const RETRY_SAFE: bool = true;
-
-    fn path(&self) -> String {
-        "/_matrix/client/v3/account/whoami".to_owned()
-    }
-
-    fn subject(&self) -> String {
-        "the bot's account".to_owned()
     }
 }
 

@@ -2,14 +2,16 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt as _;
+use matrix_sdk::ruma::RoomOrAliasId;
 use serde_json::json;
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::media::{DeleteLocalMediaBefore, QuarantineMedia};
 use super::rooms::{DeleteRoom, RoomDetails};
 use super::server::{ResolveRoomAlias, ServerVersion};
-use super::users::{DeactivateUser, QueryUser, UpsertUser, UpsertUserBody};
+use super::users::{DeactivateUser, ListUsers, QueryUser, UpsertUser, UpsertUserBody};
 use super::*;
 
 const TOKEN: &str = "syt_c2VjcmV0_TOPSECRETTOKEN_1a2b3c";
@@ -45,6 +47,16 @@ fn segments_are_percent_encoded() {
     assert_eq!(encode_segment("a/b?c"), "a%2Fb%3Fc");
     assert_eq!(encode_segment("é"), "%C3%A9");
     assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
+    // Every ASCII character: unreserved ones kept, all others escaped with upper-case hex.
+    for b in 0u8..128 {
+        let c = char::from(b);
+        let want = if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+            c.to_string()
+        } else {
+            format!("%{b:02X}")
+        };
+        assert_eq!(encode_segment(&c.to_string()), want, "byte {b:#04x}");
+    }
 
     let ep = QueryUser {
         user_id: "@a:b".into(),
@@ -57,6 +69,25 @@ fn segments_are_percent_encoded() {
         .path(),
         "/_matrix/client/v3/directory/room/%23alias%3As"
     );
+}
+
+#[test]
+fn patient_policy_backoff_sequence() {
+    let p = RetryPolicy::patient();
+    assert_eq!(p.max_attempts, 9);
+    let waits: Vec<Duration> = (1..p.max_attempts).map(|a| p.backoff(a)).collect();
+    let want: Vec<Duration> = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
+        .into_iter()
+        .map(Duration::from_millis)
+        .collect();
+    assert_eq!(waits, want);
+    // All eight waits fit in the total budget, so a restart of up to ~90 s is ridden out.
+    let total: Duration = waits.iter().sum();
+    assert_eq!(total, Duration::from_millis(91_500));
+    assert!(total <= p.max_total_wait);
+    assert_eq!(p.max_total_wait, Duration::from_secs(120));
+    // Far attempts stay capped instead of overflowing.
+    assert_eq!(p.backoff(40), Duration::from_secs(30));
 }
 
 #[test]
@@ -299,6 +330,64 @@ async fn upsert_reports_created_vs_updated_and_sends_body() {
 }
 
 #[tokio::test]
+async fn upsert_of_existing_account_reports_not_created() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40old%3As"))
+        .and(body_json(json!({"locked": true})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"name": "@old:s", "locked": true, "admin": 0})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client_for(&server)
+        .send(&UpsertUser {
+            user_id: "@old:s".into(),
+            body: UpsertUserBody {
+                locked: Some(true),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(!out.created);
+    assert_eq!(out.user.name, "@old:s");
+    assert!(out.user.locked);
+}
+
+#[tokio::test]
+async fn upsert_getting_503_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40new%3As"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/_synapse/admin/v2/users/%40new%3As"))
+        .and(body_json(json!({"displayname": "New"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "@new:s"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = client_for(&server)
+        .send(&UpsertUser {
+            user_id: "@new:s".into(),
+            body: UpsertUserBody {
+                displayname: Some("New".into()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    assert!(!out.created);
+}
+
+#[tokio::test]
 async fn post_without_body_sends_empty_object() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -457,4 +546,232 @@ async fn unreachable_homeserver() {
     assert!(e.to_string().contains("could not be reached"));
     assert!(!e.to_string().contains("access_token"));
     assert_no_secret(&e);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-request helpers (paging.rs)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn all_users_follows_next_token_page_by_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param_is_missing("from"))
+        .and(query_param("limit", "2"))
+        .and(query_param("deactivated", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@a:s"}, {"name": "@b:s"}], "next_token": "2", "total": 3
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param("from", "2"))
+        .and(query_param("limit", "2"))
+        .and(query_param("deactivated", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@c:s"}], "total": 3
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let query = ListUsers {
+        limit: 2,
+        deactivated: true,
+        ..ListUsers::default()
+    };
+    let pages: Vec<_> = client.all_users(query.clone()).try_collect().await.unwrap();
+    let names: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|p| p.users.iter().map(|u| u.name.as_str()).collect())
+        .collect();
+    assert_eq!(names, vec![vec!["@a:s", "@b:s"], vec!["@c:s"]]);
+
+    // The caller's `from` is where the stream starts.
+    let pages: Vec<_> = client
+        .all_users(ListUsers {
+            from: Some("2".into()),
+            ..query
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].users[0].name, "@c:s");
+}
+
+#[tokio::test]
+async fn all_users_stops_at_an_empty_token_and_yields_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users"))
+        .and(query_param_is_missing("from"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "users": [{"name": "@a:s"}], "next_token": "", "total": 1
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let pages: Vec<_> = client
+        .all_users(ListUsers::default())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 1);
+
+    let e = client
+        .all_users(ListUsers {
+            from: Some("9".into()),
+            ..ListUsers::default()
+        })
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AdminError::UnexpectedResponse { status: 404, .. }),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn all_user_media_pages_until_an_empty_page() {
+    let server = MockServer::start().await;
+    let media_path = "/_synapse/admin/v1/users/%40u%3As/media";
+    let page = |from: &str, ids: &[&str], next: u64| {
+        let media: Vec<_> = ids
+            .iter()
+            .map(|id| json!({"media_id": id, "media_length": 10}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(media_path))
+            .and(query_param("from", from))
+            .and(query_param("limit", "500"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "media": media, "next_token": next, "total": 3
+            })))
+            .expect(1)
+    };
+    page("0", &["m1", "m2"], 2).mount(&server).await;
+    page("2", &["m3"], 3).mount(&server).await;
+    // An empty page still carrying a token ends the listing.
+    page("3", &[], 3).mount(&server).await;
+    let media = client_for(&server).all_user_media("@u:s").await.unwrap();
+    let ids: Vec<&str> = media.iter().map(|m| m.media_id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2", "m3"]);
+}
+
+#[tokio::test]
+async fn all_user_media_stops_without_next_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v1/users/%40u%3As/media"))
+        .and(query_param("from", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "media": [{"media_id": "m1"}], "total": 1
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let media = client_for(&server).all_user_media("@u:s").await.unwrap();
+    assert_eq!(media.len(), 1);
+}
+
+/// Mounts `GET /_synapse/admin/v2/users/<id>`: 200 when `exists`, else 404 `M_NOT_FOUND`.
+async fn mount_user(server: &MockServer, encoded_id: &str, exists: bool) {
+    let resp = if exists {
+        ResponseTemplate::new(200).set_body_json(json!({"name": "x"}))
+    } else {
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"errcode": "M_NOT_FOUND", "error": "User not found"}))
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/_synapse/admin/v2/users/{encoded_id}")))
+        .respond_with(resp)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn user_existence_404_is_absent_200_is_present() {
+    let server = MockServer::start().await;
+    mount_user(&server, "%40here%3As", true).await;
+    mount_user(&server, "%40gone%3As", false).await;
+    let client = client_for(&server);
+    assert!(client.user_exists("@here:s").await.unwrap());
+    assert!(!client.user_exists("@gone:s").await.unwrap());
+}
+
+#[tokio::test]
+async fn existing_users_checks_each_and_returns_other_errors() {
+    let server = MockServer::start().await;
+    mount_user(&server, "%40a%3As", true).await;
+    mount_user(&server, "%40b%3As", false).await;
+    mount_user(&server, "%40c%3As", true).await;
+    let client = client_for(&server);
+    let ids = ["@a:s", "@b:s", "@c:s"].map(String::from).to_vec();
+    let found = client.existing_users(ids).await.unwrap();
+    let want: std::collections::HashSet<String> =
+        ["@a:s", "@c:s"].into_iter().map(String::from).collect();
+    assert_eq!(found, want);
+    assert!(client.existing_users(Vec::new()).await.unwrap().is_empty());
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_synapse/admin/v2/users/%40x%3As"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"errcode": "M_FORBIDDEN", "error": "You are not a server admin"}),
+        ))
+        .mount(&server)
+        .await;
+    let e = client_for(&server)
+        .existing_users(vec!["@x:s".into()])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AdminError::Forbidden { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn resolve_room_id_as_is_and_alias_via_directory() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23good%3As"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "room_id": "!r:s", "servers": ["s"]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23bad%3As"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"room_id": "nonsense"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/_matrix/client/v3/directory/room/%23missing%3As"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"errcode": "M_NOT_FOUND", "error": "Room alias not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let room = |s: &'static str| <&RoomOrAliasId>::try_from(s).unwrap();
+
+    // An ID needs no request (any request to it would fail: nothing is mounted for it).
+    assert_eq!(client.resolve_room(room("!id:s")).await.unwrap(), "!id:s");
+    assert_eq!(client.resolve_room(room("#good:s")).await.unwrap(), "!r:s");
+    let e = client.resolve_room(room("#bad:s")).await.unwrap_err();
+    assert!(
+        matches!(&e, AdminError::UnexpectedResponse { status: 200, reason } if reason.contains("#bad:s")),
+        "{e:?}"
+    );
+    let e = client.resolve_room(room("#missing:s")).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
 }

@@ -12,7 +12,7 @@ use super::de::{
     lenient_bool, lenient_opt_bool, null_default, opt_string_or_int, opt_u64_or_string, ts_to_ms,
 };
 use super::media::DeletedMedia;
-use super::{EmptyResponse, Endpoint, LONG_REQUEST_TIMEOUT, decode_json, encode_segment};
+use super::{Endpoint, LONG_REQUEST_TIMEOUT, decode_json, encode_segment};
 
 fn user_subject(user_id: &str) -> String {
     format!("user {user_id}")
@@ -387,7 +387,11 @@ pub struct UpsertOutcome {
 impl Endpoint for UpsertUser {
     type Response = UpsertOutcome;
     const METHOD: Method = Method::PUT;
-    const RETRY_SAFE: bool = false;
+    /// Idempotent: the body sets absolute values (password, names, flags, whole threepid and
+    /// SSO lists), so sending the same body again leaves the account in the same state, whether
+    /// or not the first request landed. The only visible difference: a retried creation whose
+    /// 201 was lost answers 200, so [`UpsertOutcome::created`] is then `false`.
+    const RETRY_SAFE: bool = true;
 
     fn path(&self) -> String {
         format!("/_synapse/admin/v2/users/{}", encode_segment(&self.user_id))
@@ -448,38 +452,6 @@ impl Endpoint for DeactivateUser {
 
     fn timeout(&self) -> Option<std::time::Duration> {
         Some(LONG_REQUEST_TIMEOUT)
-    }
-}
-
-/// `GET /_synapse/admin/v1/users/{user_id}/admin`: whether a user is a server admin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserIsAdmin {
-    /// Fully-qualified user ID.
-    pub user_id: String,
-}
-
-/// Response of [`UserIsAdmin`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserIsAdminResponse {
-    /// Whether the user is a server admin.
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub admin: bool,
-}
-
-impl Endpoint for UserIsAdmin {
-    type Response = UserIsAdminResponse;
-    const METHOD: Method = Method::GET;
-    const RETRY_SAFE: bool = true;
-
-    fn path(&self) -> String {
-        format!(
-            "/_synapse/admin/v1/users/{}/admin",
-            encode_segment(&self.user_id)
-        )
-    }
-
-    fn subject(&self) -> String {
-        user_subject(&self.user_id)
     }
 }
 
@@ -709,54 +681,6 @@ impl Endpoint for OverrideRatelimit {
             "messages_per_second": self.messages_per_second,
             "burst_count": self.burst_count,
         }))
-    }
-
-    fn subject(&self) -> String {
-        user_subject(&self.user_id)
-    }
-}
-
-/// `GET /_synapse/admin/v1/users/{user_id}/override_ratelimit`: the current override (`{}` if none).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetRatelimitOverride {
-    /// Fully-qualified local user ID.
-    pub user_id: String,
-}
-
-impl Endpoint for GetRatelimitOverride {
-    type Response = RatelimitOverride;
-    const METHOD: Method = Method::GET;
-    const RETRY_SAFE: bool = true;
-
-    fn path(&self) -> String {
-        format!(
-            "/_synapse/admin/v1/users/{}/override_ratelimit",
-            encode_segment(&self.user_id)
-        )
-    }
-
-    fn subject(&self) -> String {
-        user_subject(&self.user_id)
-    }
-}
-
-/// `DELETE /_synapse/admin/v1/users/{user_id}/override_ratelimit`: remove the override.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRatelimitOverride {
-    /// Fully-qualified local user ID.
-    pub user_id: String,
-}
-
-impl Endpoint for DeleteRatelimitOverride {
-    type Response = EmptyResponse;
-    const METHOD: Method = Method::DELETE;
-    const RETRY_SAFE: bool = true;
-
-    fn path(&self) -> String {
-        format!(
-            "/_synapse/admin/v1/users/{}/override_ratelimit",
-            encode_segment(&self.user_id)
-        )
     }
 
     fn subject(&self) -> String {
