@@ -22,6 +22,3 @@ mod store;
 mod text;
 mod units;
 mod users_csv;
-
-#[cfg(test)]
-mod layering;

@@ -87,7 +87,7 @@ async fn run(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut handle = match syndic::bot::start(config).await {
+    let mut handle = match syndic::app::start(config).await {
         Ok(h) => h,
         Err(e) => {
             tracing::error!("cannot start: {e:#}");

@@ -34,13 +34,7 @@ impl Span {
     /// are stripped in one place. Line breaks stay: a span may hold a whole rendered answer.
     fn shown(&self) -> Cow<'_, str> {
         match self {
-            Span::Text(t) | Span::Code(t) | Span::Bold(t) => {
-                if t.chars().any(|c| c != '\n' && text::is_hidden(c)) {
-                    Cow::Owned(t.chars().filter(|c| *c == '\n' || !text::is_hidden(*c)).collect())
-                } else {
-                    Cow::Borrowed(t)
-                }
-            }
+            Span::Text(t) | Span::Code(t) | Span::Bold(t) => text::strip_hidden(t),
         }
     }
 }

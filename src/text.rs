@@ -10,7 +10,7 @@ use std::borrow::Cow;
 /// C1, including tab and newline: callers that allow those check for them first), bidi marks,
 /// embeddings, overrides and isolates, zero-width and invisible formatting characters, line and
 /// paragraph separators, the soft hyphen and interlinear annotation marks.
-pub fn is_hidden(c: char) -> bool {
+pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
@@ -25,17 +25,19 @@ pub fn is_hidden(c: char) -> bool {
         )
 }
 
-/// `s` without its [hidden](is_hidden) characters; borrowed when there were none.
-pub fn strip_hidden(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_hidden) {
-        Cow::Owned(s.chars().filter(|&c| !is_hidden(c)).collect())
+/// `s` without its [hidden](is_hidden) characters but its line breaks (a rendered answer may hold
+/// several lines); borrowed when there were none.
+pub(crate) fn strip_hidden(s: &str) -> Cow<'_, str> {
+    let shown = |c: char| c == '\n' || !is_hidden(c);
+    if !s.chars().all(shown) {
+        Cow::Owned(s.chars().filter(|&c| shown(c)).collect())
     } else {
         Cow::Borrowed(s)
     }
 }
 
 /// The first `max_chars` characters of `s`, followed by `…` when something was cut.
-pub fn clip(s: &str, max_chars: usize) -> String {
+pub(crate) fn clip(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((end, _)) => format!("{}…", &s[..end]),
         None => s.to_owned(),
@@ -44,7 +46,7 @@ pub fn clip(s: &str, max_chars: usize) -> String {
 
 /// Error text as a sentence: the first character upper-cased and a final `.` added unless the
 /// text already ends with `.`, `?` or `!`. An empty text stays empty.
-pub fn sentence(s: &str) -> String {
+pub(crate) fn sentence(s: &str) -> String {
     let mut chars = s.chars();
     let Some(first) = chars.next() else {
         return String::new();

@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn every_command_has_an_example_that_parses() {
         for sub in grammar().get_subcommands() {
-            let example = super::crate::command::help::example_of(sub)
+            let example = crate::command::help::example_of(sub)
                 .unwrap_or_else(|| panic!("{} has no example", sub.get_name()));
             let parsed = parse(&words(&example), "!")
                 .unwrap_or_else(|e| panic!("example of {}: {e}", sub.get_name()));

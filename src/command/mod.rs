@@ -21,7 +21,7 @@ use crate::matrix::chat::ChatError;
 use crate::report::Reply;
 use crate::store::StoreError;
 
-pub(crate) use grammar::{ParseError, grammar, parse};
+pub(crate) use grammar::{grammar, parse};
 
 /// How much harm a command can do; drives confirmation, and a one-time confirmation for schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tracing::{error, info};
+use tracing::error;
 
 use super::{JobError, JobPlace, Progress};
 use crate::admin_api::rooms::{DeleteRoomStatus, PurgeHistoryStatus, RoomDetails, TaskStatus};

@@ -16,7 +16,7 @@ use matrix_sdk::ruma::events::room::message::{
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncTimelineEvent, Mentions, SyncMessageLikeEvent,
 };
-use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, RoomId};
 use matrix_sdk::{Client, Room};
 use tracing::warn;
 
@@ -39,10 +39,9 @@ pub(crate) enum ChatError {
     Download(String),
 }
 
-/// A file message the bot was pointed at, with who sent it.
+/// A file message the bot was pointed at.
 #[derive(Debug, Clone)]
 pub(crate) struct FileEvent {
-    pub(crate) sender: OwnedUserId,
     pub(crate) content: FileMessageEventContent,
 }
 
@@ -213,10 +212,7 @@ impl Chat for MatrixChat {
             Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(m),
             ))) => match m.content.msgtype {
-                MessageType::File(f) => Some(FileEvent {
-                    sender: m.sender,
-                    content: f,
-                }),
+                MessageType::File(f) => Some(FileEvent { content: f }),
                 _ => None,
             },
             _ => None,

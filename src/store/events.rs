@@ -1,6 +1,6 @@
 //! The `handled_events` table: each event acts at most once, across restarts.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Store, StoreResult, now_secs};
 
@@ -17,6 +17,7 @@ impl Store {
 
     #[cfg(test)]
     pub(crate) fn was_handled(&self, event_id: &str) -> StoreResult<bool> {
+        use rusqlite::OptionalExtension as _;
         Ok(self
             .conn()
             .query_row(

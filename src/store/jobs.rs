@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Store, StoreResult, now_secs};
+use super::{Store, StoreError, StoreResult, now_secs};
 
 /// Where a job is in its life; stored as its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
@@ -73,7 +73,6 @@ pub(crate) struct JobRecord {
     pub(crate) progress_event_id: Option<String>,
     pub(crate) state: JobState,
     pub(crate) spec: String,
-    pub(crate) status: String,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
 }
@@ -119,7 +118,6 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         progress_event_id: r.get(5)?,
         state: state.parse().unwrap_or(JobState::Failed),
         spec: r.get(7)?,
-        status: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
     })
@@ -286,14 +284,6 @@ impl Store {
         )?;
         Ok(())
     }
-    /// Deletes a job and its rows (with any secrets).
-    pub(crate) fn delete_job(&self, id: i64) -> StoreResult<()> {
-        let conn = self.conn();
-        conn.execute("DELETE FROM job_rows WHERE job_id = ?1", params![id])?;
-        conn.execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
-        Ok(())
-    }
-
     /// At start: deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or
     /// expired while the bot was down.
     pub(crate) fn drop_unconfirmed_jobs(&self) -> StoreResult<()> {

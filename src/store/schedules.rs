@@ -54,9 +54,7 @@ pub(crate) struct Schedule {
     pub(crate) argv: Vec<String>,
     pub(crate) interval_secs: i64,
     pub(crate) at: Option<u32>,
-    pub(crate) active: bool,
     pub(crate) next_run_at: i64,
-    pub(crate) last_run_at: Option<i64>,
 }
 
 impl Schedule {
@@ -83,9 +81,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Schedule> {
         argv: serde_json::from_str(&argv).unwrap_or_default(),
         interval_secs: r.get(5)?,
         at: r.get(6)?,
-        active: r.get(7)?,
         next_run_at: r.get(8)?,
-        last_run_at: r.get(9)?,
     })
 }
 

@@ -584,7 +584,7 @@ async fn the_bot_survives_a_homeserver_outage_and_stops_on_a_revoked_token() {
     assert!(late.body.starts_with("Pong"), "{}", late.body);
 
     // The bot's device is deleted: a clear fatal error, not an endless retry.
-    let device = fx.bot().bot.client.device_id().expect("device").to_string();
+    let device = fx.bot().client().device_id().expect("device").to_string();
     fx.synapse
         .admin_post(
             &format!("/_synapse/admin/v2/users/{}/delete_devices", fx.bot_user_id),
@@ -622,7 +622,7 @@ async fn cross_signed_by_owner(fx: &Fixture, device: &str, timeout: Duration) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_is_verified_by_its_owner_and_its_recovery_key_restores_it_on_a_new_store() {
     let mut fx = Fixture::start(|_| Spec::default()).await;
-    let first = fx.bot().bot.client.device_id().expect("device").to_string();
+    let first = fx.bot().client().device_id().expect("device").to_string();
     assert!(
         cross_signed_by_owner(&fx, &first, DEFAULT_TIMEOUT).await,
         "the first device is cross-signed"
@@ -642,7 +642,7 @@ async fn the_bot_is_verified_by_its_owner_and_its_recovery_key_restores_it_on_a_
     fx.stop_bot().await;
     std::fs::remove_dir_all(fx.store.path().join("data")).expect("remove store");
     fx.start_bot().await;
-    let second = fx.bot().bot.client.device_id().expect("device").to_string();
+    let second = fx.bot().client().device_id().expect("device").to_string();
     assert_ne!(first, second, "a new store means a new device");
     assert!(
         cross_signed_by_owner(&fx, &second, DEFAULT_TIMEOUT).await,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
-use syndic::bot::BotHandle;
+use syndic::app::BotHandle;
 use syndic::config::Config;
 use tempfile::TempDir;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
@@ -187,7 +187,7 @@ impl Fixture {
 
     pub async fn start_bot(&mut self) {
         assert!(self.handle.is_none(), "bot already running");
-        let handle = syndic::bot::start(self.config())
+        let handle = syndic::app::start(self.config())
             .await
             .expect("the bot starts");
         self.handle = Some(handle);
