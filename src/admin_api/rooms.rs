@@ -37,14 +37,6 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// Whether the task has stopped (complete, failed or cancelled).
-    pub fn is_finished(&self) -> bool {
-        matches!(
-            self,
-            TaskStatus::Complete | TaskStatus::Failed | TaskStatus::Cancelled
-        )
-    }
-
     /// The status as Synapse spells it.
     pub fn as_str(&self) -> &str {
         match self {
@@ -727,7 +719,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.status, TaskStatus::Active);
-        assert!(!t.status.is_finished());
         assert_eq!(
             t.shutdown_room.unwrap().new_room_id.as_deref(),
             Some("!n:e")
@@ -740,7 +731,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.status, TaskStatus::Failed);
-        assert!(t.status.is_finished());
+        assert_eq!(t.error.as_deref(), Some("boom"));
         let t: DeleteTask = serde_json::from_str(r#"{"status": "purging"}"#).unwrap();
         assert_eq!(t.status, TaskStatus::Active);
         let p: PurgeStatus = serde_json::from_str(r#"{"status": "weird"}"#).unwrap();

@@ -234,7 +234,7 @@ pub struct UserListEntry {
     /// `None` for normal users; `bot`, `support`, …
     #[serde(default)]
     pub user_type: Option<String>,
-    /// Creation time; milliseconds on this endpoint. Use [`UserListEntry::creation_ts_ms`].
+    /// Creation time; milliseconds on this endpoint (seconds on [`QueryUser`]).
     #[serde(default)]
     pub creation_ts: Option<i64>,
     /// Last activity (ms), if ever seen.
@@ -247,13 +247,6 @@ pub struct UserListEntry {
         skip_serializing_if = "Option::is_none"
     )]
     pub approved: Option<bool>,
-}
-
-impl UserListEntry {
-    /// Creation time in milliseconds, whether Synapse sent seconds or milliseconds.
-    pub fn creation_ts_ms(&self) -> Option<i64> {
-        self.creation_ts.map(ts_to_ms)
-    }
 }
 
 /// Response of [`ListUsers`].
@@ -646,13 +639,6 @@ pub struct RatelimitOverride {
     pub burst_count: Option<u64>,
 }
 
-impl RatelimitOverride {
-    /// Whether an override is set.
-    pub fn is_set(&self) -> bool {
-        self.messages_per_second.is_some() || self.burst_count.is_some()
-    }
-}
-
 /// `POST /_synapse/admin/v1/users/{user_id}/override_ratelimit`: set a rate-limit override (0/0 disables rate limiting).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverrideRatelimit {
@@ -859,7 +845,7 @@ mod tests {
             serde_json::from_str(r#"{"users": [{"name": "@a:b", "creation_ts": 1560432668000}], "next_token": "100", "total": 200}"#)
                 .unwrap();
         assert_eq!(r.next_token.as_deref(), Some("100"));
-        assert_eq!(r.users[0].creation_ts_ms(), Some(1_560_432_668_000));
+        assert_eq!(r.users[0].creation_ts, Some(1_560_432_668_000));
         let r: ListUsersResponse =
             serde_json::from_str(r#"{"users": [], "next_token": 100, "total": 200}"#).unwrap();
         assert_eq!(r.next_token.as_deref(), Some("100"));
@@ -920,10 +906,13 @@ mod tests {
         assert_eq!(r.next_token, Some(3));
         assert_eq!(r.media[0].media_length, Some(67));
         let none: RatelimitOverride = serde_json::from_str("{}").unwrap();
-        assert!(!none.is_set());
+        assert_eq!(none, RatelimitOverride::default());
         let set: RatelimitOverride =
             serde_json::from_str(r#"{"messages_per_second": 0, "burst_count": 0}"#).unwrap();
-        assert!(set.is_set());
+        assert_eq!(
+            (set.messages_per_second, set.burst_count),
+            (Some(0), Some(0))
+        );
     }
 
     #[test]
