@@ -103,7 +103,7 @@ fn rate_limited_text(retry_after_ms: Option<u64>) -> String {
 
 impl AdminError {
     /// True for `M_NOT_FOUND`.
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, AdminError::NotFound { .. })
     }
 
@@ -123,7 +123,7 @@ impl AdminError {
     }
 
     /// The HTTP status of the response that caused the error, if there was one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             AdminError::NotFound { .. } => Some(404),
             AdminError::Forbidden { .. } => Some(403),

@@ -15,36 +15,36 @@ fn media_subject(server_name: &str, media_id: &str) -> String {
 
 /// Response of the media deletion endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletedMedia {
+pub(crate) struct DeletedMedia {
     /// IDs of the deleted media.
     #[serde(default, deserialize_with = "null_default")]
-    pub deleted_media: Vec<String>,
+    pub(crate) deleted_media: Vec<String>,
     /// Number of deleted media.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 /// Response of the bulk quarantine endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuarantinedCount {
+pub(crate) struct QuarantinedCount {
     /// Number of media items quarantined.
     #[serde(default, deserialize_with = "null_default")]
-    pub num_quarantined: u64,
+    pub(crate) num_quarantined: u64,
 }
 
 /// `POST /_synapse/admin/v1/purge_media_cache?before_ts=`: purge cached remote media last accessed before a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurgeRemoteMediaCache {
+pub(crate) struct PurgeRemoteMediaCache {
     /// Cut-off, in **milliseconds** since the epoch (Synapse rejects second-based values).
-    pub before_ts: u64,
+    pub(crate) before_ts: u64,
 }
 
 /// Response of [`PurgeRemoteMediaCache`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurgedRemoteMedia {
+pub(crate) struct PurgedRemoteMedia {
     /// Number of media items deleted.
     #[serde(default, deserialize_with = "null_default")]
-    pub deleted: u64,
+    pub(crate) deleted: u64,
 }
 
 impl Endpoint for PurgeRemoteMediaCache {
@@ -71,13 +71,13 @@ impl Endpoint for PurgeRemoteMediaCache {
 
 /// `POST /_synapse/admin/v1/media/delete?before_ts=&size_gt=&keep_profiles=`: delete local media last accessed before a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteLocalMediaBefore {
+pub(crate) struct DeleteLocalMediaBefore {
     /// Cut-off (last access), in **milliseconds** since the epoch.
-    pub before_ts: u64,
+    pub(crate) before_ts: u64,
     /// Only delete files larger than this many bytes (Synapse default 0).
-    pub size_gt: Option<u64>,
+    pub(crate) size_gt: Option<u64>,
     /// Keep media used as avatars (Synapse default `true`).
-    pub keep_profiles: bool,
+    pub(crate) keep_profiles: bool,
 }
 
 impl Endpoint for DeleteLocalMediaBefore {
@@ -109,11 +109,11 @@ impl Endpoint for DeleteLocalMediaBefore {
 
 /// `POST /_synapse/admin/v1/media/quarantine/{server_name}/{media_id}`: quarantine one media item.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarantineMedia {
+pub(crate) struct QuarantineMedia {
     /// Origin server of the media.
-    pub server_name: String,
+    pub(crate) server_name: String,
     /// Media ID.
-    pub media_id: String,
+    pub(crate) media_id: String,
 }
 
 impl Endpoint for QuarantineMedia {
@@ -136,11 +136,11 @@ impl Endpoint for QuarantineMedia {
 
 /// `POST /_synapse/admin/v1/media/unquarantine/{server_name}/{media_id}`: remove one media item from quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnquarantineMedia {
+pub(crate) struct UnquarantineMedia {
     /// Origin server of the media.
-    pub server_name: String,
+    pub(crate) server_name: String,
     /// Media ID.
-    pub media_id: String,
+    pub(crate) media_id: String,
 }
 
 impl Endpoint for UnquarantineMedia {
@@ -163,9 +163,9 @@ impl Endpoint for UnquarantineMedia {
 
 /// `POST /_synapse/admin/v1/room/{room_id}/media/quarantine`: quarantine all media in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarantineRoomMedia {
+pub(crate) struct QuarantineRoomMedia {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
 }
 
 impl Endpoint for QuarantineRoomMedia {
@@ -191,9 +191,9 @@ impl Endpoint for QuarantineRoomMedia {
 
 /// `POST /_synapse/admin/v1/user/{user_id}/media/quarantine`: quarantine all local media of a local user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarantineUserMedia {
+pub(crate) struct QuarantineUserMedia {
     /// Fully-qualified local user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 impl Endpoint for QuarantineUserMedia {
@@ -219,9 +219,9 @@ impl Endpoint for QuarantineUserMedia {
 
 /// `POST /_synapse/admin/v1/media/protect/{media_id}`: protect a local media item from quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtectMedia {
+pub(crate) struct ProtectMedia {
     /// Local media ID.
-    pub media_id: String,
+    pub(crate) media_id: String,
 }
 
 impl Endpoint for ProtectMedia {

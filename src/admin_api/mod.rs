@@ -16,11 +16,11 @@
 
 mod de;
 mod error;
-pub mod media;
+pub(crate) mod media;
 mod paging;
-pub mod rooms;
-pub mod server;
-pub mod users;
+pub(crate) mod rooms;
+pub(crate) mod server;
+pub(crate) mod users;
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use zeroize::Zeroize;
 
-pub use error::AdminError;
+pub(crate) use error::AdminError;
 
 /// Time allowed to establish a TCP/TLS connection to the homeserver.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,7 +45,7 @@ pub(crate) const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One Admin API (or client-server API) endpoint: one type per endpoint.
 ///
-/// Implementors are plain structs with `pub` fields holding the request parameters.
+/// Implementors are plain structs with `pub(crate)` fields holding the request parameters.
 pub trait Endpoint {
     /// The decoded success response.
     type Response: DeserializeOwned;
@@ -106,25 +106,25 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes one path segment (user ID, room ID, alias, media ID…): every byte except
 /// RFC 3986 unreserved characters, so `@a:b` becomes `%40a%3Ab` and `/` can never split a segment.
-pub fn encode_segment(segment: &str) -> String {
+pub(crate) fn encode_segment(segment: &str) -> String {
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 /// An empty JSON object response (`{}`), as returned by many write endpoints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmptyResponse {}
+pub(crate) struct EmptyResponse {}
 
 /// Bounds on retries. The defaults suit a chat bot: a few seconds at most before answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Total attempts per request, including the first one.
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// First backoff for transient failures; doubled after each failure.
-    pub base_backoff: Duration,
+    pub(crate) base_backoff: Duration,
     /// Ceiling for a single backoff.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// Ceiling for the sum of all waits of one request; a 429 asking for longer gives up.
-    pub max_total_wait: Duration,
+    pub(crate) max_total_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -204,7 +204,7 @@ enum Attempt<T> {
 impl AdminClient {
     /// Creates a client for `homeserver` (e.g. `https://matrix.example.org`) using the bot's
     /// access token, which must belong to a server admin for `/_synapse/admin` endpoints.
-    pub fn new(homeserver: Url, mut access_token: String) -> Result<Self, AdminError> {
+    pub(crate) fn new(homeserver: Url, mut access_token: String) -> Result<Self, AdminError> {
         if !matches!(homeserver.scheme(), "http" | "https") || homeserver.cannot_be_a_base() {
             return Err(AdminError::InvalidConfig {
                 reason: format!(
@@ -300,7 +300,7 @@ impl AdminClient {
     /// Retries: a 429 is retried for every endpoint, honouring `retry_after_ms` / `Retry-After`;
     /// connection errors, timeouts and 502/503/504 are retried with exponential backoff only when
     /// `E::RETRY_SAFE`. Everything else is returned at once.
-    pub async fn send<E: Endpoint>(&self, ep: &E) -> Result<E::Response, AdminError> {
+    pub(crate) async fn send<E: Endpoint>(&self, ep: &E) -> Result<E::Response, AdminError> {
         let url = self.url_for(ep);
         let body = match (ep.body(), E::METHOD) {
             (Some(b), _) => Some(b),

@@ -21,7 +21,7 @@ fn room_subject(room_id: &str) -> String {
 /// Synapse before 1.96 reported `new`/`purging`/`shutting_down`. Anything else is kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     /// Waiting to start (`scheduled`, or `new` in old versions).
     Scheduled,
     /// Running (`active`, or `purging`/`shutting_down` in old versions).
@@ -37,16 +37,8 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// Whether the task has stopped (complete, failed or cancelled).
-    pub fn is_finished(&self) -> bool {
-        matches!(
-            self,
-            TaskStatus::Complete | TaskStatus::Failed | TaskStatus::Cancelled
-        )
-    }
-
     /// The status as Synapse spells it.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             TaskStatus::Scheduled => "scheduled",
             TaskStatus::Active => "active",
@@ -89,76 +81,76 @@ impl fmt::Display for TaskStatus {
 
 /// `GET /_synapse/admin/v1/rooms/{room_id}`: all details of a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomDetails {
+pub(crate) struct RoomDetails {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
 }
 
 /// Response of [`RoomDetails`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomInfo {
+pub(crate) struct RoomInfo {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// Room name.
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Room topic.
     #[serde(default)]
-    pub topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// Avatar `mxc://` URI.
     #[serde(default)]
-    pub avatar: Option<String>,
+    pub(crate) avatar: Option<String>,
     /// Canonical alias.
     #[serde(default)]
-    pub canonical_alias: Option<String>,
+    pub(crate) canonical_alias: Option<String>,
     /// Joined members (all servers).
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_members: u64,
+    pub(crate) joined_members: u64,
     /// Joined local members.
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_local_members: u64,
+    pub(crate) joined_local_members: u64,
     /// Local devices in the room.
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_local_devices: u64,
+    pub(crate) joined_local_devices: u64,
     /// Room version.
     #[serde(default)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Creator's user ID.
     #[serde(default)]
-    pub creator: Option<String>,
+    pub(crate) creator: Option<String>,
     /// Encryption algorithm, `None` if unencrypted.
     #[serde(default)]
-    pub encryption: Option<String>,
+    pub(crate) encryption: Option<String>,
     /// Whether other servers may join.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub federatable: bool,
+    pub(crate) federatable: bool,
     /// Whether it is in the room directory.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub public: bool,
+    pub(crate) public: bool,
     /// `public`, `knock`, `invite`, `private`, …
     #[serde(default)]
-    pub join_rules: Option<String>,
+    pub(crate) join_rules: Option<String>,
     /// `can_join` or `forbidden`.
     #[serde(default)]
-    pub guest_access: Option<String>,
+    pub(crate) guest_access: Option<String>,
     /// `invited`, `joined`, `shared` or `world_readable`.
     #[serde(default)]
-    pub history_visibility: Option<String>,
+    pub(crate) history_visibility: Option<String>,
     /// Number of state events.
     #[serde(default, deserialize_with = "null_default")]
-    pub state_events: u64,
+    pub(crate) state_events: u64,
     /// E.g. `m.space`; `None` for ordinary rooms.
     #[serde(default)]
-    pub room_type: Option<String>,
+    pub(crate) room_type: Option<String>,
     /// Whether all local users have forgotten the room (Synapse ≥ 1.66).
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub forgotten: bool,
+    pub(crate) forgotten: bool,
     /// Whether the room has been tombstoned.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub tombstoned: bool,
+    pub(crate) tombstoned: bool,
     /// Successor room of a tombstoned room.
     #[serde(default)]
-    pub replacement_room: Option<String>,
+    pub(crate) replacement_room: Option<String>,
 }
 
 impl Endpoint for RoomDetails {
@@ -177,21 +169,21 @@ impl Endpoint for RoomDetails {
 
 /// `GET /_synapse/admin/v1/rooms`: one page of the rooms known to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListRooms {
+pub(crate) struct ListRooms {
     /// Offset: `next_batch` of the previous page, or 0.
-    pub from: u64,
+    pub(crate) from: u64,
     /// Page size (Synapse default 100).
-    pub limit: u32,
+    pub(crate) limit: u32,
     /// `name` (default), `joined_members`, `joined_local_members`, `state_events`, …
-    pub order_by: Option<String>,
+    pub(crate) order_by: Option<String>,
     /// `f` (default) or `b`.
-    pub dir: Option<String>,
+    pub(crate) dir: Option<String>,
     /// Filter on name, canonical alias localpart or room ID (must not be empty).
-    pub search_term: Option<String>,
+    pub(crate) search_term: Option<String>,
     /// Only public (`Some(true)`) or only non-public (`Some(false)`) rooms.
-    pub public_rooms: Option<bool>,
+    pub(crate) public_rooms: Option<bool>,
     /// Only empty (`Some(true)`) or only non-empty (`Some(false)`) rooms.
-    pub empty_rooms: Option<bool>,
+    pub(crate) empty_rooms: Option<bool>,
 }
 
 impl Default for ListRooms {
@@ -210,71 +202,71 @@ impl Default for ListRooms {
 
 /// One entry of [`RoomList::rooms`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomListEntry {
+pub(crate) struct RoomListEntry {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// Room name.
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Canonical alias.
     #[serde(default)]
-    pub canonical_alias: Option<String>,
+    pub(crate) canonical_alias: Option<String>,
     /// Joined members (all servers).
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_members: u64,
+    pub(crate) joined_members: u64,
     /// Joined local members.
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_local_members: u64,
+    pub(crate) joined_local_members: u64,
     /// Room version.
     #[serde(default)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// Creator's user ID.
     #[serde(default)]
-    pub creator: Option<String>,
+    pub(crate) creator: Option<String>,
     /// Encryption algorithm, `None` if unencrypted.
     #[serde(default)]
-    pub encryption: Option<String>,
+    pub(crate) encryption: Option<String>,
     /// Whether other servers may join.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub federatable: bool,
+    pub(crate) federatable: bool,
     /// Whether it is in the room directory.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub public: bool,
+    pub(crate) public: bool,
     /// Join rule.
     #[serde(default)]
-    pub join_rules: Option<String>,
+    pub(crate) join_rules: Option<String>,
     /// Guest access.
     #[serde(default)]
-    pub guest_access: Option<String>,
+    pub(crate) guest_access: Option<String>,
     /// History visibility.
     #[serde(default)]
-    pub history_visibility: Option<String>,
+    pub(crate) history_visibility: Option<String>,
     /// Number of state events.
     #[serde(default, deserialize_with = "null_default")]
-    pub state_events: u64,
+    pub(crate) state_events: u64,
     /// E.g. `m.space`.
     #[serde(default)]
-    pub room_type: Option<String>,
+    pub(crate) room_type: Option<String>,
 }
 
 /// Response of [`ListRooms`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomList {
+pub(crate) struct RoomList {
     /// This page.
     #[serde(default, deserialize_with = "null_default")]
-    pub rooms: Vec<RoomListEntry>,
+    pub(crate) rooms: Vec<RoomListEntry>,
     /// Offset of this page.
     #[serde(default, deserialize_with = "null_default")]
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// Number of rooms matching the filters.
     #[serde(default, deserialize_with = "null_default")]
-    pub total_rooms: u64,
+    pub(crate) total_rooms: u64,
     /// `from` of the next page; `None` on the last page. (Older docs call it `next_token`.)
     #[serde(default, alias = "next_token", deserialize_with = "opt_u64_or_string")]
-    pub next_batch: Option<u64>,
+    pub(crate) next_batch: Option<u64>,
     /// `from` of the previous page; `None` on the first page.
     #[serde(default, deserialize_with = "opt_u64_or_string")]
-    pub prev_batch: Option<u64>,
+    pub(crate) prev_batch: Option<u64>,
 }
 
 impl Endpoint for ListRooms {
@@ -316,20 +308,20 @@ impl Endpoint for ListRooms {
 
 /// `GET /_synapse/admin/v1/rooms/{room_id}/members`: all members of a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomMembers {
+pub(crate) struct RoomMembers {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
 }
 
 /// Response of [`RoomMembers`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomMembersResponse {
+pub(crate) struct RoomMembersResponse {
     /// User IDs.
     #[serde(default, deserialize_with = "null_default")]
-    pub members: Vec<String>,
+    pub(crate) members: Vec<String>,
     /// Number of members.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 impl Endpoint for RoomMembers {
@@ -355,26 +347,26 @@ impl Endpoint for RoomMembers {
 
 /// `DELETE /_synapse/admin/v2/rooms/{room_id}`: shut down (and by default purge) a room in the background.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRoom {
+pub(crate) struct DeleteRoom {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// Prevent future joins.
-    pub block: bool,
+    pub(crate) block: bool,
     /// Remove all traces of the room from the database (Synapse default `true`).
-    pub purge: bool,
+    pub(crate) purge: bool,
     /// Purge even if local users are still in the room (only with `purge`).
-    pub force_purge: bool,
+    pub(crate) force_purge: bool,
     /// If set, create a notice room owned by this local user and move local members there.
-    pub new_room_user_id: Option<String>,
+    pub(crate) new_room_user_id: Option<String>,
     /// Name of the notice room.
-    pub room_name: Option<String>,
+    pub(crate) room_name: Option<String>,
     /// First message in the notice room.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 impl DeleteRoom {
     /// Shut down and purge `room_id` with Synapse's defaults (no block, no notice room).
-    pub fn new(room_id: impl Into<String>) -> Self {
+    pub(crate) fn new(room_id: impl Into<String>) -> Self {
         DeleteRoom {
             room_id: room_id.into(),
             block: false,
@@ -389,9 +381,9 @@ impl DeleteRoom {
 
 /// Response of [`DeleteRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeleteRoomStarted {
+pub(crate) struct DeleteRoomStarted {
     /// Pass to [`DeleteRoomStatus`] to follow progress.
-    pub delete_id: String,
+    pub(crate) delete_id: String,
 }
 
 impl Endpoint for DeleteRoom {
@@ -430,45 +422,45 @@ impl Endpoint for DeleteRoom {
 
 /// What happened to the members and aliases of a room being deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShutdownRoomResult {
+pub(crate) struct ShutdownRoomResult {
     /// Local users removed from the room.
     #[serde(default, deserialize_with = "null_default")]
-    pub kicked_users: Vec<String>,
+    pub(crate) kicked_users: Vec<String>,
     /// Local users that could not be removed.
     #[serde(default, deserialize_with = "null_default")]
-    pub failed_to_kick_users: Vec<String>,
+    pub(crate) failed_to_kick_users: Vec<String>,
     /// Local aliases moved to the new room.
     #[serde(default, deserialize_with = "null_default")]
-    pub local_aliases: Vec<String>,
+    pub(crate) local_aliases: Vec<String>,
     /// The notice room, if one was created.
     #[serde(default)]
-    pub new_room_id: Option<String>,
+    pub(crate) new_room_id: Option<String>,
 }
 
 /// A room deletion task, from [`DeleteRoomStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeleteTask {
+pub(crate) struct DeleteTask {
     /// Task ID.
     #[serde(default)]
-    pub delete_id: Option<String>,
+    pub(crate) delete_id: Option<String>,
     /// Room being deleted.
     #[serde(default)]
-    pub room_id: Option<String>,
+    pub(crate) room_id: Option<String>,
     /// Progress.
-    pub status: TaskStatus,
+    pub(crate) status: TaskStatus,
     /// Error message when `status` is failed (not sent by all versions).
     #[serde(default)]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Shutdown result; `None` until members have been removed.
     #[serde(default)]
-    pub shutdown_room: Option<ShutdownRoomResult>,
+    pub(crate) shutdown_room: Option<ShutdownRoomResult>,
 }
 
 /// `GET /_synapse/admin/v2/rooms/delete_status/{delete_id}`: progress of one room deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteRoomStatus {
+pub(crate) struct DeleteRoomStatus {
     /// From [`DeleteRoomStarted::delete_id`].
-    pub delete_id: String,
+    pub(crate) delete_id: String,
 }
 
 impl Endpoint for DeleteRoomStatus {
@@ -494,19 +486,19 @@ impl Endpoint for DeleteRoomStatus {
 
 /// `PUT /_synapse/admin/v1/rooms/{room_id}/block`: block or unblock a room (even one unknown to the server).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockRoom {
+pub(crate) struct BlockRoom {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// `true` to block, `false` to unblock.
-    pub block: bool,
+    pub(crate) block: bool,
 }
 
 /// Response of [`BlockRoom`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockResponse {
+pub(crate) struct BlockResponse {
     /// Whether the room is now blocked.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub block: bool,
+    pub(crate) block: bool,
 }
 
 impl Endpoint for BlockRoom {
@@ -532,20 +524,20 @@ impl Endpoint for BlockRoom {
 
 /// `GET /_synapse/admin/v1/rooms/{room_id}/block`: whether a room is blocked, and by whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomBlockStatus {
+pub(crate) struct RoomBlockStatus {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
 }
 
 /// Response of [`RoomBlockStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlockStatus {
+pub(crate) struct BlockStatus {
     /// Whether the room is blocked.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub block: bool,
+    pub(crate) block: bool,
     /// Who blocked it (only when blocked).
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
 }
 
 impl Endpoint for RoomBlockStatus {
@@ -567,11 +559,11 @@ impl Endpoint for RoomBlockStatus {
 
 /// `POST /_synapse/admin/v1/rooms/{room_id_or_alias}/make_room_admin`: give a local user the highest power in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MakeRoomAdmin {
+pub(crate) struct MakeRoomAdmin {
     /// Room ID or alias.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// User to promote; `None` promotes the bot itself.
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
 }
 
 impl Endpoint for MakeRoomAdmin {
@@ -604,20 +596,20 @@ impl Endpoint for MakeRoomAdmin {
 
 /// `POST /_synapse/admin/v1/purge_history/{room_id}`: purge events older than a time, in the background.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurgeHistory {
+pub(crate) struct PurgeHistory {
     /// Room ID.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// Purge events before this time (ms since the epoch).
-    pub purge_up_to_ts: u64,
+    pub(crate) purge_up_to_ts: u64,
     /// Also delete events sent by local users (off by default: they may be the only copy).
-    pub delete_local_events: bool,
+    pub(crate) delete_local_events: bool,
 }
 
 /// Response of [`PurgeHistory`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurgeStarted {
+pub(crate) struct PurgeStarted {
     /// Pass to [`PurgeHistoryStatus`] to follow progress.
-    pub purge_id: String,
+    pub(crate) purge_id: String,
 }
 
 impl Endpoint for PurgeHistory {
@@ -646,19 +638,19 @@ impl Endpoint for PurgeHistory {
 
 /// `GET /_synapse/admin/v1/purge_history_status/{purge_id}`: progress of a history purge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurgeHistoryStatus {
+pub(crate) struct PurgeHistoryStatus {
     /// From [`PurgeStarted::purge_id`].
-    pub purge_id: String,
+    pub(crate) purge_id: String,
 }
 
 /// Response of [`PurgeHistoryStatus`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurgeStatus {
+pub(crate) struct PurgeStatus {
     /// `active`, `complete` or `failed`.
-    pub status: TaskStatus,
+    pub(crate) status: TaskStatus,
     /// Error message when failed.
     #[serde(default)]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Endpoint for PurgeHistoryStatus {
@@ -727,7 +719,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.status, TaskStatus::Active);
-        assert!(!t.status.is_finished());
         assert_eq!(
             t.shutdown_room.unwrap().new_room_id.as_deref(),
             Some("!n:e")
@@ -740,7 +731,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.status, TaskStatus::Failed);
-        assert!(t.status.is_finished());
+        assert_eq!(t.error.as_deref(), Some("boom"));
         let t: DeleteTask = serde_json::from_str(r#"{"status": "purging"}"#).unwrap();
         assert_eq!(t.status, TaskStatus::Active);
         let p: PurgeStatus = serde_json::from_str(r#"{"status": "weird"}"#).unwrap();

@@ -10,16 +10,16 @@ use super::{Endpoint, encode_segment};
 
 /// `GET /_synapse/admin/v1/server_version`: the running Synapse version.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServerVersion;
+pub(crate) struct ServerVersion;
 
 /// Response of [`ServerVersion`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerVersionResponse {
+pub(crate) struct ServerVersionResponse {
     /// E.g. `1.163.2`.
-    pub server_version: String,
+    pub(crate) server_version: String,
     /// Only sent by Synapse before 1.94.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub python_version: Option<String>,
+    pub(crate) python_version: Option<String>,
 }
 
 impl Endpoint for ServerVersion {
@@ -38,19 +38,19 @@ impl Endpoint for ServerVersion {
 
 /// `GET /_matrix/client/v3/directory/room/{alias}`: the room an alias points to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolveRoomAlias {
+pub(crate) struct ResolveRoomAlias {
     /// Full alias, e.g. `#room:example.org`.
-    pub alias: String,
+    pub(crate) alias: String,
 }
 
 /// Response of [`ResolveRoomAlias`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolvedRoomAlias {
+pub(crate) struct ResolvedRoomAlias {
     /// The room ID the alias points to.
-    pub room_id: String,
+    pub(crate) room_id: String,
     /// Servers that know the room.
     #[serde(default, deserialize_with = "null_default")]
-    pub servers: Vec<String>,
+    pub(crate) servers: Vec<String>,
 }
 
 impl Endpoint for ResolveRoomAlias {

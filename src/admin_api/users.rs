@@ -24,22 +24,22 @@ fn user_subject(user_id: &str) -> String {
 
 /// A third-party identifier (email address or phone number) of a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Threepid {
+pub(crate) struct Threepid {
     /// `email` or `msisdn`.
-    pub medium: String,
+    pub(crate) medium: String,
     /// The address itself, e.g. `alice@example.com` or `447470274584`.
-    pub address: String,
+    pub(crate) address: String,
     /// When it was added (ms); only in responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub added_at: Option<i64>,
+    pub(crate) added_at: Option<i64>,
     /// When it was validated (ms); only in responses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validated_at: Option<i64>,
+    pub(crate) validated_at: Option<i64>,
 }
 
 impl Threepid {
     /// A threepid for a request body.
-    pub fn new(medium: impl Into<String>, address: impl Into<String>) -> Self {
+    pub(crate) fn new(medium: impl Into<String>, address: impl Into<String>) -> Self {
         Threepid {
             medium: medium.into(),
             address: address.into(),
@@ -51,85 +51,85 @@ impl Threepid {
 
 /// A mapping to an SSO identity provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExternalId {
+pub(crate) struct ExternalId {
     /// The provider's `idp_id` (OIDC providers are prefixed `oidc-`).
-    pub auth_provider: String,
+    pub(crate) auth_provider: String,
     /// The user's ID at the provider.
-    pub external_id: String,
+    pub(crate) external_id: String,
 }
 
 /// Full account details, as returned by `GET`/`PUT /_synapse/admin/v2/users/{user_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetails {
     /// Fully-qualified user ID.
-    pub name: String,
+    pub(crate) name: String,
     /// Display name, if set.
     #[serde(default)]
-    pub displayname: Option<String>,
+    pub(crate) displayname: Option<String>,
     /// Avatar `mxc://` URL, if set.
     #[serde(default)]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
     /// Third-party IDs.
     #[serde(default, deserialize_with = "null_default")]
-    pub threepids: Vec<Threepid>,
+    pub(crate) threepids: Vec<Threepid>,
     /// SSO identities.
     #[serde(default, deserialize_with = "null_default")]
-    pub external_ids: Vec<ExternalId>,
+    pub(crate) external_ids: Vec<ExternalId>,
     /// Whether the user is a server admin.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub admin: bool,
+    pub(crate) admin: bool,
     /// Whether the account is deactivated.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub deactivated: bool,
+    pub(crate) deactivated: bool,
     /// Whether the account is GDPR-erased.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub erased: bool,
+    pub(crate) erased: bool,
     /// Whether the account is locked.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub locked: bool,
+    pub(crate) locked: bool,
     /// Whether the account is suspended.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub suspended: bool,
+    pub(crate) suspended: bool,
     /// Whether the account is shadow-banned.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub shadow_banned: bool,
+    pub(crate) shadow_banned: bool,
     /// Whether the account is a guest.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub is_guest: bool,
+    pub(crate) is_guest: bool,
     /// Creation time as Synapse sends it: **seconds** on this endpoint (the raw `users`
     /// column), milliseconds on the list endpoint. Use [`UserDetails::creation_ts_ms`].
     #[serde(default)]
-    pub creation_ts: Option<i64>,
+    pub(crate) creation_ts: Option<i64>,
     /// Last activity (ms), if ever seen.
     #[serde(default)]
-    pub last_seen_ts: Option<i64>,
+    pub(crate) last_seen_ts: Option<i64>,
     /// `None` for normal users; `bot`, `support` or a configured type.
     #[serde(default)]
-    pub user_type: Option<String>,
+    pub(crate) user_type: Option<String>,
     /// The appservice that registered the user, if any.
     #[serde(default, deserialize_with = "opt_string_or_int")]
-    pub appservice_id: Option<String>,
+    pub(crate) appservice_id: Option<String>,
     /// Version of the policy documents the user was sent a server notice for.
     #[serde(default, deserialize_with = "opt_string_or_int")]
-    pub consent_server_notice_sent: Option<String>,
+    pub(crate) consent_server_notice_sent: Option<String>,
     /// Version of the policy documents the user consented to.
     #[serde(default, deserialize_with = "opt_string_or_int")]
-    pub consent_version: Option<String>,
+    pub(crate) consent_version: Option<String>,
     /// When the user consented (ms).
     #[serde(default)]
-    pub consent_ts: Option<i64>,
+    pub(crate) consent_ts: Option<i64>,
     /// Only present when MSC3866 (registration approval) is enabled.
     #[serde(
         default,
         deserialize_with = "lenient_opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
-    pub approved: Option<bool>,
+    pub(crate) approved: Option<bool>,
 }
 
 impl UserDetails {
     /// Creation time in milliseconds, whether Synapse sent seconds or milliseconds.
-    pub fn creation_ts_ms(&self) -> Option<i64> {
+    pub(crate) fn creation_ts_ms(&self) -> Option<i64> {
         self.creation_ts.map(ts_to_ms)
     }
 }
@@ -140,9 +140,9 @@ impl UserDetails {
 
 /// `GET /_synapse/admin/v2/users/{user_id}`: details of one local account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryUser {
+pub(crate) struct QueryUser {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 impl Endpoint for QueryUser {
@@ -163,26 +163,26 @@ impl Endpoint for QueryUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListUsers {
     /// Pagination token: `next_token` of the previous page.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Page size (Synapse default 100).
-    pub limit: u32,
+    pub(crate) limit: u32,
     /// Include guests. Always sent; defaults to `false` because Synapse rejects
     /// `guests=true` (also its implicit default) when delegating auth to MAS.
-    pub guests: bool,
+    pub(crate) guests: bool,
     /// Include deactivated accounts.
-    pub deactivated: bool,
+    pub(crate) deactivated: bool,
     /// Include locked accounts (Synapse ≥ 1.93).
-    pub locked: bool,
+    pub(crate) locked: bool,
     /// Only admins (`Some(true)`), only non-admins (`Some(false)`), or both.
-    pub admins: Option<bool>,
+    pub(crate) admins: Option<bool>,
     /// Filter: localpart or display name contains this.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Filter: user ID contains this (ignored by Synapse when `name` is set).
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// `name` (default), `displayname`, `creation_ts`, `last_seen_ts`, `admin`, …
-    pub order_by: Option<String>,
+    pub(crate) order_by: Option<String>,
     /// `f` (default) or `b`.
-    pub dir: Option<String>,
+    pub(crate) dir: Option<String>,
 }
 
 impl Default for ListUsers {
@@ -204,56 +204,49 @@ impl Default for ListUsers {
 
 /// One entry of [`ListUsersResponse::users`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserListEntry {
+pub(crate) struct UserListEntry {
     /// Fully-qualified user ID.
-    pub name: String,
+    pub(crate) name: String,
     /// Display name, if set.
     #[serde(default)]
-    pub displayname: Option<String>,
+    pub(crate) displayname: Option<String>,
     /// Avatar `mxc://` URL, if set.
     #[serde(default)]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
     /// Whether the user is a server admin.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub admin: bool,
+    pub(crate) admin: bool,
     /// Whether the account is deactivated.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub deactivated: bool,
+    pub(crate) deactivated: bool,
     /// Whether the account is a guest.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub is_guest: bool,
+    pub(crate) is_guest: bool,
     /// Whether the account is locked.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub locked: bool,
+    pub(crate) locked: bool,
     /// Whether the account is GDPR-erased.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub erased: bool,
+    pub(crate) erased: bool,
     /// Whether the account is shadow-banned.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub shadow_banned: bool,
+    pub(crate) shadow_banned: bool,
     /// `None` for normal users; `bot`, `support`, …
     #[serde(default)]
-    pub user_type: Option<String>,
-    /// Creation time; milliseconds on this endpoint. Use [`UserListEntry::creation_ts_ms`].
+    pub(crate) user_type: Option<String>,
+    /// Creation time; milliseconds on this endpoint (seconds on [`QueryUser`]).
     #[serde(default)]
-    pub creation_ts: Option<i64>,
+    pub(crate) creation_ts: Option<i64>,
     /// Last activity (ms), if ever seen.
     #[serde(default)]
-    pub last_seen_ts: Option<i64>,
+    pub(crate) last_seen_ts: Option<i64>,
     /// Only present when MSC3866 is enabled.
     #[serde(
         default,
         deserialize_with = "lenient_opt_bool",
         skip_serializing_if = "Option::is_none"
     )]
-    pub approved: Option<bool>,
-}
-
-impl UserListEntry {
-    /// Creation time in milliseconds, whether Synapse sent seconds or milliseconds.
-    pub fn creation_ts_ms(&self) -> Option<i64> {
-        self.creation_ts.map(ts_to_ms)
-    }
+    pub(crate) approved: Option<bool>,
 }
 
 /// Response of [`ListUsers`].
@@ -261,13 +254,13 @@ impl UserListEntry {
 pub struct ListUsersResponse {
     /// This page.
     #[serde(default, deserialize_with = "null_default")]
-    pub users: Vec<UserListEntry>,
+    pub(crate) users: Vec<UserListEntry>,
     /// Pass as `from` to get the next page; `None` on the last page.
     #[serde(default, deserialize_with = "opt_string_or_int")]
-    pub next_token: Option<String>,
+    pub(crate) next_token: Option<String>,
     /// Number of users matching the filters.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 impl Endpoint for ListUsers {
@@ -314,37 +307,37 @@ impl Endpoint for ListUsers {
 
 /// Body of [`UpsertUser`]: every field is optional and left unchanged when `None`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]
-pub struct UpsertUserBody {
+pub(crate) struct UpsertUserBody {
     /// New password (devices are logged out unless `logout_devices` is `false`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Whether setting a password logs out all devices (Synapse default `true`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub logout_devices: Option<bool>,
+    pub(crate) logout_devices: Option<bool>,
     /// New display name (`""` removes it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub displayname: Option<String>,
+    pub(crate) displayname: Option<String>,
     /// New avatar `mxc://` URL (`""` removes it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
     /// Replaces all third-party IDs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub threepids: Option<Vec<Threepid>>,
+    pub(crate) threepids: Option<Vec<Threepid>>,
     /// Replaces all SSO identities.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_ids: Option<Vec<ExternalId>>,
+    pub(crate) external_ids: Option<Vec<ExternalId>>,
     /// Grant or revoke server admin.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub admin: Option<bool>,
+    pub(crate) admin: Option<bool>,
     /// Deactivate (`true`) or reactivate (`false`; needs a password with local auth).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deactivated: Option<bool>,
+    pub(crate) deactivated: Option<bool>,
     /// `bot`, `support` or a configured type. (Clearing the type is not supported here.)
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_type: Option<String>,
+    pub(crate) user_type: Option<String>,
     /// Lock or unlock the account.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub locked: Option<bool>,
+    pub(crate) locked: Option<bool>,
 }
 
 impl fmt::Debug for UpsertUserBody {
@@ -366,22 +359,22 @@ impl fmt::Debug for UpsertUserBody {
 
 /// `PUT /_synapse/admin/v2/users/{user_id}`: create a local account or modify an existing one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpsertUser {
+pub(crate) struct UpsertUser {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Fields to set.
-    pub body: UpsertUserBody,
+    pub(crate) body: UpsertUserBody,
 }
 
 /// Response of [`UpsertUser`]: the account after the change, and whether it was created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpsertOutcome {
+pub(crate) struct UpsertOutcome {
     /// `true` when Synapse answered 201 Created, `false` for 200 OK (modified).
     #[serde(skip)]
-    pub created: bool,
+    pub(crate) created: bool,
     /// The account as Synapse now has it.
     #[serde(flatten)]
-    pub user: UserDetails,
+    pub(crate) user: UserDetails,
 }
 
 impl Endpoint for UpsertUser {
@@ -415,19 +408,19 @@ impl Endpoint for UpsertUser {
 
 /// `POST /_synapse/admin/v1/deactivate/{user_id}`: deactivate an account (optionally GDPR-erase it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeactivateUser {
+pub(crate) struct DeactivateUser {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Also erase the user (hide their messages from future joiners, drop profile).
-    pub erase: bool,
+    pub(crate) erase: bool,
 }
 
 /// Response of [`DeactivateUser`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeactivateResponse {
+pub(crate) struct DeactivateResponse {
     /// `success` or `no-support`: whether threepids could be unbound from identity servers.
     #[serde(default)]
-    pub id_server_unbind_result: Option<String>,
+    pub(crate) id_server_unbind_result: Option<String>,
 }
 
 impl Endpoint for DeactivateUser {
@@ -461,45 +454,45 @@ impl Endpoint for DeactivateUser {
 
 /// `GET /_synapse/admin/v2/users/{user_id}/devices`: all devices of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListDevices {
+pub(crate) struct ListDevices {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 /// One device of a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
+pub(crate) struct Device {
     /// Device ID.
-    pub device_id: String,
+    pub(crate) device_id: String,
     /// Name set by the user, if any.
     #[serde(default)]
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
     /// Last IP address seen (may lag a few minutes).
     #[serde(default)]
-    pub last_seen_ip: Option<String>,
+    pub(crate) last_seen_ip: Option<String>,
     /// Last user agent seen.
     #[serde(default)]
-    pub last_seen_user_agent: Option<String>,
+    pub(crate) last_seen_user_agent: Option<String>,
     /// Last activity (ms).
     #[serde(default)]
-    pub last_seen_ts: Option<i64>,
+    pub(crate) last_seen_ts: Option<i64>,
     /// Owner.
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// Whether this is a dehydrated device.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub dehydrated: bool,
+    pub(crate) dehydrated: bool,
 }
 
 /// Response of [`ListDevices`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DevicesResponse {
+pub(crate) struct DevicesResponse {
     /// The devices.
     #[serde(default, deserialize_with = "null_default")]
-    pub devices: Vec<Device>,
+    pub(crate) devices: Vec<Device>,
     /// Number of devices.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 impl Endpoint for ListDevices {
@@ -521,20 +514,20 @@ impl Endpoint for ListDevices {
 
 /// `GET /_synapse/admin/v1/users/{user_id}/joined_rooms`: rooms a user is joined to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinedRooms {
+pub(crate) struct JoinedRooms {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 /// Response of [`JoinedRooms`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JoinedRoomsResponse {
+pub(crate) struct JoinedRoomsResponse {
     /// Room IDs.
     #[serde(default, deserialize_with = "null_default")]
-    pub joined_rooms: Vec<String>,
+    pub(crate) joined_rooms: Vec<String>,
     /// Number of rooms.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 impl Endpoint for JoinedRooms {
@@ -556,55 +549,55 @@ impl Endpoint for JoinedRooms {
 
 /// `GET /_synapse/admin/v1/whois/{user_id}`: active sessions (IPs, user agents) of a local user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Whois {
+pub(crate) struct Whois {
     /// Fully-qualified user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
 }
 
 /// One connection of a [`WhoisSession`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoisConnection {
+pub(crate) struct WhoisConnection {
     /// Client IP address.
     #[serde(default)]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// Last activity on this connection (ms).
     #[serde(default)]
-    pub last_seen: Option<i64>,
+    pub(crate) last_seen: Option<i64>,
     /// Client user agent.
     #[serde(default)]
-    pub user_agent: Option<String>,
+    pub(crate) user_agent: Option<String>,
 }
 
 /// A session in [`WhoisDevice::sessions`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoisSession {
+pub(crate) struct WhoisSession {
     /// Connections of the session.
     #[serde(default, deserialize_with = "null_default")]
-    pub connections: Vec<WhoisConnection>,
+    pub(crate) connections: Vec<WhoisConnection>,
 }
 
 /// A device in [`WhoisResponse::devices`] (Synapse puts everything under the key `""`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoisDevice {
+pub(crate) struct WhoisDevice {
     /// Sessions of the device.
     #[serde(default, deserialize_with = "null_default")]
-    pub sessions: Vec<WhoisSession>,
+    pub(crate) sessions: Vec<WhoisSession>,
 }
 
 /// Response of [`Whois`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WhoisResponse {
+pub(crate) struct WhoisResponse {
     /// The user asked about.
     #[serde(default)]
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Devices by device ID.
     #[serde(default, deserialize_with = "null_default")]
-    pub devices: BTreeMap<String, WhoisDevice>,
+    pub(crate) devices: BTreeMap<String, WhoisDevice>,
 }
 
 impl WhoisResponse {
     /// All connections, across devices and sessions.
-    pub fn connections(&self) -> impl Iterator<Item = &WhoisConnection> {
+    pub(crate) fn connections(&self) -> impl Iterator<Item = &WhoisConnection> {
         self.devices
             .values()
             .flat_map(|d| d.sessions.iter())
@@ -612,7 +605,7 @@ impl WhoisResponse {
     }
 
     /// The most recent `last_seen` (ms) over all connections, if any.
-    pub fn last_seen_ms(&self) -> Option<i64> {
+    pub(crate) fn last_seen_ms(&self) -> Option<i64> {
         self.connections().filter_map(|c| c.last_seen).max()
     }
 }
@@ -637,31 +630,24 @@ impl Endpoint for Whois {
 
 /// A per-user rate-limit override. Both fields are `None` when no override is set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RatelimitOverride {
+pub(crate) struct RatelimitOverride {
     /// Actions per second; `0` disables rate limiting for the user.
     #[serde(default)]
-    pub messages_per_second: Option<u64>,
+    pub(crate) messages_per_second: Option<u64>,
     /// Burst size.
     #[serde(default)]
-    pub burst_count: Option<u64>,
-}
-
-impl RatelimitOverride {
-    /// Whether an override is set.
-    pub fn is_set(&self) -> bool {
-        self.messages_per_second.is_some() || self.burst_count.is_some()
-    }
+    pub(crate) burst_count: Option<u64>,
 }
 
 /// `POST /_synapse/admin/v1/users/{user_id}/override_ratelimit`: set a rate-limit override (0/0 disables rate limiting).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverrideRatelimit {
+pub(crate) struct OverrideRatelimit {
     /// Fully-qualified local user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Actions per second; `0` disables rate limiting.
-    pub messages_per_second: u32,
+    pub(crate) messages_per_second: u32,
     /// Burst size.
-    pub burst_count: u32,
+    pub(crate) burst_count: u32,
 }
 
 impl Endpoint for OverrideRatelimit {
@@ -696,69 +682,69 @@ impl Endpoint for OverrideRatelimit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaInfo {
     /// Media ID (the part after `mxc://server/`).
-    pub media_id: String,
+    pub(crate) media_id: String,
     /// Size in bytes.
     #[serde(default)]
-    pub media_length: Option<u64>,
+    pub(crate) media_length: Option<u64>,
     /// MIME type.
     #[serde(default)]
-    pub media_type: Option<String>,
+    pub(crate) media_type: Option<String>,
     /// Upload time (ms).
     #[serde(default)]
-    pub created_ts: Option<i64>,
+    pub(crate) created_ts: Option<i64>,
     /// Last access (ms); `None` if never accessed.
     #[serde(default)]
-    pub last_access_ts: Option<i64>,
+    pub(crate) last_access_ts: Option<i64>,
     /// Who quarantined it, if quarantined.
     #[serde(default)]
-    pub quarantined_by: Option<String>,
+    pub(crate) quarantined_by: Option<String>,
     /// Whether it is protected from quarantine.
     #[serde(default, deserialize_with = "lenient_bool")]
-    pub safe_from_quarantine: bool,
+    pub(crate) safe_from_quarantine: bool,
     /// File name given at upload, if any.
     #[serde(default)]
-    pub upload_name: Option<String>,
+    pub(crate) upload_name: Option<String>,
     /// URL this media is a preview of, for URL-preview images.
     #[serde(default)]
-    pub url_cache: Option<String>,
+    pub(crate) url_cache: Option<String>,
     /// Uploader.
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
     /// Whether the media requires authenticated download.
     #[serde(default, deserialize_with = "lenient_opt_bool")]
-    pub authenticated: Option<bool>,
+    pub(crate) authenticated: Option<bool>,
     /// SHA-256 of the content (Synapse ≥ 1.128).
     #[serde(default)]
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
 }
 
 /// `GET /_synapse/admin/v1/users/{user_id}/media`: one page of local media uploaded by a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListUserMedia {
+pub(crate) struct ListUserMedia {
     /// Fully-qualified local user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Offset: `next_token` of the previous page, or 0.
-    pub from: u64,
+    pub(crate) from: u64,
     /// Page size (Synapse default 100).
-    pub limit: u32,
+    pub(crate) limit: u32,
     /// `created_ts` (default), `media_length`, `last_access_ts`, `media_type`, …
-    pub order_by: Option<String>,
+    pub(crate) order_by: Option<String>,
     /// `f` or `b` (newest first is the default when neither field is set).
-    pub dir: Option<String>,
+    pub(crate) dir: Option<String>,
 }
 
 /// Response of [`ListUserMedia`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserMediaResponse {
+pub(crate) struct UserMediaResponse {
     /// This page.
     #[serde(default, deserialize_with = "null_default")]
-    pub media: Vec<MediaInfo>,
+    pub(crate) media: Vec<MediaInfo>,
     /// Pass as `from` to get the next page; `None` on the last page.
     #[serde(default, deserialize_with = "opt_u64_or_string")]
-    pub next_token: Option<u64>,
+    pub(crate) next_token: Option<u64>,
     /// Total number of media of the user.
     #[serde(default, deserialize_with = "null_default")]
-    pub total: u64,
+    pub(crate) total: u64,
 }
 
 impl Endpoint for ListUserMedia {
@@ -794,11 +780,11 @@ impl Endpoint for ListUserMedia {
 
 /// `DELETE /_synapse/admin/v1/users/{user_id}/media`: delete up to `limit` of a user's local media, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeleteUserMedia {
+pub(crate) struct DeleteUserMedia {
     /// Fully-qualified local user ID.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// How many media to delete in this call (Synapse default 100). Repeat until `total` is 0.
-    pub limit: u32,
+    pub(crate) limit: u32,
 }
 
 impl Endpoint for DeleteUserMedia {
@@ -859,7 +845,7 @@ mod tests {
             serde_json::from_str(r#"{"users": [{"name": "@a:b", "creation_ts": 1560432668000}], "next_token": "100", "total": 200}"#)
                 .unwrap();
         assert_eq!(r.next_token.as_deref(), Some("100"));
-        assert_eq!(r.users[0].creation_ts_ms(), Some(1_560_432_668_000));
+        assert_eq!(r.users[0].creation_ts, Some(1_560_432_668_000));
         let r: ListUsersResponse =
             serde_json::from_str(r#"{"users": [], "next_token": 100, "total": 200}"#).unwrap();
         assert_eq!(r.next_token.as_deref(), Some("100"));
@@ -920,10 +906,13 @@ mod tests {
         assert_eq!(r.next_token, Some(3));
         assert_eq!(r.media[0].media_length, Some(67));
         let none: RatelimitOverride = serde_json::from_str("{}").unwrap();
-        assert!(!none.is_set());
+        assert_eq!(none, RatelimitOverride::default());
         let set: RatelimitOverride =
             serde_json::from_str(r#"{"messages_per_second": 0, "burst_count": 0}"#).unwrap();
-        assert!(set.is_set());
+        assert_eq!(
+            (set.messages_per_second, set.burst_count),
+            (Some(0), Some(0))
+        );
     }
 
     #[test]
