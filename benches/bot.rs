@@ -16,6 +16,7 @@
 
 mod support;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,9 +24,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use support::client::ReceivedMessage;
+use support::client::{Human, ReceivedMessage};
 use support::env::{Env, confirm_code, count_after, http, job_number, target_dir};
-use support::process::{BotProcess, Memory, OtherLoad, clock_ticks_per_second, synapse_pid};
+use support::process::{BotProcess, Memory, OtherLoad, clock_ticks_per_second, synapse_pids};
 use support::stats::{Summary, ms, round2, verdict, wall_ms};
 use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
 
@@ -167,7 +168,7 @@ async fn bench_bot(synapse: &'static Synapse) {
     }
     // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let synapse_pids: Vec<u32> = synapse_pid(synapse.log_path()).into_iter().collect();
+    let synapse_pids = synapse_pids(synapse.log_path());
     let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
     let cpu_before = bot.cpu_ticks();
     let mut samples = Vec::with_capacity(commands);
@@ -301,6 +302,12 @@ async fn bench_bot(synapse: &'static Synapse) {
             .collect::<Vec<_>>(),
     );
 
+    // 6. The floor for any bot on this machine: the same round trip answered by a bare
+    // matrix-sdk client that replies at once (no Admin API, no parsing, no store of its own), with
+    // the bot stopped.
+    println!("{commands} × the same round trip answered by a bare matrix-sdk echo client...");
+    let echo = echo_round_trips(&env, WARMUP + commands).await;
+
     // Report.
     println!();
     println!("Round trip: admin client sends `!user <id>` → client has the bot's m.notice reply");
@@ -320,6 +327,10 @@ async fn bench_bot(synapse: &'static Synapse) {
         &format!("Admin API GET /v2/users/<id> direct (reqwest, keep-alive) ×{direct_calls}"),
         &direct,
     );
+    row3(
+        "bare matrix-sdk client replying at once (floor for any bot)",
+        &echo,
+    );
     if let Some(s) = &synadm {
         row3(
             &format!("synadm user details <id> ×{synadm_runs} (process start → exit)"),
@@ -329,6 +340,10 @@ async fn bench_bot(synapse: &'static Synapse) {
     println!(
         "  other processes on the machine used {others_during_commands:.2} of {} cores during the {commands} commands",
         cpus()
+    );
+    println!(
+        "  the bot's own share of the p50 (bot − bare client): {:.1} ms",
+        rt.p50 - echo.p50
     );
     println!(
         "  ratio bot p50 / direct p50 = {:.1}×{}",
@@ -440,6 +455,7 @@ async fn bench_bot(synapse: &'static Synapse) {
             "bot": rt.json(),
             "bot_send_call": send_calls.json(),
             "direct_admin_api": direct.json(),
+            "bare_client_echo": echo.json(),
             "synadm": synadm.as_ref().map(Summary::json),
             "ratio_bot_to_direct_p50": round2(rt.p50 / direct.p50),
             "other_processes_cores": round2(others_during_commands),
@@ -469,6 +485,59 @@ async fn bench_bot(synapse: &'static Synapse) {
     });
     write_results("results.json", &results);
     keep_synapse_log(synapse, "synapse.log");
+}
+
+/// Round trips of `echo N` messages from the admin answered by a second plain client (a
+/// [`Human`] in a background task that replies as soon as its sync delivers the message). The
+/// first `WARMUP` are not counted.
+async fn echo_round_trips(env: &Env, rounds: usize) -> Summary {
+    let echo = Human::new(env.synapse, "echo").await;
+    let echo_id = echo.user_id();
+    env.admin.invite(&env.room_id, &echo_id).await;
+    echo.join(&env.room_id).await;
+    env.admin
+        .wait_for_join(&env.room_id, &echo_id, Duration::from_secs(60))
+        .await;
+    let admin_id = env.admin.user_id();
+    let room_id = env.room_id.clone();
+    let responder = tokio::spawn(async move {
+        let mut handled = HashSet::new();
+        loop {
+            let message = echo
+                .wait_for_message(
+                    &room_id,
+                    |m| {
+                        m.sender == admin_id
+                            && m.body.starts_with("echo ")
+                            && !handled.contains(&m.event_id)
+                    },
+                    Duration::from_secs(3600),
+                )
+                .await;
+            echo.reply_to(&room_id, &message.event_id, "echo").await;
+            handled.insert(message.event_id);
+        }
+    });
+    let mut times = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let mark = env.admin.mark();
+        let t0 = Instant::now();
+        let id = env.say(&format!("echo {i}")).await;
+        let echo_id = echo_id.clone();
+        env.admin
+            .wait_for_message_after(
+                mark,
+                &env.room_id,
+                move |m| m.sender == echo_id && m.in_reply_to.as_ref() == Some(&id),
+                REPLY_TIMEOUT,
+            )
+            .await;
+        if i >= WARMUP {
+            times.push(t0.elapsed());
+        }
+    }
+    responder.abort();
+    Summary::of(&times)
 }
 
 fn row3(name: &str, s: &Summary) {
@@ -655,7 +724,7 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
     }
     println!("Syndic: uploading {n} rows with `!import-users`, then `!confirm`...");
     let peak_was_reset = bot.reset_peak();
-    let synapse_pids: Vec<u32> = synapse_pid(synapse.log_path()).into_iter().collect();
+    let synapse_pids = synapse_pids(synapse.log_path());
     let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
     let cpu_before = bot.cpu_ticks();
     let t_upload = Instant::now();

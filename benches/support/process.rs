@@ -272,6 +272,8 @@ impl OtherLoad {
     pub fn start(pids: &[u32]) -> OtherLoad {
         let mut pids = pids.to_vec();
         pids.push(std::process::id());
+        pids.sort_unstable();
+        pids.dedup();
         let ours = pids.iter().map(|&p| process_ticks(p)).sum();
         OtherLoad {
             pids,
@@ -290,8 +292,21 @@ impl OtherLoad {
     }
 }
 
-/// Synapse's PID, from the `homeserver.pid` the harness config has it write next to its log.
-pub fn synapse_pid(log_path: &Path) -> Option<u32> {
-    let pid_file = log_path.parent()?.join("homeserver.pid");
-    fs::read_to_string(pid_file).ok()?.trim().parse().ok()
+/// Synapse's process and its watchdog: every process whose command line names Synapse's
+/// directory (the one holding its log; the bot's config is in there too).
+pub fn synapse_pids(log_path: &Path) -> Vec<u32> {
+    let Some(dir) = log_path.parent().map(|d| d.display().to_string()) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
+        })
+        .collect()
 }
