@@ -22,3 +22,6 @@ mod store;
 mod text;
 mod units;
 mod users_csv;
+
+#[cfg(test)]
+mod structure_tests;

@@ -6,6 +6,8 @@ mod confirmation;
 mod handlers;
 mod pipeline;
 mod scheduler;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::sync::Arc;
