@@ -13,6 +13,8 @@
 //!   same PUTs sent directly with the bot's concurrency and against synapse-admin's sequential
 //!   GET + PUT. Writes `target/bench/import-results.json`.
 #![recursion_limit = "256"]
+// Test support is shared between modules of one binary: `pub` there means "for the tests".
+#![allow(unreachable_pub)]
 
 mod support;
 

@@ -12,7 +12,7 @@ use crate::text;
 
 /// How a command ended, shown as a reaction on the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Done, or answered.
     Success,
     /// Refused, failed or invalid.
@@ -41,21 +41,21 @@ impl Span {
 
 /// One line of a reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Line(Vec<Span>);
+pub(crate) struct Line(Vec<Span>);
 
 impl Line {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
-    pub fn text(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn text(mut self, s: impl Into<String>) -> Self {
         self.0.push(Span::Text(s.into()));
         self
     }
-    pub fn code(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn code(mut self, s: impl Into<String>) -> Self {
         self.0.push(Span::Code(s.into()));
         self
     }
-    pub fn bold(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn bold(mut self, s: impl Into<String>) -> Self {
         self.0.push(Span::Bold(s.into()));
         self
     }
@@ -103,7 +103,7 @@ enum Block {
 
 /// A file sent with a reply (results, long listings).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Attachment {
+pub(crate) struct Attachment {
     pub filename: String,
     pub mime: String,
     pub bytes: Vec<u8>,
@@ -124,14 +124,14 @@ impl std::fmt::Debug for Attachment {
 
 /// A whole answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     blocks: Vec<Block>,
     pub outcome: Outcome,
     pub attachments: Vec<Attachment>,
 }
 
 impl Reply {
-    pub fn new(outcome: Outcome) -> Self {
+    pub(crate) fn new(outcome: Outcome) -> Self {
         Self {
             blocks: Vec::new(),
             outcome,
@@ -140,38 +140,38 @@ impl Reply {
     }
 
     /// A one-line success answer.
-    pub fn ok(line: impl Into<Line>) -> Self {
+    pub(crate) fn ok(line: impl Into<Line>) -> Self {
         Self::new(Outcome::Success).line(line)
     }
 
     /// A one-line refusal or error.
-    pub fn error(line: impl Into<Line>) -> Self {
+    pub(crate) fn error(line: impl Into<Line>) -> Self {
         Self::new(Outcome::Failure).line(line)
     }
 
-    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+    pub(crate) fn with_outcome(mut self, outcome: Outcome) -> Self {
         self.outcome = outcome;
         self
     }
 
-    pub fn line(mut self, line: impl Into<Line>) -> Self {
+    pub(crate) fn line(mut self, line: impl Into<Line>) -> Self {
         self.blocks.push(Block::Line(line.into()));
         self
     }
 
-    pub fn list(mut self, items: Vec<Line>) -> Self {
+    pub(crate) fn list(mut self, items: Vec<Line>) -> Self {
         if !items.is_empty() {
             self.blocks.push(Block::List(items));
         }
         self
     }
 
-    pub fn attach(mut self, attachment: Attachment) -> Self {
+    pub(crate) fn attach(mut self, attachment: Attachment) -> Self {
         self.attachments.push(attachment);
         self
     }
 
-    pub fn plain(&self) -> String {
+    pub(crate) fn plain(&self) -> String {
         let mut out = Vec::new();
         for b in &self.blocks {
             match b {
@@ -182,7 +182,7 @@ impl Reply {
         out.join("\n")
     }
 
-    pub fn html(&self) -> String {
+    pub(crate) fn html(&self) -> String {
         let mut out = String::new();
         let mut previous_was_line = false;
         for b in &self.blocks {
@@ -209,7 +209,7 @@ impl Reply {
 }
 
 /// A server timestamp (milliseconds) as `2026-11-22 06:10 UTC`.
-pub fn format_time_ms(ms: i64) -> String {
+pub(crate) fn format_time_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map_or_else(
         || "unknown".to_owned(),
         |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -217,7 +217,7 @@ pub fn format_time_ms(ms: i64) -> String {
 }
 
 /// `yes` / `no`, for flags in replies.
-pub fn yes_no(b: bool) -> &'static str {
+pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 

@@ -122,7 +122,8 @@ fn no_module_imports_a_layer_above_its_own() {
 
 #[test]
 fn the_layering_check_sees_an_upward_import() {
-    let text = "use crate::report::Reply;\n// crate::app in a comment is fine\nlet x = crate::app::start;";
+    let text =
+        "use crate::report::Reply;\n// crate::app in a comment is fine\nlet x = crate::app::start;";
     assert_eq!(
         crate_imports(text),
         ["app", "report"].into_iter().map(str::to_owned).collect()
@@ -220,7 +221,11 @@ fn bot_example_toml_lists_every_permission() {
     let mut lines = example[start + "# Permissions:".len()..].lines();
     let first = lines.next().unwrap_or("");
     let block: String = std::iter::once(first)
-        .chain(lines.take_while(|l| l.starts_with('#')).map(|l| l.trim_start_matches('#')))
+        .chain(
+            lines
+                .take_while(|l| l.starts_with('#'))
+                .map(|l| l.trim_start_matches('#')),
+        )
         .collect::<Vec<_>>()
         .join(" ");
     let block = block.split("\"*\"").next().unwrap_or("");

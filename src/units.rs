@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// A unit problem, shown to the admin as one line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UnitError {
+pub(crate) enum UnitError {
     #[error(
         "{0:?} is not an age; use a number and a unit, e.g. 30d, 12h, 2w, 90m or 1d12h (s, m = minutes, h, d, w, y)"
     )]
@@ -15,7 +15,7 @@ pub enum UnitError {
 
 /// Parses an age such as `30d`, `12h`, `2w`, `90m`, `1y` or `1d12h`. Only s, m (minutes), h, d, w and
 /// y are accepted: humantime alone would also take `M` (months) and `ms`, which are too easy to mistype.
-pub fn parse_age(text: &str) -> Result<Duration, UnitError> {
+pub(crate) fn parse_age(text: &str) -> Result<Duration, UnitError> {
     let bad = || UnitError::BadAge(text.to_owned());
     let t = text.trim();
     if t.is_empty() || t.len() > 40 {
@@ -57,7 +57,7 @@ pub fn parse_age(text: &str) -> Result<Duration, UnitError> {
 }
 
 /// Renders an age in the units it is typed in, e.g. `1d12h`, `90m` → `1h30m`, `30s`.
-pub fn format_age(d: Duration) -> String {
+pub(crate) fn format_age(d: Duration) -> String {
     let mut left = d.as_secs();
     if left == 0 {
         return "0s".into();
@@ -73,7 +73,7 @@ pub fn format_age(d: Duration) -> String {
 }
 
 /// Parses a size with an optional binary unit: `512`, `10K`, `10M`, `1G`, `10MiB`, `10MB` (all binary).
-pub fn parse_size(text: &str) -> Result<u64, UnitError> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, UnitError> {
     let bad = || UnitError::BadSize(text.to_owned());
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -90,7 +90,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
 }
 
 /// Renders bytes for people: `1.5 MiB`.
-pub fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -30,18 +30,18 @@ use serde::Serialize;
 use crate::text::{self, is_hidden};
 
 /// Longest display name Synapse accepts, in characters.
-pub const MAX_DISPLAYNAME_CHARS: usize = 256;
+pub(crate) const MAX_DISPLAYNAME_CHARS: usize = 256;
 /// Longest password Synapse accepts, in bytes.
-pub const MAX_PASSWORD_BYTES: usize = 512;
+pub(crate) const MAX_PASSWORD_BYTES: usize = 512;
 /// Longest cell of any column, in bytes.
-pub const MAX_CELL_BYTES: usize = 1024;
+pub(crate) const MAX_CELL_BYTES: usize = 1024;
 /// Longest full user ID (`@localpart:server`), in bytes (Matrix spec).
-pub const MAX_USER_ID_BYTES: usize = 255;
+pub(crate) const MAX_USER_ID_BYTES: usize = 255;
 /// Longest echo of user input in an error message, in characters.
 const ECHO_CHARS: usize = 60;
 
 /// Columns the format knows, lower-case, in the order exports write them.
-pub const EXPORT_HEADER: [&str; 9] = [
+pub(crate) const EXPORT_HEADER: [&str; 9] = [
     "id",
     "displayname",
     "password",
@@ -55,16 +55,16 @@ pub const EXPORT_HEADER: [&str; 9] = [
 
 /// A password from the file. Its `Debug` never shows the secret; use [`Password::expose`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct Password(String);
+pub(crate) struct Password(String);
 
 impl Password {
     /// Wraps a password.
-    pub fn new(secret: impl Into<String>) -> Self {
+    pub(crate) fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
     }
 
     /// The secret itself, for the one place that sends it to Synapse.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -78,14 +78,14 @@ impl fmt::Debug for Password {
 /// Medium of a third-party identifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Medium {
+pub(crate) enum Medium {
     Email,
     Msisdn,
 }
 
 impl Medium {
     /// The medium as Synapse spells it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Medium::Email => "email",
             Medium::Msisdn => "msisdn",
@@ -95,7 +95,7 @@ impl Medium {
 
 /// A third-party identifier; serialises as Synapse's admin API expects (`{"medium", "address"}`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-pub struct Threepid {
+pub(crate) struct Threepid {
     pub medium: Medium,
     /// E-mail as written; MSISDN as digits only (a leading `+` is dropped, as Synapse stores it).
     pub address: String,
@@ -108,7 +108,7 @@ pub struct Threepid {
 /// `avatar_url`, `user_type` and `threepids` are given whenever their column exists: an empty
 /// cell there means false / none / no threepids.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PresentColumns {
+pub(crate) struct PresentColumns {
     pub displayname: bool,
     pub password: bool,
     pub is_guest: bool,
@@ -121,7 +121,7 @@ pub struct PresentColumns {
 
 /// One valid row of an import file.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ImportRow {
+pub(crate) struct ImportRow {
     /// 1-based line where the record starts in the file (the header is line 1).
     pub line: u64,
     /// Full MXID, `@localpart:server`.
@@ -166,7 +166,7 @@ impl fmt::Debug for ImportRow {
 
 /// A row that cannot be imported.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RowError {
+pub(crate) struct RowError {
     /// 1-based line where the record starts in the file.
     pub line: u64,
     /// The full MXID if the `id` cell was valid, else the cell made safe to echo
@@ -199,7 +199,7 @@ impl fmt::Debug for RedactedCells {
 
 /// A parsed import file. `rows` and `errors` are each in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParsedFile {
+pub(crate) struct ParsedFile {
     /// Header cells exactly as in the file (BOM removed).
     pub header: Vec<String>,
     /// `b','` or `b';'`.
@@ -212,7 +212,7 @@ pub struct ParsedFile {
 
 /// Why a whole file is rejected. Messages are one line and echo input only sanitised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FileError {
+pub(crate) enum FileError {
     #[error("the file is empty")]
     Empty,
     #[error("this is not a text file")]
@@ -235,7 +235,7 @@ pub enum FileError {
 ///
 /// Accepts UTF-8 with or without BOM, LF or CRLF, `,` or `;` (detected from the header).
 /// Rows made only of empty cells are skipped. More than `max_rows` data rows is a file error.
-pub fn parse_users_csv(
+pub(crate) fn parse_users_csv(
     bytes: &[u8],
     server_name: &str,
     max_rows: usize,
@@ -283,7 +283,7 @@ pub fn parse_users_csv(
 
 /// A user as exported: every field the format carries except the password.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExportUser {
+pub(crate) struct ExportUser {
     /// Full MXID.
     pub user_id: String,
     pub displayname: Option<String>,
@@ -299,7 +299,7 @@ pub struct ExportUser {
 /// MXID, `password` always empty, booleans `true`/`false`, threepids `medium:address,…`.
 ///
 /// For re-import, not for spreadsheets: cells are written verbatim (no formula escaping).
-pub fn write_users_csv<I>(users: I, w: impl Write) -> csv::Result<()>
+pub(crate) fn write_users_csv<I>(users: I, w: impl Write) -> csv::Result<()>
 where
     I: IntoIterator,
     I::Item: Borrow<ExportUser>,
@@ -336,7 +336,7 @@ where
 ///
 /// The output contains whatever the input had, passwords included. For re-import, not for
 /// spreadsheets: cells are written verbatim (no formula escaping).
-pub fn write_failed_rows<I>(
+pub(crate) fn write_failed_rows<I>(
     header: &[String],
     rows: I,
     delimiter: u8,

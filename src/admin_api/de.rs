@@ -20,7 +20,7 @@ pub(crate) fn lenient_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a boolean, 0/1 or null")
         }
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -68,7 +68,7 @@ pub(crate) fn opt_string_or_int<'de, D: Deserializer<'de>>(
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a string, an integer or null")
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -101,7 +101,7 @@ pub(crate) fn opt_u64_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Optio
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a non-negative integer, a numeric string or null")
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {

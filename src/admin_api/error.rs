@@ -17,7 +17,7 @@ const MAX_REASON_CHARS: usize = 200;
 /// Why an Admin API call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum AdminError {
+pub(crate) enum AdminError {
     /// `M_NOT_FOUND`: the user, room, media or task the request was about does not exist.
     #[error("{subject} does not exist")]
     NotFound {
@@ -108,7 +108,8 @@ impl AdminError {
     }
 
     /// The Matrix error code, when the error came from a Synapse error body.
-    pub fn errcode(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn errcode(&self) -> Option<&str> {
         match self {
             AdminError::NotFound { .. } => Some("M_NOT_FOUND"),
             AdminError::Forbidden { .. } => Some("M_FORBIDDEN"),
@@ -123,6 +124,7 @@ impl AdminError {
     }
 
     /// The HTTP status of the response that caused the error, if there was one.
+    #[cfg(test)]
     pub(crate) fn status(&self) -> Option<u16> {
         match self {
             AdminError::NotFound { .. } => Some(404),

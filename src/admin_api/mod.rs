@@ -46,7 +46,7 @@ pub(crate) const LONG_REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
 /// One Admin API (or client-server API) endpoint: one type per endpoint.
 ///
 /// Implementors are plain structs with `pub(crate)` fields holding the request parameters.
-pub trait Endpoint {
+pub(crate) trait Endpoint {
     /// The decoded success response.
     type Response: DeserializeOwned;
     /// HTTP method.
@@ -116,7 +116,7 @@ pub(crate) struct EmptyResponse {}
 
 /// Bounds on retries. The defaults suit a chat bot: a few seconds at most before answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Total attempts per request, including the first one.
     pub(crate) max_attempts: u32,
     /// First backoff for transient failures; doubled after each failure.
@@ -145,7 +145,7 @@ impl RetryPolicy {
     ///
     /// Like every policy it only repeats transient failures of `RETRY_SAFE` endpoints (and any
     /// 429). Use it with [`AdminClient::with_retry_policy`] on a clone of the bot's client.
-    pub fn patient() -> Self {
+    pub(crate) fn patient() -> Self {
         RetryPolicy {
             max_attempts: 9,
             base_backoff: Duration::from_millis(500),
@@ -170,7 +170,7 @@ impl RetryPolicy {
 ///
 /// Cloning is cheap (the HTTP connection pool and the token are shared).
 #[derive(Clone)]
-pub struct AdminClient {
+pub(crate) struct AdminClient {
     http: reqwest::Client,
     homeserver: Url,
     /// `Bearer <token>`, marked sensitive so that HTTP-level debugging never prints it.
@@ -256,19 +256,9 @@ impl AdminClient {
     }
 
     /// Replaces the retry policy (mainly for tests and impatient callers).
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+    pub(crate) fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
-    }
-
-    /// The homeserver base URL this client talks to.
-    pub fn homeserver(&self) -> &Url {
-        &self.homeserver
-    }
-
-    /// The retry policy in use.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        self.retry
     }
 
     /// `host[:port]` of the homeserver, for error messages.

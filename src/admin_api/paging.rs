@@ -22,7 +22,7 @@ impl AdminClient {
     /// The pages of [`ListUsers`], starting at `query.from` and following `next_token` until it
     /// is absent or empty. Pages are fetched one at a time as the stream is polled; nothing keeps
     /// earlier pages. The stream ends after the first error it yields.
-    pub fn all_users(
+    pub(crate) fn all_users(
         &self,
         query: ListUsers,
     ) -> impl Stream<Item = Result<<ListUsers as Endpoint>::Response, AdminError>> + '_ {
@@ -44,7 +44,7 @@ impl AdminClient {
 
     /// All local media uploaded by `user_id`, fetched 500 per page until `next_token` is absent
     /// or a page is empty.
-    pub async fn all_user_media(&self, user_id: &str) -> Result<Vec<MediaInfo>, AdminError> {
+    pub(crate) async fn all_user_media(&self, user_id: &str) -> Result<Vec<MediaInfo>, AdminError> {
         let mut out = Vec::new();
         let mut from = 0u64;
         loop {
@@ -68,7 +68,7 @@ impl AdminClient {
 
     /// Whether the local account `user_id` exists: `M_NOT_FOUND` is `false`, any other error is
     /// returned.
-    pub async fn user_exists(&self, user_id: &str) -> Result<bool, AdminError> {
+    pub(crate) async fn user_exists(&self, user_id: &str) -> Result<bool, AdminError> {
         let query = QueryUser {
             user_id: user_id.to_owned(),
         };
@@ -81,7 +81,10 @@ impl AdminClient {
 
     /// Which of `ids` exist: one [`QueryUser`] each, eight in flight. The first error other than
     /// `M_NOT_FOUND` is returned (the checks still running are dropped).
-    pub async fn existing_users(&self, ids: Vec<String>) -> Result<HashSet<String>, AdminError> {
+    pub(crate) async fn existing_users(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<HashSet<String>, AdminError> {
         let mut found = HashSet::new();
         let mut checks = stream::iter(ids)
             .map(|id| async move {
@@ -100,7 +103,10 @@ impl AdminClient {
     /// The room ID of `room`: an ID as is (no request), an alias through [`ResolveRoomAlias`].
     /// An alias pointing to something that is not a room ID is an
     /// [`AdminError::UnexpectedResponse`].
-    pub async fn resolve_room(&self, room: &RoomOrAliasId) -> Result<OwnedRoomId, AdminError> {
+    pub(crate) async fn resolve_room(
+        &self,
+        room: &RoomOrAliasId,
+    ) -> Result<OwnedRoomId, AdminError> {
         let alias = match <&RoomId>::try_from(room) {
             Ok(id) => return Ok(id.to_owned()),
             Err(alias) => alias,

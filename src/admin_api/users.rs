@@ -60,7 +60,7 @@ pub(crate) struct ExternalId {
 
 /// Full account details, as returned by `GET`/`PUT /_synapse/admin/v2/users/{user_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserDetails {
+pub(crate) struct UserDetails {
     /// Fully-qualified user ID.
     pub(crate) name: String,
     /// Display name, if set.
@@ -161,7 +161,7 @@ impl Endpoint for QueryUser {
 
 /// `GET /_synapse/admin/v2/users`: one page of local accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListUsers {
+pub(crate) struct ListUsers {
     /// Pagination token: `next_token` of the previous page.
     pub(crate) from: Option<String>,
     /// Page size (Synapse default 100).
@@ -251,7 +251,7 @@ pub(crate) struct UserListEntry {
 
 /// Response of [`ListUsers`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListUsersResponse {
+pub(crate) struct ListUsersResponse {
     /// This page.
     #[serde(default, deserialize_with = "null_default")]
     pub(crate) users: Vec<UserListEntry>,
@@ -680,7 +680,7 @@ impl Endpoint for OverrideRatelimit {
 
 /// One local media item, as listed by [`ListUserMedia`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MediaInfo {
+pub(crate) struct MediaInfo {
     /// Media ID (the part after `mxc://server/`).
     pub(crate) media_id: String,
     /// Size in bytes.

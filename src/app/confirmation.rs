@@ -169,13 +169,8 @@ async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: b
     };
     if !approve {
         drop_pending(ctx, &pending);
-        ctx.chat
-            .react(&origin.room_id, &command_event, "🚫")
-            .await;
-        return Reply::ok(format!(
-            "Cancelled {}: nothing was changed.",
-            pending.code
-        ));
+        ctx.chat.react(&origin.room_id, &command_event, "🚫").await;
+        return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
     }
     info!(sender = %origin.sender, code = %pending.code, action = ?action, "confirmed");
     // A confirmed action runs as the command that asked for it: jobs it starts report under it.

@@ -28,7 +28,10 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
             async move {
                 let is_edit = matches!(ev.content.relates_to, Some(Relation::Replacement(_)));
                 let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
-                if let Err(why) = gate(&facts.judge(&ctx, is_edit, enc.is_some()), ctx.config.max_event_age) {
+                if let Err(why) = gate(
+                    &facts.judge(&ctx, is_edit, enc.is_some()),
+                    ctx.config.max_event_age,
+                ) {
                     log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
                     return;
                 }
@@ -45,30 +48,28 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
         },
     );
     let c = ctx.clone();
-    let reactions = client.add_event_handler(
-        move |ev: OriginalSyncReactionEvent, room: Room| {
-            let ctx = c.clone();
-            async move {
-                // Clients (Element, matrix-sdk) send reactions in the clear even in encrypted rooms; the
-                // homeserver vouches for their sender, and they only act on the same sender's own previews.
-                let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
-                if let Err(why) = gate(&facts.judge(&ctx, false, true), ctx.config.max_event_age) {
-                    log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
-                    return;
-                }
-                let reaction = ReactionIn {
-                    room_id: room.room_id().to_owned(),
-                    sender: ev.sender,
-                    event_id: ev.event_id,
-                    room_encrypted: facts.room_encrypted == Some(true),
-                    key: ev.content.relates_to.key,
-                    target: ev.content.relates_to.event_id,
-                };
-                let c2 = ctx.clone();
-                ctx.spawn(async move { on_reaction(c2, reaction).await });
+    let reactions = client.add_event_handler(move |ev: OriginalSyncReactionEvent, room: Room| {
+        let ctx = c.clone();
+        async move {
+            // Clients (Element, matrix-sdk) send reactions in the clear even in encrypted rooms; the
+            // homeserver vouches for their sender, and they only act on the same sender's own previews.
+            let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
+            if let Err(why) = gate(&facts.judge(&ctx, false, true), ctx.config.max_event_age) {
+                log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
+                return;
             }
-        },
-    );
+            let reaction = ReactionIn {
+                room_id: room.room_id().to_owned(),
+                sender: ev.sender,
+                event_id: ev.event_id,
+                room_encrypted: facts.room_encrypted == Some(true),
+                key: ev.content.relates_to.key,
+                target: ev.content.relates_to.event_id,
+            };
+            let c2 = ctx.clone();
+            ctx.spawn(async move { on_reaction(c2, reaction).await });
+        }
+    });
     let c = ctx.clone();
     let invites = client.add_event_handler(move |ev: StrippedRoomMemberEvent, room: Room| {
         let ctx = c.clone();
@@ -121,7 +122,12 @@ struct Facts {
 }
 
 impl Facts {
-    async fn gather(ctx: &Ctx, room: &Room, sender: &UserId, ts: MilliSecondsSinceUnixEpoch) -> Self {
+    async fn gather(
+        ctx: &Ctx,
+        room: &Room,
+        sender: &UserId,
+        ts: MilliSecondsSinceUnixEpoch,
+    ) -> Self {
         let now = MilliSecondsSinceUnixEpoch::now().get();
         Facts {
             in_admin_room: ctx.is_admin_room(room.room_id()),

@@ -113,7 +113,12 @@ pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
 }
 
 /// Parse, authorize, plan, and then answer, preview, or (for a schedule) execute at once.
-pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], has_own_file: bool) -> Ran {
+pub(crate) async fn run(
+    ctx: &Arc<Ctx>,
+    origin: &Origin,
+    argv: &[String],
+    has_own_file: bool,
+) -> Ran {
     let prefix = &ctx.config.prefix;
     let command = match parse(argv, prefix) {
         Ok(c) => c,
@@ -170,10 +175,7 @@ async fn plan_showing_work(
     ctx: &Arc<Ctx>,
     origin: &Origin,
     command: Command,
-) -> (
-    Result<Planned<Action>, CommandError>,
-    Option<OwnedEventId>,
-) {
+) -> (Result<Planned<Action>, CommandError>, Option<OwnedEventId>) {
     let show_working = origin.trigger == Trigger::Message && !command.instant();
     let work = command.plan(ctx, origin);
     tokio::pin!(work);

@@ -237,7 +237,9 @@ async fn mock_spam_account(synapse: &MockServer) {
         .mount(synapse)
         .await;
     Mock::given(method("GET"))
-        .and(path(format!("/_synapse/admin/v1/users/{SPAM}/joined_rooms")))
+        .and(path(format!(
+            "/_synapse/admin/v1/users/{SPAM}/joined_rooms"
+        )))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(serde_json::json!({"joined_rooms": [], "total": 0})),
@@ -392,19 +394,18 @@ async fn a_narrower_role_is_refused_before_any_request() {
 #[tokio::test]
 async fn a_file_on_a_command_that_takes_none_is_refused() {
     let h = Harness::new("10m").await;
-    let mut file = FileMessageEventContent::plain(
-        "!ping".into(),
-        owned_mxc_uri!("mxc://example.org/AbCdEf"),
-    );
+    let mut file =
+        FileMessageEventContent::plain("!ping".into(), owned_mxc_uri!("mxc://example.org/AbCdEf"));
     file.filename = Some("users.csv".into());
-    h.say(
-        ALICE,
-        RoomMessageEventContent::new(MessageType::File(file)),
-    )
-    .await;
+    h.say(ALICE, RoomMessageEventContent::new(MessageType::File(file)))
+        .await;
     let sent = h.chat.take();
     assert_eq!(replies(&sent), vec!["Only !import-users takes a file."]);
-    assert_eq!(h.requests().await, Vec::<String>::new(), "nothing was asked of Synapse");
+    assert_eq!(
+        h.requests().await,
+        Vec::<String>::new(),
+        "nothing was asked of Synapse"
+    );
 }
 
 #[tokio::test]

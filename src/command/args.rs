@@ -123,7 +123,7 @@ pub(crate) struct Mxc {
     pub(crate) media_id: String,
 }
 
-impl std::str::FromStr for Mxc {
+impl FromStr for Mxc {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
@@ -150,8 +150,8 @@ impl std::str::FromStr for Mxc {
     }
 }
 
-impl std::fmt::Display for Mxc {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for Mxc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "mxc://{}/{}", self.server, self.media_id)
     }
 }

@@ -152,16 +152,16 @@ mod tests {
     #[test]
     fn parses_table() {
         let cases: &[(&str, Command)] = &[
-            ("help", Command::Help(crate::command::help::Help { command: None })),
+            ("help", Command::Help(Help { command: None })),
             (
                 "help deactivate",
-                Command::Help(crate::command::help::Help {
+                Command::Help(Help {
                     command: Some("deactivate".into()),
                 }),
             ),
             (
                 "deactivate --help",
-                Command::Help(crate::command::help::Help {
+                Command::Help(Help {
                     command: Some("deactivate".into()),
                 }),
             ),
@@ -225,7 +225,10 @@ mod tests {
                 }),
             ),
             ("job 3", Command::Job(crate::command::job::Job { id: 3 })),
-            ("cancel-job 3", Command::CancelJob(crate::command::cancel_job::CancelJob { id: 3 })),
+            (
+                "cancel-job 3",
+                Command::CancelJob(crate::command::cancel_job::CancelJob { id: 3 }),
+            ),
         ];
         for (line, expected) in cases {
             assert_eq!(&parse(&words(line), "!").expect(line), expected, "{line}");

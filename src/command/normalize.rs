@@ -10,18 +10,18 @@ use ruma_html::{Html, NodeRef};
 use crate::text;
 
 /// Longest command line accepted, in characters; the rest of a message (the body) may be longer.
-pub const MAX_COMMAND_LINE: usize = 2000;
+pub(crate) const MAX_COMMAND_LINE: usize = 2000;
 
 /// A message as the client sent it.
 #[derive(Debug, Clone, Copy)]
-pub struct Incoming<'a> {
+pub(crate) struct Incoming<'a> {
     pub body: &'a str,
     pub formatted_body: Option<&'a str>,
 }
 
 /// The words of a command, without the prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandLine {
+pub(crate) struct CommandLine {
     pub argv: Vec<String>,
     /// Lines after the first one.
     pub body: String,
@@ -29,7 +29,7 @@ pub struct CommandLine {
 
 /// Why a message that starts with the prefix could not be read as a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NormalizeError {
+pub(crate) enum NormalizeError {
     #[error("a double quote is not closed")]
     UnclosedQuote,
     #[error("the command line is longer than {MAX_COMMAND_LINE} characters")]
@@ -39,7 +39,10 @@ pub enum NormalizeError {
 }
 
 /// Returns `None` when the message is not addressed to the bot (does not start with `prefix`).
-pub fn normalize(msg: Incoming<'_>, prefix: &str) -> Option<Result<CommandLine, NormalizeError>> {
+pub(crate) fn normalize(
+    msg: Incoming<'_>,
+    prefix: &str,
+) -> Option<Result<CommandLine, NormalizeError>> {
     let text = match msg.formatted_body {
         Some(html) => html_to_text(html),
         None => strip_reply_fallback(msg.body).to_owned(),
@@ -135,7 +138,7 @@ fn strip_reply_fallback(body: &str) -> &str {
 
 /// `formatted_body` → plain text, with pills (`<a href="https://matrix.to/#/@u:s">Name</a>`) turned
 /// into the MXID they point to and the reply fallback (`<mx-reply>`) dropped.
-pub fn html_to_text(html: &str) -> String {
+pub(crate) fn html_to_text(html: &str) -> String {
     let doc = Html::parse(html);
     let mut out = String::new();
     for child in doc.children() {

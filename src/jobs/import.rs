@@ -77,7 +77,11 @@ pub(crate) struct Given {
 }
 
 impl RowPayload {
-    pub(crate) fn from_row(row: &ImportRow, password_column: Option<usize>, generated: bool) -> Self {
+    pub(crate) fn from_row(
+        row: &ImportRow,
+        password_column: Option<usize>,
+        generated: bool,
+    ) -> Self {
         let mut raw = row.raw.clone();
         if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
             cell.clear();
@@ -293,22 +297,22 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
 
     let started = Instant::now();
     let mut stream = futures_util::stream::iter(work)
-    .map(|row| {
-        let ctx = ctx.clone();
-        let admin = admin.clone();
-        let spec = spec.clone();
-        async move {
-            if cancelled(&ctx, job_id) {
-                return None;
+        .map(|row| {
+            let ctx = ctx.clone();
+            let admin = admin.clone();
+            let spec = spec.clone();
+            async move {
+                if cancelled(&ctx, job_id) {
+                    return None;
+                }
+                let (state, detail) = apply_row(&ctx, &admin, job_id, &spec, &row).await;
+                if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
+                    error!("{e}");
+                }
+                Some(state)
             }
-            let (state, detail) = apply_row(&ctx, &admin, job_id, &spec, &row).await;
-            if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
-                error!("{e}");
-            }
-            Some(state)
-        }
-    })
-    .buffer_unordered(spec.concurrency.max(1));
+        })
+        .buffer_unordered(spec.concurrency.max(1));
     while let Some(done) = stream.next().await {
         if let Some(state) = done {
             tally.pending = tally.pending.saturating_sub(1);

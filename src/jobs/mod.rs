@@ -44,7 +44,10 @@ pub(crate) fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
         match job.kind.as_str() {
             import::KIND => import::spawn(ctx, job.id, true),
             room::DELETE_KIND | room::PURGE_KIND => room::spawn(ctx, job.id, true),
-            other => warn!(job_id = job.id, "unknown job kind {other}; leaving it alone"),
+            other => warn!(
+                job_id = job.id,
+                "unknown job kind {other}; leaving it alone"
+            ),
         }
     }
 }
@@ -59,12 +62,11 @@ pub(crate) struct JobPlace {
 impl JobPlace {
     pub(crate) fn load(ctx: &Ctx, job_id: i64) -> Result<Self, JobError> {
         let job = ctx.store.job(job_id)?.ok_or(JobError::Vanished(job_id))?;
-        let room_id = OwnedRoomId::try_from(job.room_id.as_str()).map_err(|_| {
-            JobError::Unreadable {
+        let room_id =
+            OwnedRoomId::try_from(job.room_id.as_str()).map_err(|_| JobError::Unreadable {
                 id: job_id,
                 what: "room",
-            }
-        })?;
+            })?;
         let command_event = OwnedEventId::try_from(job.command_event_id.as_str()).ok();
         Ok(JobPlace {
             job,

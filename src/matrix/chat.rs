@@ -60,7 +60,8 @@ pub(crate) trait Chat: Send + Sync {
     /// Takes back a reaction (the ⏳ while working).
     async fn unreact(&self, room: &RoomId, reaction: &EventId);
     /// Replaces the text of one of the bot's own messages (progress).
-    async fn edit(&self, room: &RoomId, original: &EventId, reply: &Reply) -> Result<(), ChatError>;
+    async fn edit(&self, room: &RoomId, original: &EventId, reply: &Reply)
+    -> Result<(), ChatError>;
     /// Sends a file; files marked sensitive go only into encrypted rooms.
     async fn send_file(
         &self,
@@ -166,7 +167,12 @@ impl Chat for MatrixChat {
         }
     }
 
-    async fn edit(&self, room: &RoomId, original: &EventId, reply: &Reply) -> Result<(), ChatError> {
+    async fn edit(
+        &self,
+        room: &RoomId,
+        original: &EventId,
+        reply: &Reply,
+    ) -> Result<(), ChatError> {
         let joined = self.room(room)?;
         let new: RoomMessageEventContentWithoutRelation = notice(reply).into();
         let content = new.make_replacement(ReplacementMetadata::new(original.to_owned(), None));

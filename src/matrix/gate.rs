@@ -6,7 +6,7 @@ use matrix_sdk::ruma::UserId;
 
 /// What the bot knows about an event before reading its content.
 #[derive(Debug, Clone, Copy)]
-pub struct EventFacts<'a> {
+pub(crate) struct EventFacts<'a> {
     pub sender: &'a UserId,
     pub bot: &'a UserId,
     pub in_admin_room: bool,
@@ -20,7 +20,7 @@ pub struct EventFacts<'a> {
 
 /// Why an event was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ignored {
+pub(crate) enum Ignored {
     OtherRoom,
     OwnEvent,
     Edit,
@@ -31,7 +31,7 @@ pub enum Ignored {
 }
 
 /// Decides whether to look at an event. Duplicates are checked after this, against the store.
-pub fn gate(f: &EventFacts<'_>, max_age: Duration) -> Result<(), Ignored> {
+pub(crate) fn gate(f: &EventFacts<'_>, max_age: Duration) -> Result<(), Ignored> {
     if !f.in_admin_room {
         return Err(Ignored::OtherRoom);
     }

@@ -18,7 +18,7 @@ use crate::config::Config;
 
 /// Whether this start logged in anew (a new device) or restored the saved session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+pub(crate) enum Start {
     FreshLogin,
     Restored,
 }
@@ -28,7 +28,7 @@ fn session_file(store: &Path) -> PathBuf {
 }
 
 /// Creates `dir` readable by the bot's user only: it holds the access token and the E2EE keys.
-pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     #[cfg(unix)]
     {
@@ -40,7 +40,7 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a secret file with mode 0600.
-pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -57,7 +57,7 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Builds the client on the SQLite store and logs in or restores the session.
-pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
+pub(crate) async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
     create_private_dir(&config.store_path)?;
     let client = Client::builder()
         .homeserver_url(config.homeserver_url.as_str())
@@ -119,7 +119,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> {
 
 /// After a fresh login: finish cross-signing, then restore the identity from the recovery key, or
 /// enable recovery and hand the new key to the operator once.
-pub async fn set_up_encryption(client: &Client, config: &Config) -> anyhow::Result<()> {
+pub(crate) async fn set_up_encryption(client: &Client, config: &Config) -> anyhow::Result<()> {
     let encryption = client.encryption();
     encryption.wait_for_e2ee_initialization_tasks().await;
     let recovery = encryption.recovery();

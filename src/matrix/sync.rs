@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 
 /// Why the loop ended.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncEnd {
+pub(crate) enum SyncEnd {
     #[error(
         "the homeserver no longer accepts the bot's access token (logged out or deactivated?): delete the store's session.json to log in again"
     )]
@@ -25,7 +25,10 @@ const MIN_SPACING: Duration = Duration::from_millis(20);
 ///
 /// The loop is ours rather than `Client::sync`'s: that one waits a whole second after any sync that
 /// returned within a second, which is exactly when a command follows another one.
-pub async fn run(client: Client, mut shutdown: watch::Receiver<bool>) -> Result<(), SyncEnd> {
+pub(crate) async fn run(
+    client: Client,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), SyncEnd> {
     let settings = SyncSettings::default().timeout(Duration::from_secs(30));
     let mut backoff = Duration::from_millis(500);
     let mut failing_since: Option<std::time::Instant> = None;

@@ -151,7 +151,13 @@ impl Store {
         {
             let mut insert = tx.prepare("INSERT INTO job_rows (job_id, idx, state, payload, secret) VALUES (?1, ?2, ?3, ?4, ?5)")?;
             for (idx, (payload, secret)) in rows.into_iter().enumerate() {
-                insert.execute(params![id, idx as i64, RowState::Pending.as_str(), payload, secret])?;
+                insert.execute(params![
+                    id,
+                    idx as i64,
+                    RowState::Pending.as_str(),
+                    payload,
+                    secret
+                ])?;
             }
         }
         tx.commit()?;
@@ -202,7 +208,12 @@ impl Store {
     }
 
     /// Moves a job from `from` to `to` only if it is in `from`; returns whether it moved.
-    pub(crate) fn transition_job(&self, id: i64, from: JobState, to: JobState) -> StoreResult<bool> {
+    pub(crate) fn transition_job(
+        &self,
+        id: i64,
+        from: JobState,
+        to: JobState,
+    ) -> StoreResult<bool> {
         let n = self.conn().execute(
             "UPDATE jobs SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
             params![id, from.as_str(), to.as_str(), now_secs()],
@@ -234,10 +245,7 @@ impl Store {
             .query_map(params![id], |r| {
                 Ok(JobRow {
                     idx: r.get(0)?,
-                    state: r
-                        .get::<_, String>(1)?
-                        .parse()
-                        .unwrap_or(RowState::Failed),
+                    state: r.get::<_, String>(1)?.parse().unwrap_or(RowState::Failed),
                     payload: r.get(2)?,
                     detail: r.get(3)?,
                     secret: r.get(4)?,

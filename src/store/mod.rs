@@ -171,7 +171,7 @@ impl Store {
     }
 }
 
-    #[cfg(test)]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -3,6 +3,8 @@
 //!
 //! Each test module owns one area; `support` owns the harness.
 #![recursion_limit = "256"]
+// Test support is shared between modules of one binary: `pub` there means "for the tests".
+#![allow(unreachable_pub)]
 
 mod core;
 mod harness_smoke;
