@@ -98,7 +98,12 @@ fn usage(name: &str, prefix: &str) -> Reply {
         );
     }
     if let Some(p) = permissions_of(sub).first() {
-        reply = reply.line(Line::new().text("Permission: ").code(p.name()));
+        reply = reply.line(
+            Line::new()
+                .text("Permission: ")
+                .code(p.name())
+                .text(format!(" ({})", p.about())),
+        );
     }
     if let Some(extra) = sub.get_long_about() {
         reply = reply.line(extra.to_string());
