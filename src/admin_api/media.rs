@@ -161,6 +161,39 @@ impl Endpoint for UnquarantineMedia {
     }
 }
 
+/// `GET /_synapse/admin/v1/room/{room_id}/media`: the mxc URIs of the media in a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoomMedia {
+    /// Room ID.
+    pub(crate) room_id: String,
+}
+
+/// The media a room's events refer to, as `mxc://` URIs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct RoomMediaList {
+    #[serde(default, deserialize_with = "null_default")]
+    pub(crate) local: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub(crate) remote: Vec<String>,
+}
+
+impl Endpoint for RoomMedia {
+    type Response = RoomMediaList;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!(
+            "/_synapse/admin/v1/room/{}/media",
+            encode_segment(&self.room_id)
+        )
+    }
+
+    fn subject(&self) -> String {
+        format!("room {}", self.room_id)
+    }
+}
+
 /// `POST /_synapse/admin/v1/room/{room_id}/media/quarantine`: quarantine all media in a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QuarantineRoomMedia {

@@ -106,7 +106,12 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Percent-encodes one path segment (user ID, room ID, alias, media ID…): every byte except
 /// RFC 3986 unreserved characters, so `@a:b` becomes `%40a%3Ab` and `/` can never split a segment.
+/// A segment of dots only (`.`, `..`) is encoded whole: URL joining would otherwise collapse it
+/// and turn `media/../delete` into another endpoint.
 pub(crate) fn encode_segment(segment: &str) -> String {
+    if !segment.is_empty() && segment.bytes().all(|b| b == b'.') {
+        return "%2E".repeat(segment.len());
+    }
     utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
@@ -322,7 +327,8 @@ impl AdminClient {
                     (policy.backoff(attempt), error, false)
                 }
             };
-            if attempt >= policy.max_attempts || waited + wait > policy.max_total_wait {
+            if attempt >= policy.max_attempts || waited.saturating_add(wait) > policy.max_total_wait
+            {
                 tracing::warn!(
                     method = %E::METHOD,
                     path = %url.path(),
@@ -351,7 +357,7 @@ impl AdminClient {
                 );
             }
             tokio::time::sleep(wait).await;
-            waited += wait;
+            waited = waited.saturating_add(wait);
         }
     }
 

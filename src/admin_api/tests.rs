@@ -46,6 +46,10 @@ fn segments_are_percent_encoded() {
     assert_eq!(encode_segment("#alias:s"), "%23alias%3As");
     assert_eq!(encode_segment("a/b?c"), "a%2Fb%3Fc");
     assert_eq!(encode_segment("é"), "%C3%A9");
+    // Dot segments must not climb the path: `mxc://../delete` is not `POST /v1/media/delete`.
+    assert_eq!(encode_segment(".."), "%2E%2E");
+    assert_eq!(encode_segment("."), "%2E");
+    assert_eq!(encode_segment("a..b"), "a..b");
     assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
     // Every ASCII character: unreserved ones kept, all others escaped with upper-case hex.
     for b in 0u8..128 {
@@ -242,6 +246,22 @@ async fn rate_limit_gives_up_when_wait_too_long() {
         }
     );
     assert_no_secret(&e);
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_gives_up_without_overflow() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_string("not json")
+                .insert_header("Retry-After", "18446744073709551615"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client_for(&server).send(&ServerVersion).await.unwrap_err();
+    assert!(matches!(e, AdminError::RateLimited { .. }), "{e:?}");
 }
 
 #[tokio::test]

@@ -172,6 +172,14 @@ async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: b
         ctx.chat.react(&origin.room_id, &command_event, "🚫").await;
         return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
     }
+    // Roles may have been narrowed since the preview (and the bot restarted): today's roles decide.
+    if let Err(denied) = ctx.config.roles.authorize(&sender, &action.permissions()) {
+        drop_pending(ctx, &pending);
+        info!(sender = %sender, code = %pending.code, "refused at confirmation: {denied}");
+        return Reply::error(format!(
+            "Refused: {denied}; roles changed since the preview, so nothing was changed."
+        ));
+    }
     info!(sender = %origin.sender, code = %pending.code, action = ?action, "confirmed");
     // A confirmed action runs as the command that asked for it: jobs it starts report under it.
     let command_origin = Origin {

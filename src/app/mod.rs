@@ -140,7 +140,7 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         .store
         .unfinished_jobs()
         .context("cannot read unfinished jobs")?;
-    crate::jobs::resume_all(&ctx, &unfinished);
+    crate::jobs::resume_all(&ctx, &unfinished).await;
     scheduler::start(&ctx);
     info!(rooms = ctx.rooms.len(), "ready");
     Ok(BotHandle {

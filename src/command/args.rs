@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedUserId, ServerName, UserId};
 
+use super::CommandError;
 use super::grammar::clip;
 use crate::admin_api::{AdminClient, AdminError};
+use crate::context::Ctx;
 
 /// A user as typed: `@local:server` (or a pill, already turned into that by normalize) or a bare
 /// localpart that [`UserArg::resolve`] completes with this homeserver's name.
@@ -102,6 +104,37 @@ impl FromStr for Age {
     }
 }
 
+impl Age {
+    /// The moment this long ago, in ms since the epoch; never overflows, whatever was typed.
+    pub(crate) fn cutoff_ms(self) -> i64 {
+        let secs = i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX);
+        crate::store::now_secs()
+            .saturating_sub(secs)
+            .saturating_mul(1000)
+    }
+
+    /// Ages under a day need `--force`: `30s` (or `3m`, three minutes) typed for `30d` or three
+    /// months must not wipe recent data.
+    pub(crate) fn short_refusal(self, force: bool, what: &str) -> Option<String> {
+        (self.0 < Duration::from_secs(86_400) && !force).then(|| {
+            format!(
+                "{} is less than a day: that would delete {what}. Add --force if you mean it",
+                crate::units::format_age(self.0)
+            )
+        })
+    }
+}
+
+/// Refuses to act on one of the bot's own admin rooms.
+pub(crate) fn not_an_admin_room(ctx: &Ctx, room_id: &str) -> Result<(), CommandError> {
+    if ctx.rooms.iter().any(|r| r.as_str() == room_id) {
+        return Err(CommandError::Refused(format!(
+            "Refused: {room_id} is one of the bot's admin rooms"
+        )));
+    }
+    Ok(())
+}
+
 /// A size such as `10M` (see [`crate::units::parse_size`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Size(pub(crate) u64);
@@ -134,12 +167,12 @@ impl FromStr for Mxc {
         };
         let rest = s.strip_prefix("mxc://").ok_or_else(bad)?;
         let (server, media_id) = rest.split_once('/').ok_or_else(bad)?;
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.:[]".contains(c))
-        };
-        if ok(server) && ok(media_id) && !media_id.contains(':') {
+        // Media IDs are what Synapse makes them: letters, digits, `_` and `-`; never a path.
+        let id_ok = !media_id.is_empty()
+            && media_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if id_ok && ServerName::parse(server).is_ok() && !server.chars().all(|c| c == '.') {
             Ok(Mxc {
                 server: server.to_owned(),
                 media_id: media_id.to_owned(),
@@ -188,6 +221,19 @@ mod tests {
     }
 
     #[test]
+    fn short_ages_need_force() {
+        let age = |s: u64| Age(Duration::from_secs(s));
+        assert!(age(30).short_refusal(false, "x").is_some());
+        assert!(age(86_399).short_refusal(false, "x").is_some());
+        assert!(age(30).short_refusal(true, "x").is_none());
+        assert!(age(86_400).short_refusal(false, "x").is_none());
+        assert!(
+            Age(Duration::MAX).cutoff_ms() < 0,
+            "a huge age cannot overflow"
+        );
+    }
+
+    #[test]
     fn mxc_uris() {
         assert_eq!(
             "mxc://example.org/AbC_1".parse::<Mxc>(),
@@ -203,6 +249,10 @@ mod tests {
             "http://x/y",
             "mxc://x/a/b",
             "mxc://x/a b",
+            "mxc://../delete",
+            "mxc://x/..",
+            "mxc://x/a.b",
+            "mxc://x:y:z/a",
         ] {
             assert!(bad.parse::<Mxc>().is_err(), "{bad}");
         }

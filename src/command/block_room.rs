@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::args::RoomArg;
+use super::args::{RoomArg, not_an_admin_room};
 use super::{CommandError, Declared, Never, Planned, Risk};
 use crate::admin_api::rooms::BlockRoom as BlockRoomRequest;
 use crate::auth::Permission;
@@ -34,10 +34,8 @@ impl Declared for BlockRoom {
 /// `!block-room` / `!unblock-room`.
 pub(super) async fn set_blocked(ctx: &Ctx, room: &RoomArg, block: bool) -> Result<Reply, CommandError> {
     let room_id = room.resolve(&ctx.admin).await?;
-    if block && ctx.rooms.iter().any(|r| r.as_str() == room_id) {
-        return Err(CommandError::Refused(format!(
-            "Refused: {room_id} is one of the bot's admin rooms"
-        )));
+    if block {
+        not_an_admin_room(ctx, &room_id)?;
     }
     let r = ctx
         .admin

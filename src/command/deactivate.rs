@@ -68,6 +68,14 @@ pub(crate) struct DeactivateAction {
 }
 
 impl Execute for DeactivateAction {
+    fn permissions(&self) -> Vec<Permission> {
+        if self.erase {
+            vec![Permission::UserDeactivate, Permission::UserErase]
+        } else {
+            vec![Permission::UserDeactivate]
+        }
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Reply, CommandError> {
         execute_deactivate(ctx, &origin.sender, &self.user_id, self.erase, self.force).await
     }

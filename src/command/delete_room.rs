@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::args::RoomArg;
+use super::args::{RoomArg, not_an_admin_room};
 use super::{CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::rooms::{DeleteRoom as DeleteRoomRequest, RoomDetails, RoomMembers};
 use crate::auth::Permission;
@@ -57,6 +57,10 @@ pub(crate) struct DeleteRoomAction {
 }
 
 impl Execute for DeleteRoomAction {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::RoomDelete]
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Reply, CommandError> {
         execute_delete(ctx, origin, &self.room_id, self.block, self.purge, self.message).await
     }
@@ -71,11 +75,7 @@ async fn plan_delete(
     message: Option<String>,
 ) -> Result<Planned<DeleteRoomAction>, CommandError> {
     let room_id = room.resolve(&ctx.admin).await?;
-    if ctx.rooms.iter().any(|r| r.as_str() == room_id) {
-        return Err(CommandError::Refused(format!(
-            "Refused: {room_id} is one of the bot's admin rooms"
-        )));
-    }
+    not_an_admin_room(ctx, &room_id)?;
     let details = ctx
         .admin
         .send(&RoomDetails {
@@ -158,6 +158,9 @@ async fn execute_delete(
         .send(&DeleteRoomRequest {
             block,
             purge,
+            // Synapse shows a message only in a new room it makes for the removed members, with
+            // someone to send it: the bot.
+            new_room_user_id: message.as_ref().map(|_| ctx.user_id.to_string()),
             message,
             ..DeleteRoomRequest::new(room_id)
         })

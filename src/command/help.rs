@@ -28,7 +28,10 @@ impl Declared for Help {
         let prefix = &ctx.config.prefix;
         Ok(Planned::Done(match self.command {
             None => list(&ctx.config.roles, &origin.sender, prefix),
-            Some(name) => usage(&name, prefix),
+            Some(name) => match not_allowed(&ctx.config.roles, &origin.sender, &name, prefix) {
+                Some(refusal) => refusal,
+                None => usage(&name, prefix),
+            },
         }))
     }
 }
@@ -61,6 +64,21 @@ fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
                 .text("Details: ")
                 .code(format!("{prefix}help <command>")),
         )
+}
+
+/// `!help <command>` for a command the sender may not run: says so, instead of its usage.
+fn not_allowed(roles: &Roles, sender: &UserId, name: &str, prefix: &str) -> Option<Reply> {
+    let name = name.trim_start_matches(prefix);
+    let sub = grammar().find_subcommand(name)?;
+    let missing = permissions_of(sub)
+        .iter()
+        .find(|p| !roles.allows(sender, **p))?;
+    Some(Reply::error(
+        Line::new()
+            .text("You may not run ")
+            .code(format!("{prefix}{}", sub.get_name()))
+            .text(format!(" (it needs permission {missing}); type {prefix}help for yours.")),
+    ))
 }
 
 /// `!help <command>`: usage, options and an example.
@@ -154,6 +172,26 @@ mod tests {
             all: true,
         }]);
         assert!(list(&admin, &bob, "!").plain().contains("!deactivate — "));
+    }
+
+    #[test]
+    fn help_for_a_command_one_may_not_run_says_so() {
+        let bob = UserId::parse("@bob:x").expect("id");
+        let roles = Roles::new(vec![Role {
+            name: "helpdesk".into(),
+            users: [bob.clone()].into(),
+            allow: [Permission::UserInfo, Permission::Help].into(),
+            all: false,
+        }]);
+        let text = not_allowed(&roles, &bob, "deactivate", "!")
+            .expect("refused")
+            .plain();
+        assert_eq!(
+            text,
+            "You may not run !deactivate (it needs permission user.deactivate); type !help for yours."
+        );
+        assert!(not_allowed(&roles, &bob, "user", "!").is_none());
+        assert!(not_allowed(&roles, &bob, "nope", "!").is_none(), "unknown: usage says so");
     }
 
     #[test]

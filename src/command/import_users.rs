@@ -54,6 +54,10 @@ pub(crate) struct ImportAction {
 }
 
 impl Execute for ImportAction {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::UserImport]
+    }
+
     fn job_id(&self) -> Option<i64> {
         Some(self.job_id)
     }

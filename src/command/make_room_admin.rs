@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::args::{RoomArg, UserArg};
+use super::args::{RoomArg, UserArg, not_an_admin_room};
 use super::{CommandError, Declared, Never, Planned, Risk};
 use crate::admin_api::rooms::MakeRoomAdmin as MakeRoomAdminRequest;
 use crate::auth::Permission;
@@ -35,6 +35,7 @@ impl Declared for MakeRoomAdmin {
 /// `!make-room-admin <room> <user>`.
 async fn make_admin(ctx: &Ctx, room: &RoomArg, user: &UserArg) -> Result<Reply, CommandError> {
     let room_id = room.resolve(&ctx.admin).await?;
+    not_an_admin_room(ctx, &room_id)?;
     let user_id = user.resolve(&ctx.config.server_name);
     if user_id.server_name() != ctx.config.server_name {
         return Err(CommandError::Refused(format!(

@@ -118,6 +118,10 @@ pub(crate) trait Declared: Sized {
 pub(crate) trait Execute:
     std::fmt::Debug + Clone + PartialEq + Serialize + for<'de> Deserialize<'de>
 {
+    /// The permissions it needs: checked again with the roles of the moment it is confirmed,
+    /// since a role may have been narrowed after the preview.
+    fn permissions(&self) -> Vec<Permission>;
+
     /// The stored job it starts, dropped with the confirmation if that never comes.
     fn job_id(&self) -> Option<i64> {
         None
@@ -132,6 +136,10 @@ pub(crate) trait Execute:
 pub(crate) enum Never {}
 
 impl Execute for Never {
+    fn permissions(&self) -> Vec<Permission> {
+        match *self {}
+    }
+
     async fn execute(self, _: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
         match self {}
     }
@@ -208,6 +216,10 @@ macro_rules! commands {
         impl Action {
             pub(crate) fn job_id(&self) -> Option<i64> {
                 match self { $(Action::$variant(a) => a.job_id(),)* }
+            }
+
+            pub(crate) fn permissions(&self) -> Vec<Permission> {
+                match self { $(Action::$variant(a) => a.permissions(),)* }
             }
 
             /// The command that asked for it.

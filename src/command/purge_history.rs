@@ -2,18 +2,16 @@
 //! and a confirmation; a job follows Synapse's purge to the end.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::args::{Age, RoomArg};
+use super::args::{Age, RoomArg, not_an_admin_room};
 use super::{CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::rooms::{PurgeHistory as PurgeHistoryRequest, RoomDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::jobs::room::{self as room_jobs, RoomTask};
 use crate::report::{Line, Outcome, Reply, format_time_ms};
-use crate::store::now_secs;
 use crate::units::format_age;
 
 /// Delete a room's events older than <age> from the database; shows a preview
@@ -27,6 +25,9 @@ pub(crate) struct PurgeHistory {
     /// Also local users' events (otherwise only remote users')
     #[arg(long)]
     include_local: bool,
+    /// Allow an age under one day
+    #[arg(long)]
+    force: bool,
 }
 
 impl Declared for PurgeHistory {
@@ -42,7 +43,10 @@ impl Declared for PurgeHistory {
         ctx: &Arc<Ctx>,
         _: &Origin,
     ) -> Result<Planned<PurgeHistoryAction>, CommandError> {
-        plan_purge_history(ctx, &self.room, self.age.0, self.include_local).await
+        if let Some(why) = self.age.short_refusal(self.force, "recent history") {
+            return Err(CommandError::Refused(format!("Refused: {why}")));
+        }
+        plan_purge_history(ctx, &self.room, self.age, self.include_local).await
     }
 }
 
@@ -55,6 +59,10 @@ pub(crate) struct PurgeHistoryAction {
 }
 
 impl Execute for PurgeHistoryAction {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::RoomPurgeHistory]
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Reply, CommandError> {
         execute_purge_history(ctx, origin, &self.room_id, self.before_ms, self.include_local)
             .await
@@ -65,17 +73,19 @@ impl Execute for PurgeHistoryAction {
 async fn plan_purge_history(
     ctx: &Ctx,
     room: &RoomArg,
-    age: Duration,
+    typed_age: Age,
     include_local: bool,
 ) -> Result<Planned<PurgeHistoryAction>, CommandError> {
     let room_id = room.resolve(&ctx.admin).await?;
+    not_an_admin_room(ctx, &room_id)?;
+    let age = typed_age.0;
     let details = ctx
         .admin
         .send(&RoomDetails {
             room_id: room_id.clone(),
         })
         .await?;
-    let before_ms = (now_secs() - age.as_secs() as i64) * 1000;
+    let before_ms = typed_age.cutoff_ms();
     let whose = if include_local {
         "everyone's events, local users' included"
     } else {

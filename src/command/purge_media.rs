@@ -15,7 +15,6 @@ use crate::admin_api::users::{ListUsers, MediaInfo};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply, format_time_ms};
-use crate::store::now_secs;
 use crate::units::{format_age, format_bytes};
 
 /// How long the preview may spend listing media before it settles for an estimate.
@@ -73,7 +72,7 @@ impl Declared for PurgeMedia {
             size_gt: self.larger_than.map(|s| s.0),
             keep_profiles: !self.include_profiles,
         };
-        plan_purge(ctx, self.age.0, scope, self.force, self.dry_run).await
+        plan_purge(ctx, self.age, scope, self.force, self.dry_run).await
     }
 }
 
@@ -85,6 +84,10 @@ pub(crate) struct PurgeMediaAction {
 }
 
 impl Execute for PurgeMediaAction {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::MediaPurge]
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
         execute_purge(ctx, self.before_ms, self.scope).await
     }
@@ -97,16 +100,6 @@ pub(crate) struct PurgeScope {
     pub(crate) remote: bool,
     pub(crate) size_gt: Option<u64>,
     pub(crate) keep_profiles: bool,
-}
-
-/// Ages under a day need `--force`: `30s` typed for `30d` must not wipe a server.
-pub(crate) fn purge_refusal(age: Duration, force: bool) -> Option<String> {
-    (age < Duration::from_secs(86_400) && !force).then(|| {
-        format!(
-            "{} is less than a day: that would delete recent media. Add --force if you mean it",
-            format_age(age)
-        )
-    })
 }
 
 /// The result of listing local media for the preview.
@@ -176,15 +169,16 @@ async fn scan_local(ctx: &Ctx, cutoff_ms: i64, scope: PurgeScope) -> Result<Scan
 /// `!purge-media`: refusals, then the preview.
 async fn plan_purge(
     ctx: &Ctx,
-    age: Duration,
+    typed_age: Age,
     scope: PurgeScope,
     force: bool,
     dry_run: bool,
 ) -> Result<Planned<PurgeMediaAction>, CommandError> {
-    if let Some(why) = purge_refusal(age, force) {
+    if let Some(why) = typed_age.short_refusal(force, "recent media") {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
-    let cutoff_ms = (now_secs() - age.as_secs() as i64) * 1000;
+    let age = typed_age.0;
+    let cutoff_ms = typed_age.cutoff_ms();
     let mut items = vec![Line::new().text(format!(
         "Not accessed since: {} ({} ago)",
         format_time_ms(cutoff_ms),
@@ -273,18 +267,4 @@ async fn execute_purge(
         )));
     }
     Ok(Reply::ok(Line::new().bold("Media purged")).list(items))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_ages_need_force() {
-        assert!(purge_refusal(Duration::from_secs(30), false).is_some());
-        assert!(purge_refusal(Duration::from_secs(86_399), false).is_some());
-        assert!(purge_refusal(Duration::from_secs(30), true).is_none());
-        assert!(purge_refusal(Duration::from_secs(86_400), false).is_none());
-    }
-
 }

@@ -64,7 +64,7 @@ async fn list(
     let list = ctx
         .admin
         .send(&ListRooms {
-            from: (page - 1) * PAGE_SIZE,
+            from: (page - 1).saturating_mul(PAGE_SIZE),
             limit: PAGE_SIZE as u32,
             order_by: Some(order_by.into()),
             dir: Some(dir.into()),
@@ -111,7 +111,7 @@ async fn list(
         reply = reply.line(
             Line::new()
                 .text("Next: ")
-                .code(format!("{prefix}rooms{search_arg} --page {}", page + 1)),
+                .code(format!("{prefix}rooms{search_arg} --page {}", page.saturating_add(1))),
         );
     }
     Ok(reply)

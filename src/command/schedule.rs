@@ -46,6 +46,10 @@ pub(crate) struct ActivateSchedule {
 }
 
 impl Execute for ActivateSchedule {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::Schedule]
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
         activate(ctx, self.schedule_id)
     }

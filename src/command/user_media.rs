@@ -61,6 +61,10 @@ pub(crate) struct DeleteUserMediaAction {
 }
 
 impl Execute for DeleteUserMediaAction {
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::MediaList, Permission::MediaDelete]
+    }
+
     async fn execute(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
         execute_delete_user_media(ctx, self.user_id.as_str()).await
     }

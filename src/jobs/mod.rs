@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId};
 use tracing::{info, warn};
 
+use crate::auth::Permission;
 use crate::context::Ctx;
 use crate::matrix::chat::ChatError;
 use crate::report::Reply;
-use crate::store::{JobRecord, StoreError};
+use crate::store::{JobRecord, JobState, StoreError};
 
 /// Why a job could not go on; it is then marked failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +38,36 @@ impl From<csv::Error> for JobError {
     }
 }
 
-/// Resumes every unfinished job after a start.
-pub(crate) fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
+/// What a job of `kind` needs its requester to hold, checked again when it resumes.
+fn permissions_for(kind: &str) -> Vec<Permission> {
+    match kind {
+        import::KIND => vec![Permission::UserImport],
+        room::DELETE_KIND => vec![Permission::RoomDelete],
+        room::PURGE_KIND => vec![Permission::RoomPurgeHistory],
+        // Unknown kinds are not resumed at all (see resume_all).
+        _ => Vec::new(),
+    }
+}
+
+/// Resumes every unfinished job after a start, if its requester still may run it; a job whose
+/// requester lost the permission stops (rows done stay done) and the room is told.
+pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
     for job in jobs {
+        let requester = matrix_sdk::ruma::UserId::parse(job.requester.as_str());
+        let denied = match &requester {
+            Ok(user) => ctx
+                .config
+                .roles
+                .authorize(user, &permissions_for(&job.kind))
+                .err()
+                .map(|d| d.to_string()),
+            Err(_) => Some("its requester is unreadable".to_owned()),
+        };
+        if let Some(denied) = denied {
+            warn!(job_id = job.id, requester = %job.requester, "not resuming: {denied}");
+            stop_unauthorized(ctx, job, &denied).await;
+            continue;
+        }
         info!(job_id = job.id, kind = %job.kind, "resuming job");
         match job.kind.as_str() {
             import::KIND => import::spawn(ctx, job.id, true),
@@ -49,6 +77,29 @@ pub(crate) fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
                 "unknown job kind {other}; leaving it alone"
             ),
         }
+    }
+}
+
+async fn stop_unauthorized(ctx: &Ctx, job: &JobRecord, denied: &str) {
+    if let Err(e) = ctx.store.set_job_state(job.id, JobState::Cancelled) {
+        warn!("{e}");
+    }
+    if let Err(e) = ctx.store.wipe_job_secrets(job.id) {
+        warn!("{e}");
+    }
+    let Ok(place) = JobPlace::load(ctx, job.id) else {
+        return;
+    };
+    let reply = Reply::error(format!(
+        "Job #{} was not resumed after a restart: the roles of {} no longer allow it ({denied}). Rows done stay done.",
+        job.id, job.requester
+    ));
+    if let Err(e) = ctx
+        .chat
+        .reply(&place.room_id, place.command_event.as_deref(), &reply)
+        .await
+    {
+        warn!("{e}");
     }
 }
 

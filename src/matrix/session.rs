@@ -39,8 +39,12 @@ pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a secret file with mode 0600.
+/// Writes a secret file with mode 0600, atomically: a temporary file beside it, synced, then
+/// renamed over it, so a crash never leaves half a session behind.
 pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -49,10 +53,12 @@ pub(crate) fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result
         options.mode(0o600);
     }
     let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(contents)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

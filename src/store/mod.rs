@@ -144,7 +144,9 @@ impl Store {
     pub(crate) fn open(dir: &Path) -> StoreResult<Self> {
         let conn = Connection::open(dir.join("syndic.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Every claim, confirmation and job row must survive a power cut: the bot promises
+        // exactly once.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;

@@ -458,6 +458,37 @@ async fn a_restart_replays_nothing_and_keeps_pending_confirmations() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_made_before_a_role_was_narrowed_cannot_be_confirmed_after() {
+    let mut fx = Fixture::start(|_| Spec::default()).await;
+    let target = fx.plain_user("narrowed").await;
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    let code = confirm_code(&preview);
+
+    // The admin's role is narrowed to look-ups, and the bot restarted with it.
+    fx.stop_bot().await;
+    let config = std::fs::read_to_string(&fx.config_path).expect("read config");
+    let narrowed = config.replacen("allow = [\"*\"]", "allow = [\"user.info\", \"help\"]", 1);
+    assert_ne!(config, narrowed, "the admin role was found");
+    std::fs::write(&fx.config_path, narrowed).expect("write config");
+    fx.start_bot().await;
+
+    let refused = fx.ask(&format!("!confirm {code}")).await;
+    assert!(
+        refused.body.starts_with("Refused: ") && refused.body.contains("user.deactivate"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        is_deactivated(&fx, &target).await,
+        (false, false),
+        "the narrowed role must not complete the old preview"
+    );
+    // The code is gone: it cannot be tried again once the role is restored either.
+    let again = fx.ask(&format!("!confirm {code}")).await;
+    assert!(again.body.contains("No pending command"), "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_unencrypted_and_undecryptable_messages_do_nothing() {
     let fx = Fixture::start(|_| Spec::default()).await;
     let target = fx.plain_user("edit-target").await;

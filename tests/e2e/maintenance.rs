@@ -203,6 +203,39 @@ async fn user_media_listing_deletion_and_quarantine() {
     assert!(*safe == json!(true) || *safe == json!(1), "{info}");
     let bad = fx.ask("!quarantine bob").await;
     assert!(bad.body.contains("is not mxc://"), "{}", bad.body);
+    // A crafted URI cannot reach another endpoint: `mxc://../delete` is refused, one line.
+    let crafted = fx.ask("!unquarantine mxc://../delete").await;
+    assert!(
+        crafted.body.contains("is not a media URI"),
+        "{}",
+        crafted.body
+    );
+
+    // All of a user's uploads: a preview with the count, and nothing quarantined before ✅.
+    let other = hs
+        .register(&hs.unique_localpart("spammy"), "pw-spammy-1", false)
+        .await;
+    let theirs = [
+        upload(hs, &other, "a.bin", vec![b'a'; 10]).await,
+        upload(hs, &other, "b.bin", vec![b'b'; 10]).await,
+    ];
+    let preview = fx.ask(&format!("!quarantine {}", other.user_id)).await;
+    assert!(
+        preview.body.contains("Quarantine all uploads of") && preview.body.contains("Files: 2"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        downloadable(hs, &other, &theirs[0]).await,
+        "nothing before ✅"
+    );
+    let done = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(done.body.contains("Quarantined 2 files"), "{}", done.body);
+    for f in &theirs {
+        assert!(!downloadable(hs, &other, f).await, "{f}");
+    }
 
     // Delete them all, after confirmation.
     let preview = fx
@@ -410,8 +443,31 @@ async fn purge_history_removes_old_events() {
     let path = format!("/_synapse/admin/v1/rooms/{room_id}/messages?dir=b&limit=100");
     assert_eq!(count(fx.admin_get(&path).await), 6);
 
-    let preview = fx
+    // An age under a day is refused without --force (`3m` typed for three months must not wipe
+    // a room), and nothing is purged.
+    let refused = fx
         .ask(&format!("!purge-history {room_id} 1s --include-local"))
+        .await;
+    assert!(
+        refused.body.contains("less than a day") && refused.body.contains("--force"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(count(fx.admin_get(&path).await), 6);
+    // The bot's own admin room is never purged.
+    let own = fx
+        .ask(&format!("!purge-history {} 365d --force", fx.room_id))
+        .await;
+    assert!(
+        own.body.contains("one of the bot's admin rooms"),
+        "{}",
+        own.body
+    );
+
+    let preview = fx
+        .ask(&format!(
+            "!purge-history {room_id} 1s --include-local --force"
+        ))
         .await;
     assert!(
         preview.body.contains("everyone's events"),
