@@ -72,6 +72,9 @@ pub struct Config {
     pub confirm_timeout: Duration,
     pub roles: Roles,
     pub protected_users: BTreeSet<OwnedUserId>,
+    /// Commands, `!confirm` and `!approve` only from sessions their owner cross-signed.
+    pub require_verified_devices: bool,
+    pub confirm_with: ConfirmWith,
     pub import: ImportSettings,
 }
 
@@ -141,11 +144,41 @@ struct RawRole {
     allow: Vec<Spanned<String>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSafety {
     #[serde(default)]
     protected_users: Vec<Spanned<String>>,
+    #[serde(default = "yes")]
+    require_verified_devices: bool,
+    #[serde(default)]
+    confirm_with: ConfirmWith,
+}
+
+impl Default for RawSafety {
+    fn default() -> Self {
+        Self {
+            protected_users: Vec::new(),
+            require_verified_devices: true,
+            confirm_with: ConfirmWith::default(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What confirms a preview (`safety.confirm_with`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmWith {
+    /// ✅ on the preview or `!confirm <code>`. Reactions are sent in the clear by Element and
+    /// matrix-sdk: they prove the account, not the device.
+    #[default]
+    Reaction,
+    /// Only `!confirm <code>`, encrypted, from a verified session.
+    Code,
 }
 
 #[derive(Deserialize, Default)]
@@ -419,6 +452,8 @@ impl Config {
             confirm_timeout,
             roles: Roles::new(roles),
             protected_users,
+            require_verified_devices: raw.safety.require_verified_devices,
+            confirm_with: raw.safety.confirm_with,
             import,
         })
     }

@@ -9,6 +9,7 @@ use tracing::{error, info, warn};
 
 use super::pipeline::{audit, outcome_name};
 use crate::command::Action;
+use crate::config::ConfirmWith;
 use crate::confirm::{ConfirmError, PendingFacts, may_decide, new_code, normalize_code};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
@@ -70,11 +71,15 @@ pub(crate) async fn ask(
         return;
     }
     let prefix = &ctx.config.prefix;
+    let how = match ctx.config.confirm_with {
+        ConfirmWith::Reaction => "React ✅ or send ",
+        ConfirmWith::Code => "Send ",
+    };
     let preview = preview
         .with_outcome(Outcome::Pending)
         .line(
             Line::new()
-                .text("React ✅ or send ")
+                .text(how)
                 .code(format!("{prefix}confirm {code}"))
                 .text(format!(" within {within} to go ahead.")),
         )
@@ -255,7 +260,16 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
     if pending.room_id != origin.room_id.as_str() {
         return;
     }
-    let reply = decide(&ctx, &origin, pending, approve).await;
+    // Reactions are sent in the clear: they prove the account, not the session. Where the team
+    // asked for proof of the session, only `!confirm` (encrypted, from a verified one) confirms.
+    let reply = if approve && ctx.config.confirm_with == ConfirmWith::Code {
+        Reply::error(format!(
+            "Confirm with {}confirm {} from a verified session: reactions do not confirm here (safety.confirm_with = \"code\").",
+            ctx.config.prefix, pending.code
+        ))
+    } else {
+        decide(&ctx, &origin, pending, approve).await
+    };
     let audit_text = if approve {
         "✅ reaction"
     } else {

@@ -18,12 +18,15 @@ use tracing::{debug, info, warn};
 use super::confirmation::{ReactionIn, on_reaction};
 use super::pipeline::{MessageIn, on_message};
 use crate::context::Ctx;
-use crate::matrix::gate::{EventFacts, Ignored, gate};
+use crate::matrix::gate::{EventFacts, Ignored, gate, signed_by_owner};
 
 pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandle> {
     let c = ctx.clone();
     let messages = client.add_event_handler(
-        move |ev: OriginalSyncRoomMessageEvent, room: Room, enc: Option<EncryptionInfo>| {
+        move |ev: OriginalSyncRoomMessageEvent,
+              room: Room,
+              enc: Option<EncryptionInfo>,
+              client: Client| {
             let ctx = c.clone();
             async move {
                 let is_edit = matches!(ev.content.relates_to, Some(Relation::Replacement(_)));
@@ -40,6 +43,10 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
                     sender: ev.sender,
                     event_id: ev.event_id,
                     room_encrypted: facts.room_encrypted == Some(true),
+                    device_verified: match &enc {
+                        Some(e) => session_signed_by_owner(&client, e).await,
+                        None => false,
+                    },
                     content: ev.content,
                 };
                 let c2 = ctx.clone();
@@ -109,6 +116,34 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
         }
     });
     vec![messages, reactions, invites, undecryptable]
+}
+
+/// Whether the sending session is cross-signed by its owner. The state matrix-sdk computed at
+/// decryption is trusted when it says yes; when it could not link the session to its owner (the
+/// bot had not fetched the sender's keys yet, or they were stale), the keys are fetched once
+/// and the device judged again. A changed identity or a mismatched sender stays a no.
+async fn session_signed_by_owner(client: &Client, enc: &EncryptionInfo) -> bool {
+    use matrix_sdk::deserialized_responses::{VerificationLevel, VerificationState};
+    if signed_by_owner(&enc.verification_state) {
+        return true;
+    }
+    let recheck = matches!(
+        enc.verification_state,
+        VerificationState::Unverified(
+            VerificationLevel::UnsignedDevice | VerificationLevel::None(_)
+        )
+    );
+    let Some(device_id) = enc.sender_device.as_deref().filter(|_| recheck) else {
+        return false;
+    };
+    if let Err(e) = client.encryption().request_user_identity(&enc.sender).await {
+        warn!(sender = %enc.sender, "cannot fetch the sender's keys: {e}");
+        return false;
+    }
+    match client.encryption().get_device(&enc.sender, device_id).await {
+        Ok(Some(device)) => device.is_cross_signed_by_owner(),
+        _ => false,
+    }
 }
 
 /// What the gate needs to know about an event's room and sender, gathered before it judges.

@@ -27,6 +27,8 @@ pub(crate) struct MessageIn {
     pub(crate) sender: OwnedUserId,
     pub(crate) event_id: OwnedEventId,
     pub(crate) room_encrypted: bool,
+    /// Sent from a session its owner cross-signed (see `matrix::gate::signed_by_owner`).
+    pub(crate) device_verified: bool,
     pub(crate) content: RoomMessageEventContent,
 }
 
@@ -97,6 +99,16 @@ pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
         room_encrypted: msg.room_encrypted,
         trigger: Trigger::Message,
     };
+    // A password is not enough: commands (and !confirm) come only from sessions their owner
+    // cross-signed. Checked before the command is even read.
+    if ctx.config.require_verified_devices && !msg.device_verified {
+        info!(sender = %origin.sender, "refused: an unverified session");
+        let reply = Reply::error(
+            "Verify this session first: in Element, Settings → Sessions → this session → Verify (with another session or your recovery key), then send it again.",
+        );
+        finish(&ctx, &origin, None, "(unverified session)", reply).await;
+        return;
+    }
     let line = match line {
         Ok(l) => l,
         Err(e) => {

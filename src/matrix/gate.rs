@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use matrix_sdk::deserialized_responses::{VerificationLevel, VerificationState};
 use matrix_sdk::ruma::UserId;
 
 /// What the bot knows about an event before reading its content.
@@ -53,9 +54,53 @@ pub(crate) fn gate(f: &EventFacts<'_>, max_age: Duration) -> Result<(), Ignored>
     Ok(())
 }
 
+/// Whether the session that sent an encrypted event is cross-signed by its owner. A device its
+/// owner never signed, an unknown device, a changed identity or a mismatched sender is not: a
+/// password alone (a stolen one, too) does not make a session one the team can trust.
+pub(crate) fn signed_by_owner(state: &VerificationState) -> bool {
+    matches!(
+        state,
+        VerificationState::Verified
+            | VerificationState::Unverified(VerificationLevel::UnverifiedIdentity)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sessions_their_owner_signed_count() {
+        use matrix_sdk::deserialized_responses::DeviceLinkProblem;
+        let cases = [
+            (VerificationState::Verified, true),
+            (
+                VerificationState::Unverified(VerificationLevel::UnverifiedIdentity),
+                true,
+            ),
+            (
+                VerificationState::Unverified(VerificationLevel::UnsignedDevice),
+                false,
+            ),
+            (
+                VerificationState::Unverified(VerificationLevel::VerificationViolation),
+                false,
+            ),
+            (
+                VerificationState::Unverified(VerificationLevel::MismatchedSender),
+                false,
+            ),
+            (
+                VerificationState::Unverified(VerificationLevel::None(
+                    DeviceLinkProblem::MissingDevice,
+                )),
+                false,
+            ),
+        ];
+        for (state, expected) in cases {
+            assert_eq!(signed_by_owner(&state), expected, "{state:?}");
+        }
+    }
 
     #[test]
     fn gate_table() {

@@ -489,6 +489,71 @@ async fn a_preview_made_before_a_role_was_narrowed_cannot_be_confirmed_after() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_its_owner_never_verified_can_neither_command_nor_confirm() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let target = fx.plain_user("stolen-password-target").await;
+    // The admin's password, logged in as another session nobody verified (a stolen password).
+    let second = Human::login(fx.synapse, &fx.admin.user).await;
+    let sent = second
+        .send_text(&fx.room_id, &format!("!deactivate {target} --force"))
+        .await;
+    let refused = fx.reply_to(&fx.admin, &sent).await;
+    assert!(
+        refused.body.starts_with("Verify this session first"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(is_deactivated(&fx, &target).await, (false, false));
+
+    // A preview made from the verified session cannot be confirmed from the other one.
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    let code = confirm_code(&preview);
+    let sent = second
+        .send_text(&fx.room_id, &format!("!confirm {code}"))
+        .await;
+    let refused = fx.reply_to(&fx.admin, &sent).await;
+    assert!(
+        refused.body.starts_with("Verify this session first"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        is_deactivated(&fx, &target).await,
+        (false, false),
+        "an unverified session must not confirm"
+    );
+    // The verified session still can.
+    let done = fx.ask(&format!("!confirm {code}")).await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (true, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_confirm_with_code_a_reaction_does_not_confirm() {
+    let fx = Fixture::start(|_| Spec::default().safety_line("confirm_with = \"code\"")).await;
+    let target = fx.plain_user("code-only").await;
+    let preview = fx.ask(&format!("!deactivate {target}")).await;
+    assert!(!preview.body.contains("React ✅"), "{}", preview.body);
+    fx.admin.react(&fx.room_id, &preview.event_id, "✅").await;
+    let answer = fx.reply_to(&fx.admin, &preview.event_id).await;
+    assert!(
+        answer.body.starts_with("Confirm with !confirm"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        is_deactivated(&fx, &target).await,
+        (false, false),
+        "a reaction proves the account, not the session"
+    );
+    let done = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(done.body.starts_with("Deactivated"), "{}", done.body);
+    assert_eq!(is_deactivated(&fx, &target).await, (true, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_unencrypted_and_undecryptable_messages_do_nothing() {
     let fx = Fixture::start(|_| Spec::default()).await;
     let target = fx.plain_user("edit-target").await;

@@ -22,6 +22,8 @@ pub struct Spec {
     pub protected_users: Vec<String>,
     /// Extra `key = value` lines for the `[bot]` table, e.g. `confirm_timeout = "2s"`.
     pub bot_lines: Vec<String>,
+    /// Extra `key = value` lines for the `[safety]` table.
+    pub safety_lines: Vec<String>,
     /// Extra TOML appended at the end (e.g. an `[import]` table).
     pub tail: String,
     /// Create the admin room unencrypted (to test what the bot refuses there).
@@ -41,6 +43,10 @@ impl Spec {
     }
     pub fn protect(mut self, user: &str) -> Self {
         self.protected_users.push(user.into());
+        self
+    }
+    pub fn safety_line(mut self, line: &str) -> Self {
+        self.safety_lines.push(line.into());
         self
     }
     pub fn bot_line(mut self, line: &str) -> Self {
@@ -153,12 +159,13 @@ impl Fixture {
             ));
         }
         let config = format!(
-            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\nrooms = [\"{room_id}\"]\nrecovery_key_file = \"recovery-key.txt\"\n{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n\n{tail}\n",
+            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\nrooms = [\"{room_id}\"]\nrecovery_key_file = \"recovery-key.txt\"\n{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
             url = spec.homeserver_url.clone().unwrap_or_else(|| synapse.url()),
             bot = bot_user.user_id,
             pw = bot_user.password,
             bot_lines = spec.bot_lines.join("\n"),
             protected = spec.protected_users,
+            safety_lines = spec.safety_lines.join("\n"),
             tail = spec.tail,
         );
         std::fs::write(&config_path, config).expect("write config");
