@@ -17,11 +17,18 @@ use crate::store::{Schedule, now_secs};
 pub(crate) fn start(ctx: &Arc<Ctx>) {
     let c = ctx.clone();
     ctx.spawn(async move {
+        // Schedules whose room is no longer an admin room: paused, said once in the log.
+        let mut paused = std::collections::HashSet::new();
         loop {
             match c.store.take_due_schedules(now_secs()) {
                 Ok(due) => {
                     for s in due {
-                        run_once(&c, &s).await;
+                        if c.rooms.iter().any(|r| r.as_str() == s.room_id) {
+                            paused.remove(&s.id);
+                            run_once(&c, &s).await;
+                        } else if paused.insert(s.id) {
+                            warn!(schedule = s.id, room_id = %s.room_id, "paused: its room is no longer an admin room; it runs again once the room is configured");
+                        }
                     }
                 }
                 Err(e) => warn!("cannot read schedules: {e}"),
@@ -44,10 +51,6 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
         warn!(schedule = s.id, "schedule has unreadable IDs; skipping");
         return;
     };
-    if !ctx.is_admin_room(&room_id) {
-        warn!(schedule = s.id, %room_id, "the schedule's room is not an admin room; skipping");
-        return;
-    }
     info!(schedule = s.id, command = %s.argv.join(" "), "running schedule");
     let origin = Origin {
         room_id,

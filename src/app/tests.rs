@@ -178,12 +178,22 @@ allow = ["user.info", "help"]
     }
 
     async fn say(&self, sender: &str, content: RoomMessageEventContent) -> OwnedEventId {
+        self.say_from_session(sender, content, true).await
+    }
+
+    async fn say_from_session(
+        &self,
+        sender: &str,
+        content: RoomMessageEventContent,
+        verified: bool,
+    ) -> OwnedEventId {
         let event_id = self.event_id();
         let msg = MessageIn {
             room_id: OwnedRoomId::try_from(ROOM).expect("room"),
             sender: OwnedUserId::try_from(sender).expect("sender"),
             event_id: event_id.clone(),
             room_encrypted: true,
+            device_verified: verified,
             content,
         };
         on_message(self.ctx.clone(), msg).await;
@@ -420,6 +430,7 @@ async fn the_same_event_is_acted_on_once_and_strangers_are_not_answered_here() {
         sender: OwnedUserId::try_from(ALICE).expect("sender"),
         event_id: id.clone(),
         room_encrypted: true,
+        device_verified: true,
         content: RoomMessageEventContent::text_plain("!help"),
     };
     on_message(h.ctx.clone(), msg).await;
@@ -428,4 +439,46 @@ async fn the_same_event_is_acted_on_once_and_strangers_are_not_answered_here() {
         "a replayed event must not be answered twice"
     );
     assert!(seen[&id] >= 2, "help was answered and marked");
+}
+
+#[tokio::test]
+async fn a_schedule_whose_room_is_no_longer_an_admin_room_is_paused() {
+    let h = Harness::new("10m").await;
+    let spec = crate::store::ScheduleSpec {
+        interval: Duration::from_secs(60),
+        at: None,
+        argv: vec!["ping".into()],
+    };
+    h.ctx
+        .store
+        .create_schedule("!gone:example.org", ALICE, "$made", &spec, true)
+        .expect("schedule");
+    h.type_text(ALICE, "!schedules").await;
+    let sent = h.chat.take();
+    assert!(
+        replies(&sent)[0].contains("paused: !gone:example.org is no longer an admin room"),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_session_is_refused_before_the_command_is_read() {
+    let h = Harness::new("10m").await;
+    mock_spam_account(&h.synapse).await;
+    h.say_from_session(
+        ALICE,
+        RoomMessageEventContent::text_plain("!deactivate @spam:example.org"),
+        false,
+    )
+    .await;
+    let sent = h.chat.take();
+    assert!(
+        replies(&sent)[0].starts_with("Verify this session first"),
+        "{sent:?}"
+    );
+    assert_eq!(
+        h.requests().await,
+        Vec::<String>::new(),
+        "nothing reached Synapse"
+    );
 }

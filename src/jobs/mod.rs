@@ -68,6 +68,12 @@ pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
             stop_unauthorized(ctx, job, &denied).await;
             continue;
         }
+        // A job reports to its room: while that is no longer an admin room it waits, untouched,
+        // and resumes at a start where the room is configured again.
+        if !ctx.rooms.iter().any(|r| r.as_str() == job.room_id) {
+            warn!(job_id = job.id, room_id = %job.room_id, "paused: its room is no longer an admin room");
+            continue;
+        }
         info!(job_id = job.id, kind = %job.kind, "resuming job");
         match job.kind.as_str() {
             import::KIND => import::spawn(ctx, job.id, true),
