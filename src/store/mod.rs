@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
 
-pub(crate) use audit::{AuditFilter, AuditRow, ChainReport, Decision, NewAudit};
+pub(crate) use audit::{AuditFilter, AuditRow, Decision, NewAudit};
 pub(crate) use jobs::{JobRecord, JobRow, JobState, NewJob, RowState};
 pub(crate) use pending::PendingRow;
 pub(crate) use schedules::{Schedule, ScheduleSpec};
