@@ -321,7 +321,7 @@ fn file_command(
     }
 }
 
-/// Report: sends the reply, takes back ⏳, sets the final reaction, records the audit entry.
+/// Report: records the audit entry, sends the reply, takes back ⏳, sets the final reaction.
 pub(crate) async fn finish(
     ctx: &Ctx,
     origin: &Origin,
@@ -330,6 +330,8 @@ pub(crate) async fn finish(
     decision: Decision,
     reply: Reply,
 ) {
+    // Recorded before the admin sees the answer: a stop in between loses no row.
+    audit(ctx, origin, command, decision, &outcome_text(&reply));
     if let Err(e) = ctx
         .chat
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
@@ -348,7 +350,6 @@ pub(crate) async fn finish(
     ctx.chat
         .react(&origin.room_id, &origin.event_id, mark)
         .await;
-    audit(ctx, origin, command, decision, &outcome_text(&reply));
 }
 
 /// Appends one row to the audit trail (and the log): who, from which device, where, what, and

@@ -109,8 +109,9 @@ fn list(ctx: &Ctx, args: Audit) -> Result<Reply, CommandError> {
         }));
     }
     let items = rows.iter().map(row_line).collect();
+    let noun = if total == 1 { "row" } else { "rows" };
     let mut reply = Reply::ok(Line::new().text(format!(
-        "Audit, newest first: page {page} of {pages} ({total} rows)"
+        "Audit, newest first: page {page} of {pages} ({total} {noun})"
     )))
     .list(items);
     if page < pages {
