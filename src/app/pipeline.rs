@@ -369,3 +369,42 @@ pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decisio
         error!("cannot write the audit record: {e}");
     }
 }
+
+#[cfg(test)]
+mod audit_line_tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn secrets_after_a_password_like_flag_are_dropped_and_files_kept_by_name() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["deactivate", "@x:y", "--erase"],
+                "deactivate @x:y --erase",
+            ),
+            (
+                &["import-users", "--password", "hunter2", "--dry-run"],
+                "import-users --password [redacted]",
+            ),
+            (
+                &["x", "--Admin-Token=abc", "more"],
+                "x --Admin-Token [redacted]",
+            ),
+            (&["x", "-", "--"], "x - --"),
+        ];
+        for (words, expected) in cases {
+            assert_eq!(audit_line(&argv(words), None), *expected);
+        }
+        let file = FileMessageEventContent::plain(
+            "users.csv".into(),
+            matrix_sdk::ruma::OwnedMxcUri::from("mxc://x/y"),
+        );
+        assert_eq!(
+            audit_line(&argv(&["import-users"]), Some(&file)),
+            "import-users [file users.csv]"
+        );
+    }
+}
