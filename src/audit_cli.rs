@@ -16,7 +16,19 @@ fn open(config: &Path) -> Result<Store, String> {
             file.display()
         ));
     }
-    Store::open_read_only(&config.store_path).map_err(|e| format!("{}: {e}", file.display()))
+    // A bot closing its store at the same moment (checkpointing its log) can make a read-only
+    // open fail briefly: try a few times before giving up.
+    let mut attempt = 0;
+    loop {
+        match Store::open_read_only(&config.store_path) {
+            Ok(store) => return Ok(store),
+            Err(e) if attempt >= 10 => return Err(format!("{}: {e}", file.display())),
+            Err(_) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        }
+    }
 }
 
 /// Checks the hash chain; prints each altered or removed row. True when the chain is intact.
