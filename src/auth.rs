@@ -50,6 +50,7 @@ permissions! {
     RoomMakeAdmin => "room.make-admin": "give a local user the highest power level in a room",
     RoomPurgeHistory => "room.purge-history": "delete old events of a room",
     Schedule => "schedule": "make, list and remove schedules",
+    AuditView => "audit.view": "read the audit trail: who ran or was refused what, when",
 }
 
 impl Permission {

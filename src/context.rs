@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
 use tokio::task::JoinSet;
 
 use crate::admin_api::AdminClient;
@@ -81,6 +81,9 @@ pub(crate) enum Trigger {
 pub(crate) struct Origin {
     pub(crate) room_id: OwnedRoomId,
     pub(crate) sender: OwnedUserId,
+    /// The device the sender's encrypted message came from (for the audit trail); none for
+    /// reactions and schedules.
+    pub(crate) device: Option<OwnedDeviceId>,
     /// The event replies go to: the command, or for a schedule the message that made it.
     pub(crate) event_id: OwnedEventId,
     /// The file the command is about: the message's own attachment, or the file it replies to.

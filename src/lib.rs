@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod audit_cli;
 mod command;
 mod context;
 mod jobs;

@@ -1,4 +1,4 @@
-//! The `syndic` command: run the bot, or check a configuration.
+//! The `syndic` command: run the bot, check a configuration, or verify and export the audit trail.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,30 @@ enum Cmd {
         #[arg(long, short, default_value = "bot.toml")]
         config: PathBuf,
     },
+    /// The audit trail: verify its hash chain, or export it (reads the store; no Matrix login).
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; names each altered or removed row and exits non-zero if any.
+    Verify {
+        /// Configuration file (for bot.store_path).
+        #[arg(long, short, default_value = "bot.toml")]
+        config: PathBuf,
+    },
+    /// Write rows to stdout as JSON lines (one row per line, with its hash), oldest first.
+    Export {
+        /// Only rows newer than this age, e.g. 30d.
+        #[arg(long, value_name = "AGE")]
+        since: Option<String>,
+        /// Configuration file (for bot.store_path).
+        #[arg(long, short, default_value = "bot.toml")]
+        config: PathBuf,
+    },
 }
 
 /// Default log filter: matrix-sdk's HTTP client logs expected 404s at ERROR, which would drown
@@ -44,6 +68,19 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Cmd::Audit { action } = &cli.command {
+        let ok = match action {
+            AuditCmd::Verify { config } => syndic::audit_cli::verify(config),
+            AuditCmd::Export { since, config } => {
+                syndic::audit_cli::export(config, since.as_deref())
+            }
+        };
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     limit_malloc_arenas();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -59,6 +96,8 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Cmd::Run { config } => runtime.block_on(run(config)),
+        // Answered above, without a runtime.
+        Cmd::Audit { .. } => ExitCode::SUCCESS,
         Cmd::CheckConfig { config } => {
             if runtime.block_on(syndic::check::check_config(&config)) {
                 ExitCode::SUCCESS

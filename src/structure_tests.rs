@@ -11,7 +11,7 @@ use crate::command::COMMANDS;
 /// The layers, top to bottom. A module may import from its own layer and the layers below it,
 /// never from one above. Written once, here.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("app", &["app", "check"]),
+    ("app", &["app", "audit_cli", "check"]),
     ("command", &["command"]),
     ("jobs", &["jobs"]),
     ("context", &["context"]),

@@ -51,7 +51,8 @@ fn segments_are_percent_encoded() {
     assert_eq!(encode_segment("."), "%2E");
     assert_eq!(encode_segment("a..b"), "a..b");
     assert_eq!(encode_segment("AZaz09-._~"), "AZaz09-._~");
-    // Every ASCII character: unreserved ones kept, all others escaped with upper-case hex.
+    // Every ASCII character inside a segment: unreserved ones kept, all others escaped with
+    // upper-case hex.
     for b in 0u8..128 {
         let c = char::from(b);
         let want = if c.is_ascii_alphanumeric() || "-._~".contains(c) {
@@ -59,7 +60,11 @@ fn segments_are_percent_encoded() {
         } else {
             format!("%{b:02X}")
         };
-        assert_eq!(encode_segment(&c.to_string()), want, "byte {b:#04x}");
+        assert_eq!(
+            encode_segment(&format!("a{c}")),
+            format!("a{want}"),
+            "byte {b:#04x}"
+        );
     }
 
     let ep = QueryUser {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use tracing::{error, info, warn};
 
-use super::pipeline::{audit, outcome_name};
+use super::pipeline::{audit, outcome_text, ran_or_failed};
 use crate::command::Action;
 use crate::config::ConfirmWith;
 use crate::confirm::{ConfirmError, PendingFacts, may_decide, new_code, normalize_code};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
-use crate::store::{PendingRow, now_secs};
+use crate::store::{Decision, PendingRow, now_secs};
 
 /// Reaction keys that confirm or drop a preview. Clients may add a variation selector.
 const CONFIRM_KEYS: &[&str] = &["✅", "✔", "👍"];
@@ -31,13 +31,34 @@ pub(crate) struct ReactionIn {
     pub(crate) target: OwnedEventId,
 }
 
-/// Stores the pending action and shows the preview with its code.
+/// What deciding on a pending preview came to.
+pub(crate) struct Decided {
+    pub(crate) reply: Reply,
+    pub(crate) decision: Decision,
+    /// The previewed command line, for the audit row; `None` when the decision was refused
+    /// (the row then keeps what was typed).
+    pub(crate) command: Option<String>,
+}
+
+impl Decided {
+    fn refused(reply: Reply) -> Self {
+        Decided {
+            reply,
+            decision: Decision::Refused,
+            command: None,
+        }
+    }
+}
+
+/// Stores the pending action and shows the preview with its code. `command` is the line as the
+/// audit trail keeps it.
 pub(crate) async fn ask(
     ctx: &Arc<Ctx>,
     origin: &Origin,
     working: Option<OwnedEventId>,
     preview: Reply,
     action: Action,
+    command: &str,
 ) {
     let code = new_code();
     let timeout = ctx.config.confirm_timeout.as_secs();
@@ -60,14 +81,13 @@ pub(crate) async fn ask(
             expires_at: now.saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX)),
         }
     });
-    let audit_text = action.command_name();
     let stored = match stored {
         Ok(row) => ctx.store.insert_pending(&row).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = stored {
         let reply = Reply::error(crate::text::sentence(&e));
-        super::pipeline::finish(ctx, origin, working, audit_text, reply).await;
+        super::pipeline::finish(ctx, origin, working, command, Decision::Failed, reply).await;
         return;
     }
     let prefix = &ctx.config.prefix;
@@ -101,7 +121,13 @@ pub(crate) async fn ask(
             if let Err(e) = ctx.store.attach_preview(&code, preview_id.as_str()) {
                 warn!("{e}: ✅ on the preview will not work, !confirm will");
             }
-            audit(ctx, origin, audit_text, "previewed");
+            audit(
+                ctx,
+                origin,
+                command,
+                Decision::Previewed,
+                &outcome_text(&preview),
+            );
         }
         Err(e) => error!("cannot send a preview: {e}"),
     }
@@ -113,19 +139,55 @@ pub(crate) async fn decide_by_code(
     origin: &Origin,
     code: &str,
     approve: bool,
-) -> Reply {
+) -> Decided {
     let code = normalize_code(code);
     match ctx.store.pending_by_code(&code) {
         Ok(Some(pending)) => decide(ctx, origin, pending, approve).await,
-        Ok(None) => Reply::error(crate::text::sentence(
+        Ok(None) => Decided::refused(Reply::error(crate::text::sentence(
             &ConfirmError::Unknown(code).to_string(),
-        )),
-        Err(e) => Reply::error(crate::text::sentence(&e.to_string())),
+        ))),
+        Err(e) => Decided {
+            reply: Reply::error(crate::text::sentence(&e.to_string())),
+            decision: Decision::Failed,
+            command: None,
+        },
     }
 }
 
 /// Runs or drops `pending` if the rules let `origin`'s sender decide on it now.
-async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: bool) -> Reply {
+async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: bool) -> Decided {
+    let previewed = ctx
+        .store
+        .previewed_command(&pending.command_event_id)
+        .unwrap_or_else(|e| {
+            warn!("{e}: the audit row names only the command");
+            None
+        });
+    let reply = decide_inner(ctx, origin, pending, approve).await;
+    match reply {
+        Ok((reply, name)) => {
+            let decision = match (approve, ran_or_failed(&reply)) {
+                (false, _) => Decision::Cancelled,
+                (true, Decision::Failed) => Decision::Failed,
+                (true, _) => Decision::Confirmed,
+            };
+            Decided {
+                reply,
+                decision,
+                command: Some(previewed.unwrap_or_else(|| name.to_owned())),
+            }
+        }
+        Err(reply) => Decided::refused(reply),
+    }
+}
+
+/// [`decide`]: the reply and the command's name once the sender may decide, or the refusal.
+async fn decide_inner(
+    ctx: &Arc<Ctx>,
+    origin: &Origin,
+    pending: PendingRow,
+    approve: bool,
+) -> Result<(Reply, &'static str), Reply> {
     let facts = PendingFacts {
         code: &pending.code,
         room: &pending.room_id,
@@ -142,59 +204,65 @@ async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: b
         Err(e @ ConfirmError::Expired(_)) => {
             // An expired import leaves no stored rows (and no passwords) behind.
             drop_pending(ctx, &pending);
-            return Reply::error(crate::text::sentence(&e.to_string()));
+            return Err(Reply::error(crate::text::sentence(&e.to_string())));
         }
-        Err(e) => return Reply::error(crate::text::sentence(&e.to_string())),
+        Err(e) => return Err(Reply::error(crate::text::sentence(&e.to_string()))),
     }
     // Only the call that removes it goes on: a code confirmed twice at once runs once.
     match ctx.store.remove_pending(&pending.code) {
         Ok(true) => {}
         Ok(false) => {
-            return Reply::error(crate::text::sentence(
+            return Err(Reply::error(crate::text::sentence(
                 &ConfirmError::Unknown(pending.code).to_string(),
-            ));
+            )));
         }
-        Err(e) => return Reply::error(crate::text::sentence(&e.to_string())),
+        Err(e) => return Err(Reply::error(crate::text::sentence(&e.to_string()))),
     }
     let (Ok(command_event), Ok(sender)) = (
         OwnedEventId::try_from(pending.command_event_id.as_str()),
         OwnedUserId::try_from(pending.sender.as_str()),
     ) else {
-        return Reply::error(format!("Code {} is unreadable.", pending.code));
+        return Err(Reply::error(format!(
+            "Code {} is unreadable.",
+            pending.code
+        )));
     };
     let action: Action = match serde_json::from_str(&pending.action) {
         Ok(a) => a,
         Err(_) => {
             drop_pending(ctx, &pending);
-            return Reply::error(format!(
+            return Err(Reply::error(format!(
                 "Code {} is unreadable (made by another version?); run the command again.",
                 pending.code
-            ));
+            )));
         }
     };
     if !approve {
         drop_pending(ctx, &pending);
         ctx.chat.react(&origin.room_id, &command_event, "🚫").await;
-        return Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
+        let reply = Reply::ok(format!("Cancelled {}: nothing was changed.", pending.code));
+        return Ok((reply, action.command_name()));
     }
     // Roles may have been narrowed since the preview (and the bot restarted): today's roles decide.
     if let Err(denied) = ctx.config.roles.authorize(&sender, &action.permissions()) {
         drop_pending(ctx, &pending);
         info!(sender = %sender, code = %pending.code, "refused at confirmation: {denied}");
-        return Reply::error(format!(
+        return Err(Reply::error(format!(
             "Refused: {denied}; roles changed since the preview, so nothing was changed."
-        ));
+        )));
     }
     info!(sender = %origin.sender, code = %pending.code, action = ?action, "confirmed");
     // A confirmed action runs as the command that asked for it: jobs it starts report under it.
     let command_origin = Origin {
         room_id: origin.room_id.clone(),
         sender,
+        device: origin.device.clone(),
         event_id: command_event.clone(),
         file: None,
         room_encrypted: origin.room_encrypted,
         trigger: origin.trigger,
     };
+    let name = action.command_name();
     let reply = action
         .execute(ctx, &command_origin)
         .await
@@ -205,7 +273,7 @@ async fn decide(ctx: &Arc<Ctx>, origin: &Origin, pending: PendingRow, approve: b
         "✅"
     };
     ctx.chat.react(&origin.room_id, &command_event, mark).await;
-    reply
+    Ok((reply, name))
 }
 
 /// Forgets a pending confirmation and the job it would have started, with any secrets in it.
@@ -251,6 +319,7 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
     let origin = Origin {
         room_id: reaction.room_id,
         sender: reaction.sender,
+        device: None,
         event_id: reaction.event_id,
         file: None,
         room_encrypted: reaction.room_encrypted,
@@ -262,20 +331,30 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
     }
     // Reactions are sent in the clear: they prove the account, not the session. Where the team
     // asked for proof of the session, only `!confirm` (encrypted, from a verified one) confirms.
-    let reply = if approve && ctx.config.confirm_with == ConfirmWith::Code {
-        Reply::error(format!(
-            "Confirm with {}confirm {} from a verified session: reactions do not confirm here (safety.confirm_with = \"code\").",
-            ctx.config.prefix, pending.code
-        ))
+    let Decided {
+        reply,
+        decision,
+        command,
+    } = if approve && ctx.config.confirm_with == ConfirmWith::Code {
+        Decided {
+            reply: Reply::error(format!(
+                "Confirm with {}confirm {} from a verified session: reactions do not confirm here (safety.confirm_with = \"code\").",
+                ctx.config.prefix, pending.code
+            )),
+            decision: Decision::Refused,
+            command: None,
+        }
     } else {
         decide(&ctx, &origin, pending, approve).await
     };
-    let audit_text = if approve {
-        "✅ reaction"
-    } else {
-        "❌ reaction"
-    };
-    audit(&ctx, &origin, audit_text, outcome_name(reply.outcome));
+    let command = command.unwrap_or_else(|| {
+        if approve {
+            "✅ reaction".to_owned()
+        } else {
+            "❌ reaction".to_owned()
+        }
+    });
+    audit(&ctx, &origin, &command, decision, &outcome_text(&reply));
     // Answer on the preview, where the admin reacted.
     if let Err(e) = ctx
         .chat

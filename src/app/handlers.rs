@@ -16,7 +16,7 @@ use matrix_sdk::{Client, Room, RoomState};
 use tracing::{debug, info, warn};
 
 use super::confirmation::{ReactionIn, on_reaction};
-use super::pipeline::{MessageIn, on_message};
+use super::pipeline::{MessageIn, on_message_from};
 use crate::context::Ctx;
 use crate::matrix::gate::{EventFacts, Ignored, gate, signed_by_owner};
 
@@ -38,6 +38,8 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
                     log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
                     return;
                 }
+                // The sending device, as encryption vouches for it (for the audit trail).
+                let device = enc.as_ref().and_then(|e| e.sender_device.clone());
                 let msg = MessageIn {
                     room_id: room.room_id().to_owned(),
                     sender: ev.sender,
@@ -50,7 +52,7 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
                     content: ev.content,
                 };
                 let c2 = ctx.clone();
-                ctx.spawn(async move { on_message(c2, msg).await });
+                ctx.spawn(async move { on_message_from(c2, msg, device).await });
             }
         },
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use matrix_sdk::ruma::events::room::message::{
     FileMessageEventContent, MessageType, Relation, RoomMessageEventContent,
 };
-use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId};
 use tracing::{error, info};
 
 use super::confirmation;
@@ -16,6 +16,7 @@ use crate::command::normalize::{CommandLine, Incoming, NormalizeError, normalize
 use crate::command::{Action, COMMANDS, Command, CommandError, Planned, parse};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
+use crate::store::{Decision, NewAudit};
 
 /// How long a command may work before the admin sees ⏳ on it.
 const WORKING_AFTER: Duration = Duration::from_millis(700);
@@ -32,28 +33,32 @@ pub(crate) struct MessageIn {
     pub(crate) content: RoomMessageEventContent,
 }
 
+/// Longest command line and outcome text kept in the audit trail.
+const AUDIT_CLIP: usize = 200;
+
 /// What running a command line came to.
 pub(crate) enum Ran {
-    /// The answer to send; `working` is the ⏳ reaction to take back.
+    /// The answer to send; `working` is the ⏳ reaction to take back. `command` (the line as the
+    /// audit trail keeps it) and `decision` are for the audit row.
     Answer {
         reply: Reply,
         working: Option<OwnedEventId>,
+        command: String,
+        decision: Decision,
     },
-    /// A preview was shown and waits for its confirmation: nothing more to send.
+    /// A preview was shown and waits for its confirmation (audited as previewed): nothing more
+    /// to send.
     Waiting,
 }
 
-impl Ran {
-    fn answer(reply: Reply) -> Self {
-        Ran::Answer {
-            reply,
-            working: None,
-        }
-    }
+/// A message that passed the gate, from no known device (the in-process tests).
+#[cfg(test)]
+pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
+    on_message_from(ctx, msg, None).await;
 }
 
-/// A message that passed the gate: a command, or nothing.
-pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
+/// A message that passed the gate, sent from `device`: a command, or nothing.
+pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Option<OwnedDeviceId>) {
     let prefix = ctx.config.prefix.clone();
     let (line, own_file) = match &msg.content.msgtype {
         MessageType::Text(t) => match normalize(
@@ -94,6 +99,7 @@ pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
     let origin = Origin {
         room_id: msg.room_id,
         sender: msg.sender,
+        device,
         event_id: msg.event_id,
         file: own_file.or(replied_file),
         room_encrypted: msg.room_encrypted,
@@ -106,20 +112,40 @@ pub(crate) async fn on_message(ctx: Arc<Ctx>, msg: MessageIn) {
         let reply = Reply::error(
             "Verify this session first: in Element, Settings → Sessions → this session → Verify (with another session or your recovery key), then send it again.",
         );
-        finish(&ctx, &origin, None, "(unverified session)", reply).await;
+        finish(
+            &ctx,
+            &origin,
+            None,
+            "(unverified session)",
+            Decision::Refused,
+            reply,
+        )
+        .await;
         return;
     }
     let line = match line {
         Ok(l) => l,
         Err(e) => {
             let reply = Reply::error(format!("Cannot read that command: {e}."));
-            finish(&ctx, &origin, None, "(unreadable)", reply).await;
+            finish(
+                &ctx,
+                &origin,
+                None,
+                "(unreadable)",
+                Decision::Refused,
+                reply,
+            )
+            .await;
             return;
         }
     };
-    let audit_text = crate::text::clip(&line.argv.join(" "), 200);
     match run(&ctx, &origin, &line.argv, has_own_file).await {
-        Ran::Answer { reply, working } => finish(&ctx, &origin, working, &audit_text, reply).await,
+        Ran::Answer {
+            reply,
+            working,
+            command,
+            decision,
+        } => finish(&ctx, &origin, working, &command, decision, reply).await,
         Ran::Waiting => {}
     }
 }
@@ -132,12 +158,23 @@ pub(crate) async fn run(
     has_own_file: bool,
 ) -> Ran {
     let prefix = &ctx.config.prefix;
+    let line = audit_line(argv, origin.file.as_ref());
+    let answer = |reply: Reply, working, decision| Ran::Answer {
+        reply,
+        working,
+        command: line.clone(),
+        decision,
+    };
     let command = match parse(argv, prefix) {
         Ok(c) => c,
-        Err(e) => return Ran::answer(Reply::error(e.message)),
+        Err(e) => return answer(Reply::error(e.message), None, Decision::Refused),
     };
     if has_own_file && !command.info().takes_file {
-        return Ran::answer(Reply::error(only_these_take_files(prefix)));
+        return answer(
+            Reply::error(only_these_take_files(prefix)),
+            None,
+            Decision::Refused,
+        );
     }
     if let Err(denied) = ctx
         .config
@@ -145,26 +182,35 @@ pub(crate) async fn run(
         .authorize(&origin.sender, &command.permissions())
     {
         info!(sender = %origin.sender, command = command.name(), "refused: {denied}");
-        return Ran::answer(Reply::error(match origin.trigger {
+        let reply = Reply::error(match origin.trigger {
             Trigger::Schedule { .. } => format!("Skipped: {}: {denied}.", origin.sender),
             Trigger::Message | Trigger::Reaction => format!("Refused: {denied}."),
-        }));
+        });
+        return answer(reply, None, Decision::Refused);
     }
     let (planned, working) = plan_showing_work(ctx, origin, command).await;
     let planned = match planned {
         Ok(p) => p,
         Err(e) => {
-            return Ran::Answer {
-                reply: e.into_reply(),
-                working,
+            let decision = if matches!(e, CommandError::Refused(_)) {
+                Decision::Refused
+            } else {
+                Decision::Failed
             };
+            return answer(e.into_reply(), working, decision);
         }
     };
     let reply = match planned {
         Planned::Done(reply) => reply,
         Planned::DryRun(preview) => preview.line(Line::new().bold("Dry run: nothing was changed.")),
         Planned::Decide { code, approve } => {
-            confirmation::decide_by_code(ctx, origin, &code, approve).await
+            let decided = confirmation::decide_by_code(ctx, origin, &code, approve).await;
+            return Ran::Answer {
+                reply: decided.reply,
+                working,
+                command: decided.command.unwrap_or(line),
+                decision: decided.decision,
+            };
         }
         // A schedule's irreversible command was confirmed once, when the schedule was made.
         Planned::Confirm { action, .. } if matches!(origin.trigger, Trigger::Schedule { .. }) => {
@@ -174,11 +220,54 @@ pub(crate) async fn run(
                 .unwrap_or_else(|e| e.into_reply())
         }
         Planned::Confirm { preview, action } => {
-            confirmation::ask(ctx, origin, working, preview, action).await;
+            confirmation::ask(ctx, origin, working, preview, action, &line).await;
             return Ran::Waiting;
         }
     };
-    Ran::Answer { reply, working }
+    let decision = ran_or_failed(&reply);
+    answer(reply, working, decision)
+}
+
+/// `Ran`, or `Failed` when the reply says so.
+pub(crate) fn ran_or_failed(reply: &Reply) -> Decision {
+    if reply.outcome == Outcome::Failure {
+        Decision::Failed
+    } else {
+        Decision::Ran
+    }
+}
+
+/// Flags whose value may be a secret: whatever follows one is not kept.
+const SECRET_FLAG_WORDS: &[&str] = &["password", "passwd", "pass", "secret", "token", "key"];
+
+/// The command line as the audit trail keeps it: no secret (everything after a password-like
+/// flag is dropped), never a file's content (only its name), clipped.
+pub(crate) fn audit_line(argv: &[String], file: Option<&FileMessageEventContent>) -> String {
+    let mut words = Vec::new();
+    for word in argv {
+        let flag = word.trim_start_matches('-');
+        let is_flag = word.starts_with('-') && !flag.is_empty();
+        let name = flag.split('=').next().unwrap_or("").to_ascii_lowercase();
+        if is_flag && SECRET_FLAG_WORDS.iter().any(|w| name.contains(w)) {
+            let kept = word.split('=').next().unwrap_or("");
+            words.push(kept.to_owned());
+            words.push("[redacted]".to_owned());
+            break;
+        }
+        words.push(word.clone());
+    }
+    let mut line = crate::text::clip(&words.join(" "), AUDIT_CLIP);
+    if let Some(f) = file {
+        let name = f.filename.as_deref().unwrap_or(&f.body);
+        line.push_str(&format!(" [file {}]", crate::text::clip(name, 60)));
+    }
+    line
+}
+
+/// What the admin was told, for the audit trail: the reply's first line, clipped.
+pub(crate) fn outcome_text(reply: &Reply) -> String {
+    let plain = reply.plain();
+    crate::text::clip(plain.lines().next().unwrap_or(""), AUDIT_CLIP)
 }
 
 /// Plans the command; ⏳ only when a typed command makes the admin wait: most answer before it
@@ -252,14 +341,17 @@ fn file_command(
     }
 }
 
-/// Report: sends the reply, takes back ⏳, sets the final reaction, records the audit entry.
+/// Report: records the audit entry, sends the reply, takes back ⏳, sets the final reaction.
 pub(crate) async fn finish(
     ctx: &Ctx,
     origin: &Origin,
     working: Option<OwnedEventId>,
-    audit_text: &str,
+    command: &str,
+    decision: Decision,
     reply: Reply,
 ) {
+    // Recorded before the admin sees the answer: a stop in between loses no row.
+    audit(ctx, origin, command, decision, &outcome_text(&reply));
     if let Err(e) = ctx
         .chat
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
@@ -278,25 +370,61 @@ pub(crate) async fn finish(
     ctx.chat
         .react(&origin.room_id, &origin.event_id, mark)
         .await;
-    audit(ctx, origin, audit_text, outcome_name(reply.outcome));
 }
 
-pub(crate) fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Success => "ok",
-        Outcome::Failure => "failed",
-        Outcome::Pending => "pending",
+/// Appends one row to the audit trail (and the log): who, from which device, where, what, and
+/// what came of it.
+pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decision, outcome: &str) {
+    let device = origin.device.as_ref().map(|d| d.as_str());
+    info!(room = %origin.room_id, sender = %origin.sender, device, command, decision = decision.name(), outcome, "audit");
+    if let Err(e) = ctx.store.audit(&NewAudit {
+        room_id: origin.room_id.as_str(),
+        sender: origin.sender.as_str(),
+        device,
+        event_id: Some(origin.event_id.as_str()),
+        command,
+        decision,
+        outcome,
+    }) {
+        error!("cannot write the audit record: {e}");
     }
 }
 
-pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, outcome: &str) {
-    info!(room = %origin.room_id, sender = %origin.sender, command, outcome, "audit");
-    if let Err(e) = ctx.store.audit(
-        origin.room_id.as_str(),
-        origin.sender.as_str(),
-        command,
-        outcome,
-    ) {
-        error!("cannot write the audit record: {e}");
+#[cfg(test)]
+mod audit_line_tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn secrets_after_a_password_like_flag_are_dropped_and_files_kept_by_name() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["deactivate", "@x:y", "--erase"],
+                "deactivate @x:y --erase",
+            ),
+            (
+                &["import-users", "--password", "hunter2", "--dry-run"],
+                "import-users --password [redacted]",
+            ),
+            (
+                &["x", "--Admin-Token=abc", "more"],
+                "x --Admin-Token [redacted]",
+            ),
+            (&["x", "-", "--"], "x - --"),
+        ];
+        for (words, expected) in cases {
+            assert_eq!(audit_line(&argv(words), None), *expected);
+        }
+        let file = FileMessageEventContent::plain(
+            "users.csv".into(),
+            matrix_sdk::ruma::OwnedMxcUri::from("mxc://x/y"),
+        );
+        assert_eq!(
+            audit_line(&argv(&["import-users"]), Some(&file)),
+            "import-users [file users.csv]"
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use tracing::{info, warn};
 
-use super::pipeline::{Ran, audit, outcome_name, run};
+use super::pipeline::{Ran, audit, outcome_text, run};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
 use crate::store::{Schedule, now_secs};
@@ -55,14 +55,20 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
     let origin = Origin {
         room_id,
         sender: author,
+        device: None,
         event_id,
         file: None,
         // Nothing a schedule may run sends secrets.
         room_encrypted: false,
         trigger: Trigger::Schedule { id: s.id },
     };
-    let result = match run(ctx, &origin, &s.argv, false).await {
-        Ran::Answer { reply, .. } => reply,
+    let (result, command, decision) = match run(ctx, &origin, &s.argv, false).await {
+        Ran::Answer {
+            reply,
+            command,
+            decision,
+            ..
+        } => (reply, command, decision),
         Ran::Waiting => return,
     };
     let head = Line::new()
@@ -74,7 +80,7 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
         Outcome::Success
     };
     let reply = Reply::new(outcome).line(head).line(result.plain());
-    audit(ctx, &origin, &s.argv.join(" "), outcome_name(outcome));
+    audit(ctx, &origin, &command, decision, &outcome_text(&result));
     if let Err(e) = ctx
         .chat
         .reply(&origin.room_id, Some(&origin.event_id), &reply)

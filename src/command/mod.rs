@@ -268,6 +268,7 @@ commands! {
     "schedule" => Schedule(schedule::Schedule),
     "schedules" => Schedules(schedules::Schedules),
     "unschedule" => Unschedule(unschedule::Unschedule),
+    "audit" => Audit(audit::Audit),
     "confirm" => Confirm(confirm::Confirm),
     "cancel" => Cancel(cancel::Cancel),
 }

@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, params};
 
+pub(crate) use audit::{AuditFilter, AuditRow, Decision, NewAudit};
 pub(crate) use jobs::{JobRecord, JobRow, JobState, NewJob, RowState};
 pub(crate) use pending::PendingRow;
 pub(crate) use schedules::{Schedule, ScheduleSpec};
@@ -31,6 +32,10 @@ pub(crate) enum StoreError {
         "the store was written by a newer Syndic (schema {found}, this one knows {known}); upgrade Syndic"
     )]
     NewerSchema { found: i64, known: i64 },
+    #[error(
+        "the store has schema {found}, this Syndic reads {known}: run this version of the bot once to migrate it (or upgrade Syndic)"
+    )]
+    OtherSchema { found: i64, known: i64 },
 }
 
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
@@ -58,7 +63,12 @@ CREATE TABLE IF NOT EXISTS audit (
     room_id  TEXT NOT NULL,
     sender   TEXT NOT NULL,
     command  TEXT NOT NULL,
-    outcome  TEXT NOT NULL
+    outcome  TEXT NOT NULL,
+    device    TEXT,
+    event_id  TEXT,
+    decision  TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT,
+    hash      TEXT
 );
 CREATE TABLE IF NOT EXISTS jobs (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -98,12 +108,18 @@ CREATE TABLE IF NOT EXISTS schedules (
 "#;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Columns added after a table first existed: stores made by earlier builds get them on open.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("pending_confirmations", "job_id", "INTEGER"),
     ("job_rows", "payload", "TEXT NOT NULL DEFAULT ''"),
+    // Version 2: the audit trail records the device, the event and the decision, hash-chained.
+    ("audit", "device", "TEXT"),
+    ("audit", "event_id", "TEXT"),
+    ("audit", "decision", "TEXT NOT NULL DEFAULT ''"),
+    ("audit", "prev_hash", "TEXT"),
+    ("audit", "hash", "TEXT"),
 ];
 
 /// Brings an older store up to [`SCHEMA_VERSION`]; refuses a store written by a newer Syndic.
@@ -150,6 +166,26 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens an existing store without writing to it (for `syndic audit`, beside a running bot).
+    /// A store an older Syndic wrote and this one never opened is refused: start the bot once.
+    pub(crate) fn open_read_only(dir: &Path) -> StoreResult<Self> {
+        let conn = Connection::open_with_flags(
+            dir.join("syndic.sqlite3"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::OtherSchema {
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
