@@ -590,13 +590,14 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             }),
         )
         .await;
-    let sent = ctx
+    // The summary and its files are built: the passwords leave the store before it is even sent,
+    // so they are gone whether or not it can be.
+    ctx.store.wipe_job_secrets(job_id)?;
+    if let Err(e) = ctx
         .chat
         .reply(&place.room_id, place.command_event.as_deref(), &summary)
-        .await;
-    // Wiped whether or not the summary could be sent: the job is over, a password must not outlive it.
-    ctx.store.wipe_job_secrets(job_id)?;
-    if let Err(e) = sent {
+        .await
+    {
         ctx.store.set_job_status(job_id, &tally)?;
         ctx.store.set_job_state(job_id, JobState::Failed)?;
         return Err(e.into());
