@@ -104,9 +104,10 @@ pub(crate) struct Threepid {
 /// Which fields a row gives, so an update changes only those.
 ///
 /// A column missing from the header never gives its field. `displayname` and `password` are
-/// given only by a non-empty cell (an empty password never resets one). The booleans,
-/// `avatar_url`, `user_type` and `threepids` are given whenever their column exists: an empty
-/// cell there means false / none / no threepids.
+/// given only by a non-empty cell (an empty password never resets one), and so are `threepids`
+/// (an empty cell is "not given", never "remove them all": an export without them must not erase
+/// them on import). The booleans, `avatar_url` and `user_type` are given whenever their column
+/// exists: an empty cell there means false / none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PresentColumns {
     pub displayname: bool,
@@ -671,7 +672,7 @@ impl Layout {
             deactivated: self.deactivated.is_some(),
             avatar_url: self.avatar_url.is_some(),
             user_type: self.user_type.is_some(),
-            threepids: self.threepids.is_some(),
+            threepids: cell(self.threepids).is_some_and(|c| !c.trim().is_empty()),
         };
         let password = password.map(Password::new);
 
@@ -1227,8 +1228,13 @@ mod tests {
                 deactivated: true,
                 avatar_url: true,
                 user_type: true,
-                threepids: true,
+                threepids: false,
             }
+        );
+        let p = parse(&format!("{FULL_HEADER}\njane,,,,,,,,email:j@x.org\n"));
+        assert!(
+            p.rows[0].present.threepids,
+            "a filled threepids cell is given"
         );
         let p = parse("id\njane\n");
         assert_eq!(p.rows[0].present, PresentColumns::default());

@@ -19,6 +19,7 @@ pub(crate) fn start(ctx: &Arc<Ctx>) {
     ctx.spawn(async move {
         // Schedules whose room is no longer an admin room: paused, said once in the log.
         let mut paused = std::collections::HashSet::new();
+        let mut tick: u32 = 0;
         loop {
             match c.store.take_due_schedules(now_secs()) {
                 Ok(due) => {
@@ -32,6 +33,14 @@ pub(crate) fn start(ctx: &Arc<Ctx>) {
                     }
                 }
                 Err(e) => warn!("cannot read schedules: {e}"),
+            }
+            // An import that was never confirmed takes its stored passwords with it, within a
+            // minute of expiring.
+            tick = tick.wrapping_add(1);
+            if tick.is_multiple_of(30)
+                && let Err(e) = c.store.drop_expired_unconfirmed_jobs(now_secs())
+            {
+                warn!("cannot drop expired imports: {e}");
             }
             let _ = c.store.drop_unconfirmed_schedules(
                 now_secs() - c.config.confirm_timeout.as_secs() as i64 - 60,

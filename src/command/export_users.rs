@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{CommandError, Declared, Never, Planned};
-use crate::admin_api::users::ListUsers;
+use crate::admin_api::users::{ListUsers, QueryUser, UserListEntry};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Attachment, Line, Reply};
-use crate::users_csv::{ExportUser, write_users_csv};
+use crate::users_csv::{ExportUser, Medium, Threepid, write_users_csv};
+
+/// Per-user lookups in flight while exporting (the list gives no threepids).
+const DETAILS_IN_FLIGHT: usize = 8;
 
 /// Export all users as a CSV file that imports back unchanged (no passwords)
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -41,20 +44,13 @@ async fn export(ctx: &Ctx, include_deactivated: bool) -> Result<Reply, CommandEr
     });
     futures_util::pin_mut!(pages);
     while let Some(page) = pages.try_next().await? {
-        let rows: Vec<ExportUser> = page
-            .users
-            .into_iter()
-            .map(|u| ExportUser {
-                user_id: u.name,
-                displayname: u.displayname,
-                is_guest: u.is_guest,
-                admin: u.admin,
-                deactivated: u.deactivated,
-                avatar_url: u.avatar_url,
-                user_type: u.user_type,
-                threepids: Vec::new(),
-            })
-            .collect();
+        // The list endpoint gives no threepids: each user's details do. An export without them
+        // would look like "no threepids" to a later `--on-conflict update`.
+        let rows: Vec<ExportUser> = futures_util::stream::iter(page.users)
+            .map(|u| export_user(ctx, u))
+            .buffered(DETAILS_IN_FLIGHT)
+            .try_collect()
+            .await?;
         count += rows.len();
         // Each page is written as it comes: only the CSV text is kept, not the users.
         let mut page_bytes = Vec::new();
@@ -85,6 +81,40 @@ async fn export(ctx: &Ctx, include_deactivated: bool) -> Result<Reply, CommandEr
         bytes: out,
         sensitive: false,
     }))
+}
+
+async fn export_user(ctx: &Ctx, u: UserListEntry) -> Result<ExportUser, CommandError> {
+    let details = ctx
+        .admin
+        .send(&QueryUser {
+            user_id: u.name.clone(),
+        })
+        .await?;
+    let threepids = details
+        .threepids
+        .iter()
+        .filter_map(|t| {
+            let medium = match t.medium.as_str() {
+                "email" => Medium::Email,
+                "msisdn" => Medium::Msisdn,
+                _ => return None,
+            };
+            Some(Threepid {
+                medium,
+                address: t.address.clone(),
+            })
+        })
+        .collect();
+    Ok(ExportUser {
+        user_id: u.name,
+        displayname: u.displayname,
+        is_guest: u.is_guest,
+        admin: u.admin,
+        deactivated: u.deactivated,
+        avatar_url: u.avatar_url,
+        user_type: u.user_type,
+        threepids,
+    })
 }
 
 fn skip_header(bytes: &[u8]) -> &[u8] {

@@ -207,6 +207,7 @@ mod tests {
                 Command::ImportUsers(crate::command::import_users::ImportUsers {
                     on_conflict: crate::jobs::import::OnConflict::Update,
                     no_generate: true,
+                    force: false,
                     dry_run: false,
                 }),
             ),
@@ -215,6 +216,7 @@ mod tests {
                 Command::ImportUsers(crate::command::import_users::ImportUsers {
                     on_conflict: crate::jobs::import::OnConflict::Skip,
                     no_generate: false,
+                    force: false,
                     dry_run: false,
                 }),
             ),

@@ -1,13 +1,19 @@
 //! `!import-users`: a CSV file → checked preview → a confirmed, resumable import job.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::{CommandError, Declared, Execute, Planned, Risk};
+use crate::admin_api::users::{QueryUser, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
-use crate::jobs::import::{self, ImportSpec, OnConflict, RowPayload, generate_password};
+use crate::jobs::import::{
+    self, Current, ImportSpec, OnConflict, RowPayload, changed_fields, generate_password,
+    row_facts, row_refusal,
+};
 use crate::report::{Attachment, Line, Outcome, Reply};
 use crate::store::{JobState, NewJob, RowState};
 use crate::units::format_bytes;
@@ -23,6 +29,9 @@ pub(crate) struct ImportUsers {
     /// Rows without a password get none (otherwise a random one, sent back encrypted)
     #[arg(long)]
     pub(crate) no_generate: bool,
+    /// Allow rows that change server admins (needs permission user.admin too)
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Show the preview only
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -67,8 +76,47 @@ impl Execute for ImportAction {
     }
 }
 
-/// How many invalid rows the preview lists; the rest are counted and attached.
+/// How many invalid rows (and changed accounts) the preview lists; the rest are counted and attached.
 const PREVIEW_ERRORS: usize = 20;
+
+/// Per-user lookups in flight while planning.
+const LOOKUPS_IN_FLIGHT: usize = 8;
+
+/// The accounts among `ids` that exist, with their details.
+async fn lookup_accounts(
+    ctx: &Ctx,
+    ids: Vec<String>,
+) -> Result<HashMap<String, UserDetails>, CommandError> {
+    let mut found = HashMap::new();
+    let mut checks = futures_util::stream::iter(ids)
+        .map(|id| async move {
+            let got = ctx
+                .admin
+                .send(&QueryUser {
+                    user_id: id.clone(),
+                })
+                .await;
+            (id, got)
+        })
+        .buffer_unordered(LOOKUPS_IN_FLIGHT);
+    while let Some((id, got)) = checks.next().await {
+        match got {
+            Ok(details) => {
+                found.insert(id, details);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(found)
+}
+
+/// A row that will not be imported: the parser's or the rules' reason.
+struct Refused {
+    line: u64,
+    id: Option<String>,
+    reason: String,
+}
 
 /// `!import-users`: download, check, preview; the job is stored awaiting confirmation.
 async fn plan_import(
@@ -77,6 +125,10 @@ async fn plan_import(
     opts: ImportUsers,
 ) -> Result<Planned<ImportAction>, CommandError> {
     let prefix = &ctx.config.prefix;
+    // Imports that were never confirmed go with their passwords (also done periodically).
+    if let Err(e) = ctx.store.drop_expired_unconfirmed_jobs(crate::store::now_secs()) {
+        tracing::warn!("cannot drop expired imports: {e}");
+    }
     let Some(file) = &origin.file else {
         return Err(CommandError::Refused(format!(
             "attach a CSV file: drop it in the room with {prefix}import-users as its caption, or reply to the file with {prefix}import-users"
@@ -126,17 +178,40 @@ async fn plan_import(
             "nothing to import from {filename}: {why}"
         )));
     }
+    let password_column = parsed
+        .header
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case("password"));
+    // A password in an unencrypted room is readable by anyone the room lets in, and would be
+    // stored and sent back (import-failed.csv): refused whoever wrote it.
+    let file_passwords = parsed.rows.iter().filter(|r| r.password.is_some()).count()
+        + parsed
+            .errors
+            .iter()
+            .filter(|e| {
+                password_column
+                    .and_then(|i| e.raw.get(i))
+                    .is_some_and(|p| !p.is_empty())
+            })
+            .count();
+    if file_passwords > 0 && !origin.room_encrypted {
+        return Err(CommandError::Refused(format!(
+            "this room is not encrypted, and {filename} has {file_passwords} passwords: I will not handle passwords here. Import from an encrypted room, or remove the password column"
+        )));
+    }
 
-    let exists = ctx
-        .admin
-        .existing_users(parsed.rows.iter().map(|r| r.user_id.clone()).collect())
-        .await?;
-    let existing: Vec<&str> = parsed
+    let accounts = lookup_accounts(
+        ctx,
+        parsed.rows.iter().map(|r| r.user_id.clone()).collect(),
+    )
+    .await?;
+    let mut existing: Vec<&str> = parsed
         .rows
         .iter()
-        .filter(|r| exists.contains(&r.user_id))
+        .filter(|r| accounts.contains_key(&r.user_id))
         .map(|r| r.user_id.as_str())
         .collect();
+    existing.sort_unstable();
     if opts.on_conflict == OnConflict::Stop && !existing.is_empty() {
         let shown: Vec<&str> = existing.iter().take(5).copied().collect();
         return Err(CommandError::Refused(format!(
@@ -150,29 +225,83 @@ async fn plan_import(
             }
         )));
     }
-    let to_create: Vec<_> = parsed
-        .rows
+
+    // The rules, row by row, with the sender's roles: a row it may not apply is invalid.
+    let mut refused: Vec<Refused> = parsed
+        .errors
         .iter()
-        .filter(|r| !exists.contains(&r.user_id))
+        .map(|e| Refused {
+            line: e.line,
+            id: e.id.clone(),
+            reason: e.reason.clone(),
+        })
         .collect();
-    let to_generate = if opts.no_generate {
-        0
-    } else {
-        to_create.iter().filter(|r| r.password.is_none()).count()
-    };
+    let mut accepted = Vec::with_capacity(parsed.rows.len());
+    let mut rules_refused = Vec::new();
+    for r in &parsed.rows {
+        let current = accounts.get(&r.user_id);
+        let generate = r.password.is_none() && !opts.no_generate && current.is_none();
+        let payload = RowPayload::from_row(r, password_column, generate);
+        let facts = row_facts(
+            ctx,
+            &payload,
+            origin.sender.as_str(),
+            opts.on_conflict,
+            opts.force,
+            current.map(Current::from),
+        );
+        match row_refusal(&facts) {
+            None => accepted.push((r, payload, current)),
+            Some(reason) => {
+                refused.push(Refused {
+                    line: r.line,
+                    id: Some(r.user_id.clone()),
+                    reason: reason.clone(),
+                });
+                rules_refused.push((r, payload, reason));
+            }
+        }
+    }
+    refused.sort_by_key(|e| e.line);
+    if accepted.is_empty() {
+        let first = &refused[0];
+        return Err(CommandError::Refused(format!(
+            "nothing to import from {filename}: all {} rows are invalid, e.g. line {}: {}",
+            refused.len(),
+            first.line,
+            first.reason
+        )));
+    }
+
+    let to_create: Vec<_> = accepted.iter().filter(|(_, _, c)| c.is_none()).collect();
+    let to_generate = to_create.iter().filter(|(_, p, _)| p.generated).count();
     if to_generate > 0 && !origin.room_encrypted {
         return Err(CommandError::Refused(format!(
             "this room is not encrypted, so I will not send the {to_generate} generated passwords here. Import from an encrypted room, or add --no-generate"
         )));
     }
+    let existing_accepted = accepted.len() - to_create.len();
+    // What each update changes on the account as it is now.
+    let changes: Vec<(&str, Vec<&'static str>)> = if opts.on_conflict == OnConflict::Update {
+        accepted
+            .iter()
+            .filter_map(|(r, p, c)| c.map(|c| (r.user_id.as_str(), changed_fields(p, c))))
+            .filter(|(_, fields)| !fields.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
 
-    let admins = to_create.iter().filter(|r| r.admin).count();
-    let guests = to_create.iter().filter(|r| r.is_guest).count();
-    let deactivated = to_create.iter().filter(|r| r.deactivated).count();
+    let admins = to_create.iter().filter(|(r, _, _)| r.admin).count();
+    let guests = to_create.iter().filter(|(r, _, _)| r.is_guest).count();
+    let deactivated = to_create.iter().filter(|(r, _, _)| r.deactivated).count();
     let conflict_effect = match opts.on_conflict {
-        OnConflict::Skip => "left alone (--on-conflict skip)",
-        OnConflict::Update => "updated with the fields the file gives (--on-conflict update)",
-        OnConflict::Stop => "none",
+        OnConflict::Skip => "left alone (--on-conflict skip)".to_owned(),
+        OnConflict::Update => format!(
+            "updated with the fields the file gives (--on-conflict update); {} change",
+            changes.len()
+        ),
+        OnConflict::Stop => "none".to_owned(),
     };
     let mut items = vec![
         Line::new().text(format!(
@@ -184,18 +313,14 @@ async fn plan_import(
             to_create.len()
         )),
         Line::new().text(format!(
-            "Already exist: {} → {}",
-            existing.len(),
-            if existing.is_empty() {
-                "none"
+            "Already exist: {existing_accepted} → {}",
+            if existing_accepted == 0 {
+                "none".to_owned()
             } else {
                 conflict_effect
             }
         )),
-        Line::new().text(format!(
-            "Invalid rows (not imported): {}",
-            parsed.errors.len()
-        )),
+        Line::new().text(format!("Invalid rows (not imported): {}", refused.len())),
         Line::new().text(format!(
             "Passwords to generate: {to_generate}{}",
             if to_generate > 0 {
@@ -215,9 +340,35 @@ async fn plan_import(
                 .code(filename.as_str()),
         )
         .list(items);
-    if !parsed.errors.is_empty() {
-        let shown: Vec<Line> = parsed
-            .errors
+    if !changes.is_empty() {
+        let shown: Vec<Line> = changes
+            .iter()
+            .take(PREVIEW_ERRORS)
+            .map(|(id, fields)| Line::new().code(*id).text(format!(": {}", fields.join(", "))))
+            .collect();
+        preview = preview
+            .line("Existing accounts that change (fields):")
+            .list(shown);
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["id", "fields"]);
+        for (id, fields) in &changes {
+            let _ = w.write_record([*id, fields.join(" ").as_str()]);
+        }
+        if changes.len() > PREVIEW_ERRORS {
+            preview = preview.line(format!(
+                "…and {} more, all listed in import-changes.csv.",
+                changes.len() - PREVIEW_ERRORS
+            ));
+        }
+        preview = preview.attach(Attachment {
+            filename: "import-changes.csv".into(),
+            mime: "text/csv".into(),
+            bytes: w.into_inner().unwrap_or_default(),
+            sensitive: false,
+        });
+    }
+    if !refused.is_empty() {
+        let shown: Vec<Line> = refused
             .iter()
             .take(PREVIEW_ERRORS)
             .map(|e| {
@@ -227,10 +378,10 @@ async fn plan_import(
             })
             .collect();
         preview = preview.line("Invalid rows:").list(shown);
-        if parsed.errors.len() > PREVIEW_ERRORS {
+        if refused.len() > PREVIEW_ERRORS {
             let mut w = csv::Writer::from_writer(Vec::new());
             let _ = w.write_record(["line", "id", "reason"]);
-            for e in &parsed.errors {
+            for e in &refused {
                 let _ = w.write_record([
                     e.line.to_string(),
                     e.id.clone().unwrap_or_default(),
@@ -241,7 +392,7 @@ async fn plan_import(
             preview = preview
                 .line(format!(
                     "…and {} more, all listed in import-errors.csv.",
-                    parsed.errors.len() - PREVIEW_ERRORS
+                    refused.len() - PREVIEW_ERRORS
                 ))
                 .attach(Attachment {
                     filename: "import-errors.csv".into(),
@@ -261,37 +412,36 @@ async fn plan_import(
         return Ok(Planned::DryRun(preview));
     }
 
-    let password_column = parsed
-        .header
-        .iter()
-        .position(|h| h.trim().eq_ignore_ascii_case("password"));
     let mut rows: Vec<(String, Option<String>)> =
         Vec::with_capacity(parsed.rows.len() + parsed.errors.len());
-    for r in &parsed.rows {
-        let generate = r.password.is_none() && !opts.no_generate && !exists.contains(&r.user_id);
+    let serialize = |p: &RowPayload| {
+        serde_json::to_string(p).map_err(|e| CommandError::Internal(e.to_string()))
+    };
+    for (r, payload, _) in &accepted {
         let secret = match &r.password {
             Some(p) => Some(p.expose().to_owned()),
-            None if generate => Some(generate_password()),
+            None if payload.generated => Some(generate_password()),
             None => None,
         };
-        let payload = serde_json::to_string(&RowPayload::from_row(r, password_column, generate))
-            .map_err(|e| CommandError::Internal(e.to_string()))?;
-        rows.push((payload, secret));
+        rows.push((serialize(payload)?, secret));
     }
     let invalid_start = rows.len();
+    let mut invalid_reasons = Vec::new();
+    for (r, payload, reason) in &rules_refused {
+        rows.push((
+            serialize(payload)?,
+            r.password.as_ref().map(|p| p.expose().to_owned()),
+        ));
+        invalid_reasons.push(format!("refused: {reason}"));
+    }
     for e in &parsed.errors {
         let secret = password_column
             .and_then(|i| e.raw.get(i))
             .filter(|p| !p.is_empty())
             .cloned();
-        let payload = serde_json::to_string(&RowPayload::invalid(
-            e.line,
-            e.id.clone(),
-            &e.raw,
-            password_column,
-        ))
-        .map_err(|e| CommandError::Internal(e.to_string()))?;
-        rows.push((payload, secret));
+        let payload = RowPayload::invalid(e.line, e.id.clone(), &e.raw, password_column);
+        rows.push((serialize(&payload)?, secret));
+        invalid_reasons.push(e.reason.clone());
     }
     let spec = ImportSpec {
         filename,
@@ -300,6 +450,7 @@ async fn plan_import(
         delimiter: parsed.delimiter,
         password_column,
         concurrency: ctx.config.import.concurrency,
+        force: opts.force,
     };
     let job = NewJob {
         kind: import::KIND,
@@ -308,9 +459,9 @@ async fn plan_import(
         command_event_id: origin.event_id.as_str(),
     };
     let job_id = ctx.store.create_job(&job, &spec, rows)?;
-    for (i, e) in parsed.errors.iter().enumerate() {
+    for (i, reason) in invalid_reasons.iter().enumerate() {
         ctx.store
-            .set_row_state(job_id, (invalid_start + i) as i64, RowState::Invalid, &e.reason)?;
+            .set_row_state(job_id, (invalid_start + i) as i64, RowState::Invalid, reason)?;
     }
     Ok(Planned::Confirm {
         preview: preview.line(format!("Job #{job_id}.")),

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
 use super::{JobError, JobPlace, Progress};
-use crate::admin_api::users::{Threepid, UpsertUser, UpsertUserBody};
+use matrix_sdk::ruma::UserId;
+
+use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody, UserDetails};
 use crate::admin_api::{AdminClient, RetryPolicy};
+use crate::auth::{Permission, Roles};
 use crate::context::Ctx;
 use crate::report::{Attachment, Line, Reply};
 use crate::store::{JobRow, JobState, RowState};
@@ -43,6 +46,9 @@ pub(crate) struct ImportSpec {
     /// Index of the password column in `header`, to put file passwords back into failed rows.
     pub(crate) password_column: Option<usize>,
     pub(crate) concurrency: usize,
+    /// `--force`: with `user.admin`, rows may change server admins.
+    #[serde(default)]
+    pub(crate) force: bool,
 }
 
 /// One row as stored: everything but the password (kept in the row's `secret`).
@@ -202,6 +208,238 @@ enum Intent {
     Update,
 }
 
+/// What the requester's roles allow beyond `user.import` (which alone creates ordinary accounts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Grants {
+    /// `user.admin`: grant or remove the server-admin flag, change a server admin (with `--force`).
+    pub(crate) admin: bool,
+    /// `user.update`: change an existing account.
+    pub(crate) update: bool,
+    /// `user.deactivate`: deactivate an existing account.
+    pub(crate) deactivate: bool,
+}
+
+impl Grants {
+    pub(crate) fn of(roles: &Roles, user: &UserId) -> Self {
+        Grants {
+            admin: roles.allows(user, Permission::UserAdmin),
+            update: roles.allows(user, Permission::UserUpdate),
+            deactivate: roles.allows(user, Permission::UserDeactivate),
+        }
+    }
+}
+
+/// The account a row is about, as Synapse has it now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub(crate) admin: bool,
+    pub(crate) deactivated: bool,
+}
+
+impl From<&UserDetails> for Current {
+    fn from(d: &UserDetails) -> Self {
+        Current {
+            admin: d.admin,
+            deactivated: d.deactivated,
+        }
+    }
+}
+
+/// What the rules of one import row need to know.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowFacts<'a> {
+    pub(crate) row: &'a RowPayload,
+    /// Who asked for the import.
+    pub(crate) sender: &'a str,
+    /// The bot's own account.
+    pub(crate) bot: &'a str,
+    /// The row's user is in `safety.protected_users`.
+    pub(crate) protected: bool,
+    /// The account now; `None` when it does not exist.
+    pub(crate) current: Option<Current>,
+    pub(crate) on_conflict: OnConflict,
+    /// `--force`: with `user.admin`, server admins may be changed.
+    pub(crate) force: bool,
+    pub(crate) grants: Grants,
+}
+
+/// Why an import row must not be applied, if it must not. Checked per row at plan time (the row
+/// is then invalid, with this reason) and again right before the row is written.
+pub(crate) fn row_refusal(f: &RowFacts<'_>) -> Option<String> {
+    let t = f.row.user_id.as_str();
+    if t.eq_ignore_ascii_case(f.bot) {
+        return Some(format!("{t} is the bot's own account"));
+    }
+    if t.eq_ignore_ascii_case(f.sender) {
+        return Some(format!(
+            "{t} is your own account; it is not changed by an import"
+        ));
+    }
+    if f.protected {
+        return Some(format!("{t} is a protected user (safety.protected_users)"));
+    }
+    let Some(cur) = f.current else {
+        if f.row.admin && !f.grants.admin {
+            return Some(format!(
+                "{t} would be created as a server admin: that needs permission user.admin"
+            ));
+        }
+        return None;
+    };
+    if f.on_conflict != OnConflict::Update {
+        // Skipped (or the whole import stopped): the account is not changed.
+        return None;
+    }
+    if !f.grants.update {
+        return Some(format!(
+            "{t} exists: changing an existing account needs permission user.update"
+        ));
+    }
+    if cur.admin && !(f.grants.admin && f.force) {
+        return Some(format!(
+            "{t} is a server admin: changing it needs permission user.admin and --force"
+        ));
+    }
+    let g = f.row.given;
+    if g.admin && f.row.admin != cur.admin && !f.grants.admin {
+        return Some(format!(
+            "{t}: {} the server-admin flag needs permission user.admin",
+            if f.row.admin { "granting" } else { "removing" }
+        ));
+    }
+    if g.deactivated && f.row.deactivated && !cur.deactivated && !f.grants.deactivate {
+        return Some(format!(
+            "{t}: deactivating an existing account needs permission user.deactivate"
+        ));
+    }
+    None
+}
+
+/// Which fields an update row changes on the account as it is now (a password cell always
+/// changes the password).
+pub(crate) fn changed_fields(row: &RowPayload, now: &UserDetails) -> Vec<&'static str> {
+    let body = row.update_body(Some(""));
+    let mut out = Vec::new();
+    if body.password.is_some() {
+        out.push("password");
+    }
+    if body
+        .displayname
+        .as_ref()
+        .is_some_and(|d| Some(d) != now.displayname.as_ref())
+    {
+        out.push("displayname");
+    }
+    if body.admin.is_some_and(|a| a != now.admin) {
+        out.push("admin");
+    }
+    if body.deactivated.is_some_and(|d| d != now.deactivated) {
+        out.push("deactivated");
+    }
+    if body
+        .avatar_url
+        .as_ref()
+        .is_some_and(|a| Some(a) != now.avatar_url.as_ref())
+    {
+        out.push("avatar_url");
+    }
+    if body
+        .user_type
+        .as_ref()
+        .is_some_and(|t| Some(t) != now.user_type.as_ref())
+    {
+        out.push("user_type");
+    }
+    if let Some(new) = &body.threepids {
+        let key = |t: &Threepid| (t.medium.clone(), t.address.to_lowercase());
+        let mut a: Vec<_> = new.iter().map(key).collect();
+        let mut b: Vec<_> = now.threepids.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        if a != b {
+            out.push("threepids");
+        }
+    }
+    out
+}
+
+/// The detail of a row whose intent was to create but whose write found the account already there.
+pub(crate) const CREATE_CONFLICT: &str =
+    "conflict: already existed when created; it was updated with the row";
+
+/// The state and detail of a created row from Synapse's answer. A 200 (not 201) means the account
+/// existed: a conflict, unless Synapse says it was created after the row was marked in flight (our
+/// own first write landed and its 201 was lost to a retry or a restart). An account created within
+/// the same second by someone else is not told apart; an older account always is.
+pub(crate) fn create_outcome(
+    created: bool,
+    creation_ts_ms: Option<i64>,
+    marked_at_ms: Option<i64>,
+) -> (RowState, String) {
+    if created {
+        return (RowState::Created, String::new());
+    }
+    match (creation_ts_ms, marked_at_ms) {
+        // Synapse stores creation times in seconds: allow for the truncation.
+        (Some(created_at), Some(marked)) if created_at >= marked - 1_000 => {
+            (RowState::Created, String::new())
+        }
+        _ => (RowState::Updated, CREATE_CONFLICT.to_owned()),
+    }
+}
+
+/// The rules' facts for `row` of a job asked for by `sender`, with the account as it is `current`.
+pub(crate) fn row_facts<'a>(
+    ctx: &'a Ctx,
+    row: &'a RowPayload,
+    sender: &'a str,
+    on_conflict: OnConflict,
+    force: bool,
+    current: Option<Current>,
+) -> RowFacts<'a> {
+    let grants = UserId::parse(sender)
+        .map(|u| Grants::of(&ctx.config.roles, &u))
+        .unwrap_or_default();
+    RowFacts {
+        row,
+        sender,
+        bot: ctx.user_id.as_str(),
+        protected: ctx
+            .config
+            .protected_users
+            .iter()
+            .any(|u| u.as_str().eq_ignore_ascii_case(&row.user_id)),
+        current,
+        on_conflict,
+        force,
+        grants,
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The in-flight detail: the intent, and for a creation when it was marked (`create@<ms>`).
+fn intent_detail(intent: Intent, marked_at_ms: i64) -> String {
+    match intent {
+        Intent::Create => format!("create@{marked_at_ms}"),
+        Intent::Update => "update".to_owned(),
+    }
+}
+
+fn parse_intent(detail: &str) -> Option<(Intent, Option<i64>)> {
+    let (name, at) = match detail.split_once('@') {
+        Some((name, at)) => (name, at.parse().ok()),
+        None => (detail, None),
+    };
+    Some((name.parse().ok()?, at))
+}
+
 /// A cryptographically random password (thread RNG, ChaCha), 20 letters and digits: about 119 bits.
 pub(crate) fn generate_password() -> String {
     use rand::distr::{Alphanumeric, SampleString};
@@ -214,6 +452,10 @@ pub(crate) fn spawn(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) {
     ctx.spawn(async move {
         if let Err(e) = run(&b, job_id, resumed).await {
             error!(job_id, "import job failed: {e:#}");
+            // A failed job is never resumed: its passwords go with it.
+            if let Err(e) = b.store.wipe_job_secrets(job_id) {
+                error!(job_id, "cannot wipe the job's passwords: {e}");
+            }
             let _ = b.store.set_job_state(job_id, JobState::Failed);
         }
     });
@@ -301,11 +543,13 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             let ctx = ctx.clone();
             let admin = admin.clone();
             let spec = spec.clone();
+            let requester = place.job.requester.clone();
             async move {
                 if cancelled(&ctx, job_id) {
                     return None;
                 }
-                let (state, detail) = apply_row(&ctx, &admin, job_id, &spec, &row).await;
+                let (state, detail) =
+                    apply_row(&ctx, &admin, job_id, &spec, &requester, &row).await;
                 if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                     error!("{e}");
                 }
@@ -346,10 +590,18 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             }),
         )
         .await;
-    ctx.chat
-        .reply(&place.room_id, place.command_event.as_deref(), &summary)
-        .await?;
+    // The summary and its files are built: the passwords leave the store before it is even sent,
+    // so they are gone whether or not it can be.
     ctx.store.wipe_job_secrets(job_id)?;
+    if let Err(e) = ctx
+        .chat
+        .reply(&place.room_id, place.command_event.as_deref(), &summary)
+        .await
+    {
+        ctx.store.set_job_status(job_id, &tally)?;
+        ctx.store.set_job_state(job_id, JobState::Failed)?;
+        return Err(e.into());
+    }
     ctx.store.set_job_status(job_id, &tally)?;
     ctx.store.set_job_state(
         job_id,
@@ -391,12 +643,14 @@ async fn first_existing(admin: &AdminClient, rows: &[JobRow]) -> Option<String> 
     }
 }
 
-/// Applies one row; returns its final state and a detail (the error, for failures).
+/// Applies one row; returns its final state and a detail (the error, for failures). The rules
+/// are checked again first: the account may have changed since the preview.
 async fn apply_row(
     ctx: &Ctx,
     admin: &AdminClient,
     job_id: i64,
     spec: &ImportSpec,
+    requester: &str,
     row: &JobRow,
 ) -> (RowState, String) {
     let payload: RowPayload = match serde_json::from_str(&row.payload) {
@@ -404,42 +658,64 @@ async fn apply_row(
         Err(e) => return (RowState::Failed, format!("stored row unreadable: {e}")),
     };
     let password = row.secret.as_deref();
-    let intent = if row.state == RowState::InFlight {
-        // Our own write may or may not have landed: send the same body again.
-        match row.detail.parse::<Intent>() {
-            Ok(intent) => intent,
-            Err(_) => return (RowState::Failed, "stored row has no intent".into()),
+    let (intent, marked_at) = if row.state == RowState::InFlight {
+        // Our own write may or may not have landed: send the same body again (it was checked
+        // right before it was first sent).
+        match parse_intent(&row.detail) {
+            Some(intent) => intent,
+            None => return (RowState::Failed, "stored row has no intent".into()),
         }
     } else {
-        let exists = match admin.user_exists(&payload.user_id).await {
-            Ok(exists) => exists,
+        let query = QueryUser {
+            user_id: payload.user_id.clone(),
+        };
+        let current = match admin.send(&query).await {
+            Ok(details) => Some(details),
+            Err(e) if e.is_not_found() => None,
             Err(e) => return (RowState::Failed, e.to_string()),
         };
-        let intent = match (exists, spec.on_conflict) {
+        let facts = row_facts(
+            ctx,
+            &payload,
+            requester,
+            spec.on_conflict,
+            spec.force,
+            current.as_ref().map(Current::from),
+        );
+        if let Some(why) = row_refusal(&facts) {
+            return (RowState::Failed, format!("refused: {why}"));
+        }
+        let intent = match (current.is_some(), spec.on_conflict) {
             (false, _) => Intent::Create,
             (true, OnConflict::Update) => Intent::Update,
             (true, OnConflict::Skip | OnConflict::Stop) => {
                 return (RowState::Skipped, "already exists".into());
             }
         };
-        if let Err(e) = ctx
-            .store
-            .set_row_state(job_id, row.idx, RowState::InFlight, intent.into())
-        {
+        let marked_at = now_ms();
+        if let Err(e) = ctx.store.set_row_state(
+            job_id,
+            row.idx,
+            RowState::InFlight,
+            &intent_detail(intent, marked_at),
+        ) {
             return (RowState::Failed, e.to_string());
         }
-        intent
+        (intent, Some(marked_at))
     };
-    let (body, done_state) = match intent {
-        Intent::Update => (payload.update_body(password), RowState::Updated),
-        Intent::Create => (payload.create_body(password), RowState::Created),
+    let body = match intent {
+        Intent::Update => payload.update_body(password),
+        Intent::Create => payload.create_body(password),
     };
     let upsert = UpsertUser {
         user_id: payload.user_id.clone(),
         body,
     };
     match admin.send(&upsert).await {
-        Ok(_) => (done_state, String::new()),
+        Ok(out) => match intent {
+            Intent::Update => (RowState::Updated, String::new()),
+            Intent::Create => create_outcome(out.created, out.user.creation_ts_ms(), marked_at),
+        },
         Err(e) => (RowState::Failed, e.to_string()),
     }
 }
@@ -499,6 +775,17 @@ fn summary_reply(
     if t.pending > 0 {
         items.push(Line::new().text(format!("Not started: {}", t.pending)));
     }
+    let conflicts: Vec<Line> = rows
+        .iter()
+        .filter(|r| is_create_conflict(r))
+        .map(|r| Line::new().code(row_user(r)))
+        .collect();
+    if !conflicts.is_empty() {
+        items.push(Line::new().text(format!(
+            "Conflicts: {} already existed when created; they were updated (counted as updated)",
+            conflicts.len()
+        )));
+    }
     let outcome = if t.failed > 0 {
         crate::report::Outcome::Failure
     } else {
@@ -518,6 +805,11 @@ fn summary_reply(
         .collect();
     if !failures.is_empty() {
         reply = reply.line("Failures:").list(failures);
+    }
+    if !conflicts.is_empty() {
+        reply = reply
+            .line("Already existed when created, updated instead:")
+            .list(conflicts.into_iter().take(10).collect());
     }
 
     let (results, has_passwords) = results_csv(rows)?;
@@ -550,6 +842,16 @@ fn summary_reply(
     Ok(reply.line(files))
 }
 
+fn is_create_conflict(r: &JobRow) -> bool {
+    r.state == RowState::Updated && r.detail == CREATE_CONFLICT
+}
+
+fn row_user(r: &JobRow) -> String {
+    serde_json::from_str::<RowPayload>(&r.payload)
+        .map(|p| p.user_id)
+        .unwrap_or_default()
+}
+
 /// `id,status,password,error`: the password column holds only passwords the bot generated.
 fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -561,8 +863,13 @@ fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
             .as_ref()
             .map(|p| p.user_id.clone())
             .unwrap_or_default();
+        // A generated password was set by every creation, also one that found the account there.
         let password = match (&payload, r.state, &r.secret) {
             (Some(p), RowState::Created, Some(secret)) if p.generated => {
+                has_passwords = true;
+                secret.as_str()
+            }
+            (Some(p), RowState::Updated, Some(secret)) if p.generated && is_create_conflict(r) => {
                 has_passwords = true;
                 secret.as_str()
             }
@@ -570,6 +877,8 @@ fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
         };
         let status = if r.state.is_open() {
             "not started".to_owned()
+        } else if is_create_conflict(r) {
+            "conflict".to_owned()
         } else {
             r.state.label()
         };
@@ -652,5 +961,366 @@ mod tests {
         assert_eq!(body.displayname.as_deref(), Some("Carol"));
         let create = carol.create_body(Some("secret-1"));
         assert_eq!(create.admin, Some(false));
+    }
+
+    fn payload(csv: &str) -> RowPayload {
+        let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "x", 10).expect("csv");
+        RowPayload::from_row(&parsed.rows[0], None, false)
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn row_rules_table() {
+        let none = Grants::default();
+        let update = Grants {
+            update: true,
+            ..Grants::default()
+        };
+        let admin = Grants {
+            admin: true,
+            update: true,
+            deactivate: false,
+        };
+        let all = Grants {
+            admin: true,
+            update: true,
+            deactivate: true,
+        };
+        let ordinary = Some(Current::default());
+        let an_admin = Some(Current {
+            admin: true,
+            deactivated: false,
+        });
+        use OnConflict::{Skip, Update};
+        // (csv, protected, current, on_conflict, force, grants, refused because of)
+        let cases: &[(
+            &str,
+            bool,
+            Option<Current>,
+            OnConflict,
+            bool,
+            Grants,
+            Option<&str>,
+        )] = &[
+            // user.import alone: ordinary creations only.
+            ("id\nnew\n", false, None, Update, false, none, None),
+            (
+                "id,admin\nnew,true\n",
+                false,
+                None,
+                Update,
+                false,
+                none,
+                Some("user.admin"),
+            ),
+            (
+                "id,admin\nnew,true\n",
+                false,
+                None,
+                Update,
+                false,
+                admin,
+                None,
+            ),
+            (
+                "id,admin\nnew,false\n",
+                false,
+                None,
+                Update,
+                false,
+                none,
+                None,
+            ),
+            // The attack: an existing admin's password and flag through update.
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Update,
+                false,
+                none,
+                Some("user.update"),
+            ),
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Update,
+                false,
+                update,
+                Some("server admin"),
+            ),
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Update,
+                false,
+                admin,
+                Some("--force"),
+            ),
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Update,
+                true,
+                update,
+                Some("server admin"),
+            ),
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Update,
+                true,
+                admin,
+                None,
+            ),
+            // Skipped rows change nothing.
+            (
+                "id,password,admin\nboss,Pwned123,true\n",
+                false,
+                an_admin,
+                Skip,
+                false,
+                none,
+                None,
+            ),
+            // Updating an ordinary account.
+            (
+                "id,displayname\nbob,Bob\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                none,
+                Some("user.update"),
+            ),
+            (
+                "id,displayname\nbob,Bob\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                update,
+                None,
+            ),
+            (
+                "id,admin\nbob,true\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                update,
+                Some("granting"),
+            ),
+            (
+                "id,admin\nbob,false\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                update,
+                None,
+            ),
+            (
+                "id,admin\nbob,true\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                admin,
+                None,
+            ),
+            (
+                "id,deactivated\nbob,true\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                admin,
+                Some("user.deactivate"),
+            ),
+            (
+                "id,deactivated\nbob,true\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                all,
+                None,
+            ),
+            (
+                "id,deactivated\nbob,false\n",
+                false,
+                ordinary,
+                Update,
+                false,
+                update,
+                None,
+            ),
+            // Never: protected users, the bot, the sender, whatever the grants.
+            (
+                "id\nceo\n",
+                true,
+                ordinary,
+                Update,
+                true,
+                all,
+                Some("protected"),
+            ),
+            (
+                "id\nceo\n",
+                true,
+                None,
+                Update,
+                true,
+                all,
+                Some("protected"),
+            ),
+            (
+                "id\nceo\n",
+                true,
+                ordinary,
+                Skip,
+                true,
+                all,
+                Some("protected"),
+            ),
+            (
+                "id,displayname\nsyndic,X\n",
+                false,
+                ordinary,
+                Update,
+                true,
+                all,
+                Some("bot"),
+            ),
+            (
+                "id,displayname\nme,X\n",
+                false,
+                ordinary,
+                Update,
+                true,
+                all,
+                Some("your own"),
+            ),
+        ];
+        for (csv, protected, current, on_conflict, force, grants, want) in cases {
+            let row = payload(csv);
+            let facts = RowFacts {
+                row: &row,
+                sender: "@me:x",
+                bot: "@syndic:x",
+                protected: *protected,
+                current: *current,
+                on_conflict: *on_conflict,
+                force: *force,
+                grants: *grants,
+            };
+            let got = row_refusal(&facts);
+            match (want, &got) {
+                (None, None) => {}
+                (Some(w), Some(g)) if g.contains(w) => {}
+                _ => panic!(
+                    "{csv:?} {current:?} {on_conflict:?} force={force} {grants:?}: got {got:?}, want {want:?}"
+                ),
+            }
+        }
+    }
+
+    fn details(v: serde_json::Value) -> UserDetails {
+        serde_json::from_value(v).expect("details")
+    }
+
+    #[test]
+    fn changed_fields_lists_only_real_changes() {
+        let now = details(serde_json::json!({
+            "name": "@bob:x", "displayname": "Bob", "admin": false, "deactivated": false,
+            "threepids": [{"medium": "email", "address": "bob@x.org"}]
+        }));
+        let row = payload("id,displayname,admin,threepids\nbob,Bob,false,email:BOB@x.org\n");
+        assert!(changed_fields(&row, &now).is_empty());
+        let row = payload("id,displayname,password,admin,threepids\nbob,Robert,pw-123456,true,\n");
+        assert_eq!(
+            changed_fields(&row, &now),
+            vec!["password", "displayname", "admin"],
+            "an empty threepids cell is not given"
+        );
+    }
+
+    #[test]
+    fn an_update_never_sends_empty_threepids_from_an_empty_cell() {
+        let row = payload("id,displayname,threepids\nbob,Bob,\n");
+        assert_eq!(row.update_body(None).threepids, None);
+        let row = payload("id,threepids\nbob,email:b@x.org\n");
+        assert_eq!(row.update_body(None).threepids.map(|t| t.len()), Some(1));
+    }
+
+    #[test]
+    fn a_create_that_found_the_account_is_a_conflict() {
+        let marked = 1_700_000_000_000;
+        let cases = [
+            // 201: created.
+            (true, None, Some(marked), RowState::Created, ""),
+            (true, Some(1), Some(marked), RowState::Created, ""),
+            // 200 for an account older than our write: it existed, it was overwritten.
+            (
+                false,
+                Some(marked - 86_400_000),
+                Some(marked),
+                RowState::Updated,
+                CREATE_CONFLICT,
+            ),
+            (
+                false,
+                None,
+                Some(marked),
+                RowState::Updated,
+                CREATE_CONFLICT,
+            ),
+            (
+                false,
+                Some(marked),
+                None,
+                RowState::Updated,
+                CREATE_CONFLICT,
+            ),
+            // 200 for an account made by our own write (its 201 lost to a retry or a restart);
+            // Synapse keeps seconds.
+            (
+                false,
+                Some(marked - 900),
+                Some(marked),
+                RowState::Created,
+                "",
+            ),
+            (
+                false,
+                Some(marked + 5_000),
+                Some(marked),
+                RowState::Created,
+                "",
+            ),
+        ];
+        for (created, ts, at, state, detail) in cases {
+            assert_eq!(
+                create_outcome(created, ts, at),
+                (state, detail.to_owned()),
+                "{created} {ts:?} {at:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn in_flight_intents_round_trip() {
+        assert_eq!(
+            parse_intent(&intent_detail(Intent::Create, 42)),
+            Some((Intent::Create, Some(42)))
+        );
+        assert_eq!(parse_intent("update"), Some((Intent::Update, None)));
+        assert_eq!(parse_intent("create"), Some((Intent::Create, None)));
+        assert_eq!(parse_intent("bogus"), None);
     }
 }

@@ -284,14 +284,39 @@ impl Store {
             .collect())
     }
 
-    /// Forgets every password of a job once its results were delivered.
+    /// Forgets every password of a job when it ends (however it ends). With `secure_delete` the
+    /// old values are zeroed in the database file; the checkpoint then empties the WAL, which still
+    /// holds the pages as they were.
     pub(crate) fn wipe_job_secrets(&self, id: i64) -> StoreResult<()> {
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "UPDATE job_rows SET secret = NULL WHERE job_id = ?1",
             params![id],
         )?;
-        Ok(())
+        checkpoint(&conn)
     }
+
+    /// Drops jobs awaiting a confirmation that expired or no longer exists, with their rows and
+    /// passwords; returns how many. A job younger than a minute is kept: its confirmation is
+    /// stored just after it. For a periodic runner (at least once a minute).
+    pub(crate) fn drop_expired_unconfirmed_jobs(&self, now: i64) -> StoreResult<usize> {
+        let conn = self.conn();
+        let orphaned = "SELECT id FROM jobs WHERE state = 'awaiting_confirmation' AND created_at < ?1 - 60 \
+             AND id NOT IN (SELECT job_id FROM pending_confirmations WHERE job_id IS NOT NULL AND expires_at >= ?1)";
+        conn.execute(
+            &format!("DELETE FROM job_rows WHERE job_id IN ({orphaned})"),
+            params![now],
+        )?;
+        let n = conn.execute(
+            &format!("DELETE FROM jobs WHERE id IN ({orphaned})"),
+            params![now],
+        )?;
+        if n > 0 {
+            checkpoint(&conn)?;
+        }
+        Ok(n)
+    }
+
     /// At start: deletes jobs (and their rows, with any secrets) whose confirmation was cancelled or
     /// expired while the bot was down.
     pub(crate) fn drop_unconfirmed_jobs(&self) -> StoreResult<()> {
@@ -307,7 +332,7 @@ impl Store {
             &format!("DELETE FROM jobs WHERE id IN ({orphaned})"),
             params![now],
         )?;
-        Ok(())
+        checkpoint(&conn)
     }
 
     /// Drops the job an expired or cancelled confirmation would have started, with its rows and
@@ -322,6 +347,81 @@ impl Store {
             "DELETE FROM jobs WHERE id = ?1 AND state = 'awaiting_confirmation'",
             params![id],
         )?;
-        Ok(())
+        checkpoint(&conn)
+    }
+}
+
+/// Moves every page of the WAL into the database file and truncates the WAL, so deleted secrets
+/// are not left in it.
+fn checkpoint(conn: &rusqlite::Connection) -> StoreResult<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn files(dir: &std::path::Path) -> Vec<u8> {
+        let mut all = std::fs::read(dir.join("syndic.sqlite3")).expect("db");
+        if let Ok(wal) = std::fs::read(dir.join("syndic.sqlite3-wal")) {
+            all.extend(wal);
+        }
+        all
+    }
+
+    fn job(store: &Store, secret: &str) -> i64 {
+        let job = NewJob {
+            kind: "import",
+            room_id: "!r:x",
+            requester: "@a:x",
+            command_event_id: "$e",
+        };
+        store
+            .create_job(&job, &"spec", [("{}".to_owned(), Some(secret.to_owned()))])
+            .expect("job")
+    }
+
+    #[test]
+    fn wiped_and_dropped_secrets_leave_no_bytes_in_the_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let a = job(&store, "Secret-Wiped-4711");
+        let b = job(&store, "Secret-Dropped-0815");
+        assert!(contains(&files(dir.path()), b"Secret-Wiped-4711"));
+        store.wipe_job_secrets(a).expect("wipe");
+        store.drop_unconfirmed_job(b).expect("drop");
+        let bytes = files(dir.path());
+        assert!(
+            !contains(&bytes, b"Secret-Wiped-4711"),
+            "wiped secret remains"
+        );
+        assert!(
+            !contains(&bytes, b"Secret-Dropped-0815"),
+            "dropped secret remains"
+        );
+    }
+
+    #[test]
+    fn expired_unconfirmed_jobs_are_dropped_but_fresh_ones_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("open");
+        let id = job(&store, "Secret-Expired-1234");
+        let now = now_secs();
+        assert_eq!(
+            store.drop_expired_unconfirmed_jobs(now).expect("drop"),
+            0,
+            "a job younger than a minute waits for its confirmation to be stored"
+        );
+        assert_eq!(
+            store.drop_expired_unconfirmed_jobs(now + 61).expect("drop"),
+            1
+        );
+        assert!(store.job(id).expect("q").is_none());
+        assert!(!contains(&files(dir.path()), b"Secret-Expired-1234"));
     }
 }

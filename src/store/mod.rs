@@ -163,6 +163,9 @@ impl Store {
         // Every claim, confirmation and job row must survive a power cut: the bot promises
         // exactly once.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Deleted and overwritten content (passwords of finished imports) is zeroed, not left in
+        // free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;

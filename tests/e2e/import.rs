@@ -7,7 +7,7 @@ use matrix_sdk::ruma::OwnedEventId;
 use serde_json::json;
 
 use crate::support::bot::{Fixture, Spec, confirm_code};
-use crate::support::{DEFAULT_TIMEOUT, ReceivedMessage};
+use crate::support::{DEFAULT_TIMEOUT, Human, ReceivedMessage};
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -359,6 +359,21 @@ async fn an_unencrypted_room_refuses_generated_passwords() {
     assert!(reply.body.contains("not encrypted"), "{}", reply.body);
     assert!(!reply.body.contains("!confirm"), "{}", reply.body);
     assert!(!exists(&fx, &format!("@{p}-x:localhost")).await);
+    // A password from the file is refused too, even with --no-generate.
+    let with_pw = format!("id,password\n{p}-y,file-password-1\n");
+    let (_, reply) = upload(
+        &fx,
+        "plain-pw.csv",
+        with_pw.as_bytes(),
+        Some("!import-users --no-generate"),
+    )
+    .await;
+    assert!(
+        reply.body.contains("not encrypted") && !reply.body.contains("!confirm"),
+        "{}",
+        reply.body
+    );
+    assert!(!exists(&fx, &format!("@{p}-y:localhost")).await);
 
     let (_, preview) = upload(
         &fx,
@@ -496,15 +511,21 @@ async fn export_then_import_round_trips_and_replies_to_files_work() {
         Some("!import-users --dry-run"),
     )
     .await;
+    // Only the rows about the sender and the bot are refused (never changed by an import).
     assert!(
-        preview.body.contains("Invalid rows (not imported): 0"),
+        preview.body.contains("Invalid rows (not imported): 2"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        preview.body.contains("your own account") && preview.body.contains("the bot's own account"),
         "{}",
         preview.body
     );
     assert!(
         preview
             .body
-            .contains(&format!("Already exist: {exported_rows}")),
+            .contains(&format!("Already exist: {}", exported_rows - 2)),
         "{}",
         preview.body
     );
@@ -687,4 +708,243 @@ async fn an_import_survives_a_homeserver_outage() {
             "row {i}"
         );
     }
+}
+
+/// Uploads `csv` as `who` and returns the bot's first reply.
+async fn upload_as(
+    fx: &Fixture,
+    who: &Human,
+    name: &str,
+    csv: &[u8],
+    caption: Option<&str>,
+) -> ReceivedMessage {
+    let id = who
+        .send_file(&fx.room_id, name, csv, "text/csv", caption)
+        .await;
+    fx.reply_to(who, &id).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_only_role_cannot_take_over_an_admin_or_create_one() {
+    let synapse = crate::support::Synapse::shared();
+    let importer = Human::new(synapse, "importer").await;
+    let updater = Human::new(synapse, "updater").await;
+    let (importer_id, updater_id) = (importer.user_id(), updater.user_id());
+    let fx = Fixture::start_with(
+        |_| {
+            Spec::default()
+                .role("importers", &[&importer_id], &["user.import"])
+                .role("updaters", &[&updater_id], &["user.import", "user.update"])
+        },
+        vec![&importer, &updater],
+    )
+    .await;
+    for id in [&importer_id, &updater_id] {
+        fx.admin
+            .wait_for_join(&fx.room_id, id, DEFAULT_TIMEOUT)
+            .await;
+    }
+    let p = fx.synapse.unique_localpart("trust");
+    let victim = fx
+        .synapse
+        .register_with_display_name(&format!("{p}-boss"), "boss-old-pw-1", true, Some("Boss"))
+        .await;
+    let before = fx.user_on_server(&victim.user_id).await;
+
+    // Only the attack: refused as a whole, in one line.
+    let attack = format!("id,password,admin\n{},Pwned123,true\n", victim.user_id);
+    let reply = upload_as(
+        &fx,
+        &importer,
+        "attack.csv",
+        attack.as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    assert!(
+        reply.body.contains("othing to import") && !reply.body.contains("!confirm"),
+        "{}",
+        reply.body
+    );
+
+    // With an ordinary row beside it: the attack rows are invalid, the ordinary row goes ahead.
+    let csv = format!(
+        "id,password,admin\n{},Pwned123,true\n{p}-newadmin,NewAdmin-pw-1,true\n{p}-plain,Plain-pw-123,false\n",
+        victim.user_id
+    );
+    let preview = upload_as(
+        &fx,
+        &importer,
+        "attack2.csv",
+        csv.as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    assert!(
+        preview.body.contains("Invalid rows (not imported): 2"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("user.update"), "{}", preview.body);
+    assert!(preview.body.contains("user.admin"), "{}", preview.body);
+    importer.react(&fx.room_id, &preview.event_id, "✅").await;
+    let summary = wait_summary(&fx, &job_number(&preview)).await;
+    assert!(summary.body.contains("Created: 1"), "{}", summary.body);
+    assert!(summary.body.contains("Updated: 0"), "{}", summary.body);
+
+    assert!(
+        can_log_in(&fx, &victim.user_id, "boss-old-pw-1").await,
+        "the admin's own password still works"
+    );
+    assert!(
+        !can_log_in(&fx, &victim.user_id, "Pwned123").await,
+        "the attacker's password does not"
+    );
+    let after = fx.user_on_server(&victim.user_id).await;
+    for field in ["admin", "deactivated", "displayname", "threepids"] {
+        assert_eq!(after[field], before[field], "{field} unchanged");
+    }
+    assert!(
+        !exists(&fx, &format!("@{p}-newadmin:localhost")).await,
+        "no admin created by user.import alone"
+    );
+    assert!(exists(&fx, &format!("@{p}-plain:localhost")).await);
+
+    // user.import + user.update may change an ordinary account; the preview says what changes.
+    let bob = fx
+        .synapse
+        .register_with_display_name(&format!("{p}-bob"), "bob-pw-12345", false, Some("Bob"))
+        .await;
+    let csv = format!("id,displayname\n{},Robert\n", bob.user_id);
+    let preview = upload_as(
+        &fx,
+        &updater,
+        "rename.csv",
+        csv.as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    assert!(
+        preview.body.contains("Existing accounts that change")
+            && preview.body.contains("displayname"),
+        "{}",
+        preview.body
+    );
+    let started = fx
+        .ask_as(&updater, &format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    let summary = wait_summary(&fx, &job_number(&preview)).await;
+    assert!(summary.body.contains("Updated: 1"), "{}", summary.body);
+    assert_eq!(
+        fx.user_on_server(&bob.user_id).await["displayname"],
+        "Robert"
+    );
+    assert!(can_log_in(&fx, &bob.user_id, "bob-pw-12345").await);
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_is_left_in_the_store_files_after_an_import() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("wipe");
+    let csv = format!(
+        "id,password,admin\n{p}-a,FilePassword-Alpha-1,false\n{p}-b,,false\n{p}-c,FilePassword-Invalid-3,maybe\n"
+    );
+    let (_, preview) = upload(&fx, "wipe.csv", csv.as_bytes(), None).await;
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Created: 2"), "{}", summary.body);
+    let rows = results(&attached(&fx, "import-results.csv").await);
+    let generated = rows
+        .iter()
+        .find(|r| r.0.contains("-b"))
+        .map(|r| r.2.clone())
+        .expect("generated password");
+    assert!(generated.len() >= 16);
+
+    let dir = fx.store.path().join("data");
+    let mut bytes = std::fs::read(dir.join("syndic.sqlite3")).expect("state db");
+    if let Ok(wal) = std::fs::read(dir.join("syndic.sqlite3-wal")) {
+        bytes.extend(wal);
+    }
+    for secret in [
+        "FilePassword-Alpha-1",
+        "FilePassword-Invalid-3",
+        generated.as_str(),
+    ] {
+        assert!(
+            !contains(&bytes, secret),
+            "{secret} is still in the store files"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_then_update_keeps_threepids() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("tp");
+    let user = fx
+        .synapse
+        .register_with_display_name(&format!("{p}-mail"), "mail-pw-12345", false, Some("Mail"))
+        .await;
+    let email = format!("{p}@example.org");
+    let (status, _) = fx
+        .synapse
+        .admin_request(
+            reqwest::Method::PUT,
+            &format!("/_synapse/admin/v2/users/{}", user.user_id),
+            Some(&json!({"threepids": [{"medium": "email", "address": email}]})),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+
+    let export = fx.ask("!export-users").await;
+    assert!(export.body.contains("Exported"), "{}", export.body);
+    let csv = attached(&fx, "users-export.csv").await;
+    let text = String::from_utf8(csv).expect("utf-8");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    // Only this test's user: the shared Synapse holds other tests' users.
+    let row = lines
+        .find(|l| l.starts_with(&format!("{},", user.user_id)))
+        .unwrap_or_else(|| panic!("{} not exported: {text}", user.user_id));
+    assert!(row.contains(&email), "threepids are exported: {row}");
+
+    // Also a hand-made file with an empty threepids cell: not given, not "none".
+    let file = format!("{header}\n{row}\n");
+    let (_, preview) = upload(
+        &fx,
+        "users-export.csv",
+        file.as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Updated: 1"), "{}", summary.body);
+    let blank = format!("id,displayname,threepids\n{},Mail Renamed,\n", user.user_id);
+    let (_, preview) = upload(
+        &fx,
+        "blank.csv",
+        blank.as_bytes(),
+        Some("!import-users --on-conflict update"),
+    )
+    .await;
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Updated: 1"), "{}", summary.body);
+
+    let now = fx.user_on_server(&user.user_id).await;
+    assert_eq!(now["displayname"], "Mail Renamed");
+    let threepids = now["threepids"].as_array().cloned().unwrap_or_default();
+    assert!(
+        threepids
+            .iter()
+            .any(|t| t["medium"] == "email" && t["address"] == email.as_str()),
+        "the e-mail survived: {threepids:?}"
+    );
+    assert!(can_log_in(&fx, &user.user_id, "mail-pw-12345").await);
 }
