@@ -13,7 +13,7 @@ use tracing::{error, info};
 
 use super::confirmation;
 use crate::command::normalize::{CommandLine, Incoming, NormalizeError, normalize};
-use crate::command::{Action, COMMANDS, Command, CommandError, Planned, parse};
+use crate::command::{Action, COMMANDS, Command, CommandError, Planned, Risk, parse};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
 use crate::store::{Decision, NewAudit};
@@ -177,15 +177,30 @@ pub(crate) async fn run(
         );
     }
     if let Err(denied) = ctx
-        .config
-        .roles
-        .authorize(&origin.sender, &command.permissions())
+        .grants(&origin.room_id, &origin.sender)
+        .await
+        .authorize(&command.permissions())
     {
         info!(sender = %origin.sender, command = command.name(), "refused: {denied}");
         let reply = Reply::error(match origin.trigger {
             Trigger::Schedule { .. } => format!("Skipped: {}: {denied}.", origin.sender),
             Trigger::Message | Trigger::Reaction => format!("Refused: {denied}."),
         });
+        return answer(reply, None, Decision::Refused);
+    }
+    // A second approver can only be waited for where a preview waits: a reversible change would
+    // run at once, so it is refused instead (read-only commands and dry runs change nothing).
+    if origin.trigger == Trigger::Message
+        && command.risk() == Risk::Reversible
+        && let Some(p) = command
+            .permissions()
+            .into_iter()
+            .find(|p| ctx.config.two_person.contains(p))
+    {
+        let reply = Reply::error(format!(
+            "Refused: {p} needs a second approver (safety.two_person), and {prefix}{} runs at once without a preview.",
+            command.name()
+        ));
         return answer(reply, None, Decision::Refused);
     }
     let (planned, working) = plan_showing_work(ctx, origin, command).await;
@@ -203,8 +218,8 @@ pub(crate) async fn run(
     let reply = match planned {
         Planned::Done(reply) => reply,
         Planned::DryRun(preview) => preview.line(Line::new().bold("Dry run: nothing was changed.")),
-        Planned::Decide { code, approve } => {
-            let decided = confirmation::decide_by_code(ctx, origin, &code, approve).await;
+        Planned::Decide { code, act } => {
+            let decided = confirmation::decide_by_code(ctx, origin, &code, act).await;
             return Ran::Answer {
                 reply: decided.reply,
                 working,

@@ -11,6 +11,7 @@ use crate::admin_api::users::{QueryUser, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::jobs::import::{
+    ImportRights,
     self, Current, ImportSpec, OnConflict, RowPayload, changed_fields, generate_password,
     row_facts, row_refusal,
 };
@@ -238,6 +239,7 @@ async fn plan_import(
         .collect();
     let mut accepted = Vec::with_capacity(parsed.rows.len());
     let mut rules_refused = Vec::new();
+    let rights = ImportRights::of(&ctx.grants(&origin.room_id, &origin.sender).await);
     for r in &parsed.rows {
         let current = accounts.get(&r.user_id);
         let generate = r.password.is_none() && !opts.no_generate && current.is_none();
@@ -246,6 +248,7 @@ async fn plan_import(
             ctx,
             &payload,
             origin.sender.as_str(),
+            rights,
             opts.on_conflict,
             opts.force,
             current.map(Current::from),

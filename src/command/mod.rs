@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin_api::AdminError;
 use crate::auth::Permission;
+use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
 use crate::matrix::chat::ChatError;
 use crate::report::Reply;
@@ -43,8 +44,9 @@ pub(crate) enum Planned<A> {
     DryRun(Reply),
     /// Irreversible: show the preview and wait for the sender's confirmation.
     Confirm { preview: Reply, action: A },
-    /// `!confirm` / `!cancel`: decide on a pending preview (the confirmation flow does it).
-    Decide { code: String, approve: bool },
+    /// `!confirm` / `!approve` / `!cancel`: decide on a pending preview (the confirmation flow
+    /// does it).
+    Decide { code: String, act: Act },
 }
 
 impl<A> Planned<A> {
@@ -56,7 +58,7 @@ impl<A> Planned<A> {
                 preview,
                 action: f(action),
             },
-            Planned::Decide { code, approve } => Planned::Decide { code, approve },
+            Planned::Decide { code, act } => Planned::Decide { code, act },
         }
     }
 }
@@ -270,5 +272,6 @@ commands! {
     "unschedule" => Unschedule(unschedule::Unschedule),
     "audit" => Audit(audit::Audit),
     "confirm" => Confirm(confirm::Confirm),
+    "approve" => Approve(approve::Approve),
     "cancel" => Cancel(cancel::Cancel),
 }

@@ -17,7 +17,7 @@ use matrix_sdk::ruma::UserId;
 
 use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody, UserDetails};
 use crate::admin_api::{AdminClient, RetryPolicy};
-use crate::auth::{Permission, Roles};
+use crate::auth::{Grants, Permission};
 use crate::context::Ctx;
 use crate::report::{Attachment, Line, Reply};
 use crate::store::{JobRow, JobState, RowState};
@@ -210,7 +210,7 @@ enum Intent {
 
 /// What the requester's roles allow beyond `user.import` (which alone creates ordinary accounts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Grants {
+pub(crate) struct ImportRights {
     /// `user.admin`: grant or remove the server-admin flag, change a server admin (with `--force`).
     pub(crate) admin: bool,
     /// `user.update`: change an existing account.
@@ -219,12 +219,12 @@ pub(crate) struct Grants {
     pub(crate) deactivate: bool,
 }
 
-impl Grants {
-    pub(crate) fn of(roles: &Roles, user: &UserId) -> Self {
-        Grants {
-            admin: roles.allows(user, Permission::UserAdmin),
-            update: roles.allows(user, Permission::UserUpdate),
-            deactivate: roles.allows(user, Permission::UserDeactivate),
+impl ImportRights {
+    pub(crate) fn of(grants: &Grants) -> Self {
+        ImportRights {
+            admin: grants.allows(Permission::UserAdmin),
+            update: grants.allows(Permission::UserUpdate),
+            deactivate: grants.allows(Permission::UserDeactivate),
         }
     }
 }
@@ -260,7 +260,7 @@ pub(crate) struct RowFacts<'a> {
     pub(crate) on_conflict: OnConflict,
     /// `--force`: with `user.admin`, server admins may be changed.
     pub(crate) force: bool,
-    pub(crate) grants: Grants,
+    pub(crate) rights: ImportRights,
 }
 
 /// Why an import row must not be applied, if it must not. Checked per row at plan time (the row
@@ -279,7 +279,7 @@ pub(crate) fn row_refusal(f: &RowFacts<'_>) -> Option<String> {
         return Some(format!("{t} is a protected user (safety.protected_users)"));
     }
     let Some(cur) = f.current else {
-        if f.row.admin && !f.grants.admin {
+        if f.row.admin && !f.rights.admin {
             return Some(format!(
                 "{t} would be created as a server admin: that needs permission user.admin"
             ));
@@ -290,24 +290,24 @@ pub(crate) fn row_refusal(f: &RowFacts<'_>) -> Option<String> {
         // Skipped (or the whole import stopped): the account is not changed.
         return None;
     }
-    if !f.grants.update {
+    if !f.rights.update {
         return Some(format!(
             "{t} exists: changing an existing account needs permission user.update"
         ));
     }
-    if cur.admin && !(f.grants.admin && f.force) {
+    if cur.admin && !(f.rights.admin && f.force) {
         return Some(format!(
             "{t} is a server admin: changing it needs permission user.admin and --force"
         ));
     }
     let g = f.row.given;
-    if g.admin && f.row.admin != cur.admin && !f.grants.admin {
+    if g.admin && f.row.admin != cur.admin && !f.rights.admin {
         return Some(format!(
             "{t}: {} the server-admin flag needs permission user.admin",
             if f.row.admin { "granting" } else { "removing" }
         ));
     }
-    if g.deactivated && f.row.deactivated && !cur.deactivated && !f.grants.deactivate {
+    if g.deactivated && f.row.deactivated && !cur.deactivated && !f.rights.deactivate {
         return Some(format!(
             "{t}: deactivating an existing account needs permission user.deactivate"
         ));
@@ -393,13 +393,11 @@ pub(crate) fn row_facts<'a>(
     ctx: &'a Ctx,
     row: &'a RowPayload,
     sender: &'a str,
+    rights: ImportRights,
     on_conflict: OnConflict,
     force: bool,
     current: Option<Current>,
 ) -> RowFacts<'a> {
-    let grants = UserId::parse(sender)
-        .map(|u| Grants::of(&ctx.config.roles, &u))
-        .unwrap_or_default();
     RowFacts {
         row,
         sender,
@@ -412,7 +410,7 @@ pub(crate) fn row_facts<'a>(
         current,
         on_conflict,
         force,
-        grants,
+        rights,
     }
 }
 
@@ -537,6 +535,11 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         }
     }
 
+    // Today's roles decide each row, as at the preview: the requester's, in the job's room.
+    let rights = match UserId::parse(place.job.requester.as_str()) {
+        Ok(requester) => ImportRights::of(&ctx.grants(&place.room_id, &requester).await),
+        Err(_) => ImportRights::default(),
+    };
     let started = Instant::now();
     let mut stream = futures_util::stream::iter(work)
         .map(|row| {
@@ -549,7 +552,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
                     return None;
                 }
                 let (state, detail) =
-                    apply_row(&ctx, &admin, job_id, &spec, &requester, &row).await;
+                    apply_row(&ctx, &admin, job_id, &spec, &requester, rights, &row).await;
                 if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                     error!("{e}");
                 }
@@ -651,6 +654,7 @@ async fn apply_row(
     job_id: i64,
     spec: &ImportSpec,
     requester: &str,
+    rights: ImportRights,
     row: &JobRow,
 ) -> (RowState, String) {
     let payload: RowPayload = match serde_json::from_str(&row.payload) {
@@ -678,6 +682,7 @@ async fn apply_row(
             ctx,
             &payload,
             requester,
+            rights,
             spec.on_conflict,
             spec.force,
             current.as_ref().map(Current::from),
@@ -971,17 +976,17 @@ mod tests {
     #[test]
     #[allow(clippy::type_complexity)]
     fn row_rules_table() {
-        let none = Grants::default();
-        let update = Grants {
+        let none = ImportRights::default();
+        let update = ImportRights {
             update: true,
-            ..Grants::default()
+            ..ImportRights::default()
         };
-        let admin = Grants {
+        let admin = ImportRights {
             admin: true,
             update: true,
             deactivate: false,
         };
-        let all = Grants {
+        let all = ImportRights {
             admin: true,
             update: true,
             deactivate: true,
@@ -999,7 +1004,7 @@ mod tests {
             Option<Current>,
             OnConflict,
             bool,
-            Grants,
+            ImportRights,
             Option<&str>,
         )] = &[
             // user.import alone: ordinary creations only.
@@ -1217,7 +1222,7 @@ mod tests {
                 current: *current,
                 on_conflict: *on_conflict,
                 force: *force,
-                grants: *grants,
+                rights: *grants,
             };
             let got = row_refusal(&facts);
             match (want, &got) {
