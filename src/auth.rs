@@ -237,7 +237,8 @@ mod tests {
     fn authorization_table() {
         use Permission::*;
         let r = roles();
-        let cases: &[(&str, Option<i64>, &[Permission], Result<(), Denied>)] = &[
+        type Case<'a> = (&'a str, Option<i64>, &'a [Permission], Result<(), Denied>);
+        let cases: &[Case<'_>] = &[
             ("@alice:x", None, &[UserDeactivate, UserErase], Ok(())),
             ("@bob:x", None, &[UserInfo], Ok(())),
             (

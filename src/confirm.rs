@@ -155,7 +155,8 @@ mod tests {
     fn decision_rules() {
         use Act::*;
         let p = facts(false, false, None);
-        let cases: &[(&str, &str, i64, Act, bool, Result<Step, ConfirmError>)] = &[
+        type Case<'a> = (&'a str, &'a str, i64, Act, bool, Result<Step, ConfirmError>);
+        let cases: &[Case<'_>] = &[
             ("@alice:x", "!r:x", 150, Confirm, true, Ok(Step::Run)),
             ("@alice:x", "!r:x", 200, Confirm, true, Ok(Step::Run)),
             ("@alice:x", "!r:x", 150, Cancel, true, Ok(Step::Drop)),
@@ -225,13 +226,14 @@ mod tests {
         let fresh = facts(true, false, None);
         let confirmed = facts(true, true, None);
         let approved = facts(true, false, Some("@bob:x"));
-        let cases: &[(
-            PendingFacts<'_>,
-            &str,
+        type Case<'a> = (
+            PendingFacts<'a>,
+            &'a str,
             Act,
             bool,
             Result<Step, ConfirmError>,
-        )] = &[
+        );
+        let cases: &[Case<'_>] = &[
             // Either order: the second of the two runs it.
             (fresh, "@alice:x", Confirm, true, Ok(Step::AwaitApprover)),
             (fresh, "@bob:x", Approve, true, Ok(Step::AwaitAuthor)),
