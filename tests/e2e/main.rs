@@ -12,3 +12,4 @@ mod harness_smoke;
 mod import;
 mod maintenance;
 mod support;
+mod team;
