@@ -333,6 +333,12 @@ async fn strangers_get_nothing_and_roles_are_enforced() {
     );
     let info = fx.ask_as(&helpdesk, &format!("!user {target}")).await;
     assert!(info.body.contains("Deactivated: no"), "{}", info.body);
+    // Help for a command one may not run says so instead of teaching its usage.
+    let usage = fx.ask_as(&helpdesk, "!help deactivate").await;
+    assert_eq!(
+        usage.body,
+        "You may not run !deactivate (it needs permission user.deactivate); type !help for yours."
+    );
 
     // user.deactivate without user.erase: --erase is refused, plain deactivation is allowed.
     let refused = fx
