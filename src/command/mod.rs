@@ -6,9 +6,11 @@
 //! impl runs once confirmed. [`commands!`] turns the list into the grammar ([`Command`]), the
 //! persisted [`Action`] enum and the single dispatch; nothing else matches over all commands.
 
+mod account_state;
 mod args;
 mod grammar;
 pub(crate) mod normalize;
+mod targets;
 
 use std::sync::Arc;
 
@@ -250,6 +252,12 @@ commands! {
     "ping" => Ping(ping::Ping),
     "user" => User(user::User),
     "deactivate" => Deactivate(deactivate::Deactivate),
+    "suspend" => Suspend(suspend::Suspend),
+    "unsuspend" => Unsuspend(unsuspend::Unsuspend),
+    "lock" => Lock(lock::Lock),
+    "unlock" => Unlock(unlock::Unlock),
+    "shadow-ban" => ShadowBan(shadow_ban::ShadowBan),
+    "unshadow-ban" => UnshadowBan(unshadow_ban::UnshadowBan),
     "import-users" => ImportUsers(import_users::ImportUsers),
     "export-users" => ExportUsers(export_users::ExportUsers),
     "jobs" => Jobs(jobs::Jobs),

@@ -6,6 +6,7 @@
 // Test support is shared between modules of one binary: `pub` there means "for the tests".
 #![allow(unreachable_pub)]
 
+mod accounts;
 mod audit;
 mod core;
 mod harness_smoke;
