@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::support::bot::{Fixture, QUIET, Spec, confirm_code};
 use crate::support::synapse::http_client;
 use crate::support::{
-    DEFAULT_TIMEOUT, Human, Mark, ReceivedMessage, RegisteredUser, Synapse,
+    DEFAULT_TIMEOUT, Human, Mark, ReceivedMessage, RegisteredUser, Seen, Synapse,
 };
 
 /// Uploads bytes as `user` and returns the `mxc://` URI.
@@ -394,6 +394,18 @@ async fn delete_room_is_followed_to_the_end_across_a_restart() {
         .ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
     assert!(started.body.contains("started (job #"), "{}", started.body);
+    let job: String = started.body[started.body.find("job #").expect("job") + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    // Synapse runs a deletion to its end: the bot says so instead of pretending to cancel it.
+    let cancel = fx.ask(&format!("!cancel-job {job}")).await;
+    assert_eq!(
+        cancel.body,
+        format!(
+            "Job #{job} follows a task Synapse runs to the end; it cannot be stopped from here."
+        )
+    );
     // Restart right away: the job is picked up again and followed to the end.
     fx.stop_bot().await;
     fx.start_bot().await;
@@ -423,6 +435,28 @@ async fn delete_room_is_followed_to_the_end_across_a_restart() {
     );
     let jobs = fx.ask("!jobs").await;
     assert!(jobs.body.contains("room_delete · done"), "{}", jobs.body);
+
+    // --message: each removed member finds it, from the bot, in the room Synapse made for them.
+    for who in [&owner, &member] {
+        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            let told = who.seen().into_iter().any(|s| {
+                matches!(s, Seen::Message(m) if m.sender == fx.bot_user_id
+                    && m.room_id != room_id
+                    && m.room_id != fx.room_id
+                    && m.body == "Closed for spam")
+            });
+            if told {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never got the message",
+                who.user_id()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
