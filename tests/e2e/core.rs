@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use matrix_sdk::ruma::push::RuleKind;
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 
 use crate::support::bot::{Fixture, QUIET, Spec, confirm_code};
@@ -808,12 +809,37 @@ async fn a_room_name_with_at_room_and_hidden_characters_neither_pings_nor_reorde
     let synapse = crate::support::Synapse::shared();
     let owner = Human::new(synapse, "pinger").await;
     let fx = Fixture::start(|_| Spec::default()).await;
-    // The bot may notify the whole admin room: only `m.mentions: {}` keeps `@room` quiet.
+    // The admin wants to hear about notices (the default rules mute them all), and the bot may
+    // notify the whole admin room: only `m.mentions: {}` keeps `@room` quiet now.
+    fx.admin
+        .client
+        .notification_settings()
+        .await
+        .set_push_rule_enabled(RuleKind::Override, ".m.rule.suppress_notices", false)
+        .await
+        .expect("unmute notices");
     fx.admin
         .room(&fx.room_id)
         .update_power_levels(vec![(&fx.bot_user_id, 100.into())])
         .await
         .expect("raise the bot's power level");
+    let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+    while fx
+        .admin
+        .client
+        .account()
+        .push_rules()
+        .await
+        .expect("push rules")
+        .get(RuleKind::Override, ".m.rule.suppress_notices")
+        .is_some_and(|r| r.enabled())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unmuted rule never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let marker = synapse.unique_localpart("hall");
     let name = format!("@room {marker} \u{202E}exe.txt\u{200B}\u{2066}x\u{2069}");
