@@ -1363,6 +1363,64 @@ mod tests {
     }
 
     #[test]
+    fn conflicts_are_reported_and_only_an_applied_one_hands_out_its_password() {
+        let row = |idx, id: &str, state, detail: &str| {
+            let mut p = payload(&format!("id\n{id}\n"));
+            p.generated = true;
+            JobRow {
+                idx,
+                state,
+                payload: serde_json::to_string(&p).expect("payload"),
+                detail: detail.to_owned(),
+                secret: Some(format!("pw-{id}")),
+            }
+        };
+        let rows = [
+            row(0, "made", RowState::Created, ""),
+            row(1, "theirs", RowState::Skipped, APPEARED_CONFLICT),
+            row(2, "raced", RowState::Updated, CREATE_CONFLICT),
+            row(3, "old", RowState::Skipped, "already exists"),
+        ];
+        let (bytes, has_passwords) = results_csv(&rows).expect("csv");
+        assert!(has_passwords);
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "@made:x,created,pw-made,");
+        assert_eq!(
+            lines[2],
+            format!("@theirs:x,conflict,,{APPEARED_CONFLICT}"),
+            "an account left unchanged gets no password"
+        );
+        assert_eq!(
+            lines[3],
+            format!("@raced:x,conflict,pw-raced,{CREATE_CONFLICT}"),
+            "the password Synapse did set is handed over"
+        );
+        assert_eq!(lines[4], "@old:x,skipped,,already exists");
+        let spec = ImportSpec {
+            filename: "f.csv".into(),
+            on_conflict: OnConflict::Skip,
+            header: vec!["id".into()],
+            delimiter: b',',
+            password_column: None,
+            concurrency: 1,
+            force: false,
+        };
+        let summary = summary_reply(1, &spec, &rows, &Tally::of(&rows), false)
+            .expect("summary")
+            .plain();
+        for line in [
+            "Created: 1",
+            "Updated: 1",
+            "Skipped: 2",
+            "Conflicts: 1 created by someone else after the preview; left unchanged (counted as skipped)",
+            "Conflicts: 1 already existed when created; they were updated (counted as updated)",
+        ] {
+            assert!(summary.contains(line), "{line:?} in {summary}");
+        }
+    }
+
+    #[test]
     fn in_flight_intents_round_trip() {
         assert_eq!(
             parse_intent(&intent_detail(Intent::Create, 42)),
