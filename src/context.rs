@@ -74,6 +74,12 @@ impl Ctx {
         };
         self.config.roles.of(user, level)
     }
+
+    /// [`Self::is_admin_room`] for a room ID kept as text (schedules, jobs, command arguments): an
+    /// unreadable ID is no admin room.
+    pub(crate) fn is_admin_room_id(&self, room_id: &str) -> bool {
+        RoomId::parse(room_id).is_ok_and(|r| self.is_admin_room(&r))
+    }
 }
 
 /// What made the bot run a command.

@@ -243,7 +243,7 @@ async fn plan_import(
     for r in &parsed.rows {
         let current = accounts.get(&r.user_id);
         let generate = r.password.is_none() && !opts.no_generate && current.is_none();
-        let payload = RowPayload::from_row(r, password_column, generate);
+        let payload = RowPayload::from_row(r, password_column, generate, current.is_some());
         let facts = row_facts(
             ctx,
             &payload,
@@ -296,7 +296,6 @@ async fn plan_import(
     };
 
     let admins = to_create.iter().filter(|(r, _, _)| r.admin).count();
-    let guests = to_create.iter().filter(|(r, _, _)| r.is_guest).count();
     let deactivated = to_create.iter().filter(|(r, _, _)| r.deactivated).count();
     let conflict_effect = match opts.on_conflict {
         OnConflict::Skip => "left alone (--on-conflict skip)".to_owned(),
@@ -312,7 +311,7 @@ async fn plan_import(
             parsed.rows.len() + parsed.errors.len()
         )),
         Line::new().text(format!(
-            "To create: {} ({admins} admins, {guests} guests, {deactivated} deactivated)",
+            "To create: {} ({admins} admins, {deactivated} deactivated)",
             to_create.len()
         )),
         Line::new().text(format!(

@@ -71,7 +71,7 @@ pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
         }
         // A job reports to its room: while that is no longer an admin room it waits, untouched,
         // and resumes at a start where the room is configured again.
-        if !ctx.rooms.iter().any(|r| r.as_str() == job.room_id) {
+        if !ctx.is_admin_room_id(&job.room_id) {
             warn!(job_id = job.id, room_id = %job.room_id, "paused: its room is no longer an admin room");
             continue;
         }

@@ -174,7 +174,10 @@ async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
             format!("!suspend {}", admin_user.user_id),
             "server admin; add --force",
         ),
-        ("!suspend @nobody-here:localhost".to_owned(), "does not exist"),
+        (
+            "!suspend @nobody-here:localhost".to_owned(),
+            "does not exist",
+        ),
         ("!suspend".to_owned(), "<USER>"),
         (format!("!unsuspend {user} --force"), "--force"),
         (format!("!lock {user} --erase"), "--erase"),
@@ -188,6 +191,6 @@ async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
         );
     }
     assert!(!flag(&fx, &admin_user.user_id, "suspended").await);
-    assert!(!flag(&fx, &fx.admin.user_id().to_string(), "suspended").await);
+    assert!(!flag(&fx, fx.admin.user_id().as_str(), "suspended").await);
     assert!(!flag(&fx, user, "locked").await && !flag(&fx, user, "suspended").await);
 }
