@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
 use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
@@ -22,6 +22,7 @@ impl Declared for Approve {
     /// None beyond holding a role: the approver's roles must allow the previewed command itself,
     /// which the confirmation flow checks.
     const PERMISSIONS: &'static [Permission] = &[];
+    const AREA: Area = Area::Basics;
     const SCHEDULABLE: bool = false;
     const INSTANT: bool = true;
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::args::{Age, UserArg};
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -40,6 +40,7 @@ pub(crate) struct Audit {
 impl Declared for Audit {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::AuditView];
+    const AREA: Area = Area::Basics;
     const INSTANT: bool = true;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::args::{RoomArg, not_an_admin_room};
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::admin_api::rooms::BlockRoom as BlockRoomRequest;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -21,6 +21,7 @@ pub(crate) struct BlockRoom {
 impl Declared for BlockRoom {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomBlock];
+    const AREA: Area = Area::Rooms;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

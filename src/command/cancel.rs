@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
 use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
@@ -21,6 +21,7 @@ impl Declared for Cancel {
     /// None beyond holding a role: it acts only on the sender's own previews, which were
     /// authorized when made.
     const PERMISSIONS: &'static [Permission] = &[];
+    const AREA: Area = Area::Basics;
     const SCHEDULABLE: bool = false;
     const INSTANT: bool = true;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::Reply;
@@ -19,6 +19,7 @@ pub(crate) struct CancelJob {
 impl Declared for CancelJob {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::JobCancel];
+    const AREA: Area = Area::Automation;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

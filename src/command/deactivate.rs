@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, target_refusal};
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::{DeactivateUser, JoinedRooms, QueryUser, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -34,6 +34,7 @@ pub(crate) struct Deactivate {
 impl Declared for Deactivate {
     type Action = DeactivateAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserDeactivate];
+    const AREA: Area = Area::Accounts;
 
     fn permissions(&self) -> Vec<Permission> {
         if self.erase {

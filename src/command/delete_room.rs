@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::args::{RoomArg, not_an_admin_room};
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::rooms::{DeleteRoom as DeleteRoomRequest, RoomDetails, RoomMembers};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -33,6 +33,7 @@ pub(crate) struct DeleteRoom {
 impl Declared for DeleteRoom {
     type Action = DeleteRoomAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomDelete];
+    const AREA: Area = Area::Rooms;
 
     fn risk(&self) -> Risk {
         Risk::Irreversible

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::admin_api::users::{ListUsers, QueryUser, UserListEntry};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -26,6 +26,7 @@ pub(crate) struct ExportUsers {
 impl Declared for ExportUsers {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserExport];
+    const AREA: Area = Area::Accounts;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         export(ctx, self.include_deactivated).await.map(Planned::Done)

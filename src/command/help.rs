@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use clap::Arg;
 
-use super::{Declared, Never, Planned, grammar, info};
+use strum::IntoEnumIterator;
+
+use super::{Area, Declared, Never, Planned, grammar, info};
 use crate::auth::{Grants, Permission};
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -21,6 +23,7 @@ pub(crate) struct Help {
 impl Declared for Help {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::Help];
+    const AREA: Area = Area::Basics;
     const INSTANT: bool = true;
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, super::CommandError> {
@@ -28,9 +31,10 @@ impl Declared for Help {
         let grants = ctx.grants(&origin.room_id, &origin.sender).await;
         Ok(Planned::Done(match self.command {
             None => list(&grants, prefix),
-            Some(name) => match not_allowed(&grants, &name, prefix) {
-                Some(refusal) => refusal,
-                None => usage(&name, prefix),
+            Some(name) => match (not_allowed(&grants, &name, prefix), area_named(&name)) {
+                (Some(refusal), _) => refusal,
+                (None, Some(area)) => area_list(&grants, area, prefix),
+                (None, None) => usage(&name, prefix),
             },
         }))
     }
@@ -45,11 +49,59 @@ fn permissions_of(sub: &clap::Command) -> &'static [Permission] {
     info(sub.get_name()).map_or(&[], |i| i.permissions)
 }
 
-/// `!help`: what the sender may run, one line each.
-fn list(grants: &Grants, prefix: &str) -> Reply {
-    let items: Vec<Line> = grammar()
+/// The area `word` names (`accounts`), unless a command has that name.
+fn area_named(word: &str) -> Option<Area> {
+    if grammar().find_subcommand(word).is_some() {
+        return None;
+    }
+    word.parse().ok()
+}
+
+fn area_name(area: Area) -> &'static str {
+    area.into()
+}
+
+/// The commands the sender may run, in the order of the list.
+fn allowed<'a>(grants: &'a Grants, grammar: &'a clap::Command) -> impl Iterator<Item = &'a clap::Command> {
+    grammar
         .get_subcommands()
         .filter(|sub| permissions_of(sub).iter().all(|p| grants.allows(*p)))
+}
+
+/// `!help`: what the sender may run, one line per area, so it fits a phone screen.
+fn list(grants: &Grants, prefix: &str) -> Reply {
+    let grammar = grammar();
+    let mut items = Vec::new();
+    let mut first_area = None;
+    for area in Area::iter() {
+        let mut line = Line::new().bold(format!("{}:", area_name(area)));
+        let mut any = false;
+        for sub in allowed(grants, grammar).filter(|sub| info(sub.get_name()).map(|i| i.area) == Some(area)) {
+            line = line.text(if any { " · " } else { " " }).code(format!("{prefix}{}", sub.get_name()));
+            any = true;
+        }
+        if any {
+            first_area.get_or_insert(area);
+            items.push(line);
+        }
+    }
+    let example = area_name(first_area.unwrap_or(Area::Basics)).to_ascii_lowercase();
+    Reply::ok(Line::new().bold("Commands you may run"))
+        .list(items)
+        .line(
+            Line::new()
+                .text("Details: ")
+                .code(format!("{prefix}help <command>"))
+                .text(" or an area, e.g. ")
+                .code(format!("{prefix}help {example}")),
+        )
+}
+
+/// `!help <area>`: what the sender may run there, one line each with what it does.
+fn area_list(grants: &Grants, area: Area, prefix: &str) -> Reply {
+    let grammar = grammar();
+    let items: Vec<Line> = allowed(grants, grammar)
+        .filter(|sub| info(sub.get_name()).map(|i| i.area) == Some(area))
         .map(|sub| {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
             Line::new()
@@ -57,7 +109,13 @@ fn list(grants: &Grants, prefix: &str) -> Reply {
                 .text(format!(" — {about}"))
         })
         .collect();
-    Reply::ok(Line::new().bold("Commands you may run"))
+    if items.is_empty() {
+        return Reply::ok(format!(
+            "You may run no {} commands; type {prefix}help for yours.",
+            area_name(area).to_ascii_lowercase()
+        ));
+    }
+    Reply::ok(Line::new().bold(area_name(area)))
         .list(items)
         .line(
             Line::new()
@@ -161,12 +219,19 @@ mod tests {
             allow: [Permission::UserInfo, Permission::Help].into(),
             all: false,
         }]);
-        let text = list(&roles.of(&bob, None), "!").plain();
-        assert!(text.contains("!user — "), "{text}");
-        assert!(text.contains("!help — "), "{text}");
-        assert!(text.contains("!confirm — "), "{text}");
+        let helpdesk = roles.of(&bob, None);
+        let text = list(&helpdesk, "!").plain();
+        assert!(text.contains("Accounts: !user\n"), "{text}");
+        assert!(text.contains("Basics: !help · !confirm · !approve · !cancel\n"), "{text}");
+        assert!(!text.contains("Rooms:"), "no area without a command one may run: {text}");
         assert!(!text.contains("!deactivate"), "{text}");
         assert!(!text.contains("!ping"), "{text}");
+        assert!(text.contains("!help accounts"), "{text}");
+        let area = area_list(&helpdesk, Area::Accounts, "!").plain();
+        assert!(area.contains("!user — "), "{area}");
+        assert!(!area.contains("!deactivate"), "{area}");
+        assert_eq!(area_named("Accounts"), Some(Area::Accounts));
+        assert_eq!(area_named("room"), None, "a command's name is the command");
         let admin = Roles::new(vec![Role {
             name: "a".into(),
             users: [bob.clone()].into(),
@@ -174,11 +239,15 @@ mod tests {
             allow: BTreeSet::new(),
             all: true,
         }]);
-        assert!(
-            list(&admin.of(&bob, None), "!")
-                .plain()
-                .contains("!deactivate — ")
-        );
+        let all = admin.of(&bob, None);
+        let text = list(&all, "!").plain();
+        assert!(text.contains(" · !deactivate · "), "{text}");
+        // Every command one may run is listed, and the whole list fits a phone screen.
+        assert!(text.lines().count() <= 8, "{text}");
+        for c in super::super::COMMANDS {
+            assert!(text.contains(&format!("!{}", c.name)), "{} missing: {text}", c.name);
+        }
+        assert!(area_list(&all, Area::Accounts, "!").plain().contains("!deactivate — "));
     }
 
     #[test]

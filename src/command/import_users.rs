@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::{QueryUser, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -41,6 +41,7 @@ pub(crate) struct ImportUsers {
 impl Declared for ImportUsers {
     type Action = ImportAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserImport];
+    const AREA: Area = Area::Accounts;
     const SCHEDULABLE: bool = false;
     const TAKES_FILE: bool = true;
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::args::{RoomArg, UserArg, not_an_admin_room};
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::admin_api::rooms::MakeRoomAdmin as MakeRoomAdminRequest;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -22,6 +22,7 @@ pub(crate) struct MakeRoomAdmin {
 impl Declared for MakeRoomAdmin {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomMakeAdmin];
+    const AREA: Area = Area::Rooms;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

@@ -88,12 +88,27 @@ impl CommandError {
     }
 }
 
+/// Where `!help` lists a command.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(ascii_case_insensitive)]
+pub(crate) enum Area {
+    Accounts,
+    Rooms,
+    Media,
+    Automation,
+    Basics,
+}
+
 /// A command's declaration: what the pipeline needs to know besides its arguments.
 pub(crate) trait Declared: Sized {
     /// What runs once the preview is confirmed; [`Never`] for commands that never wait.
     type Action: Execute;
     /// The permissions it needs whatever its flags (shown by `!help`).
     const PERMISSIONS: &'static [Permission];
+    /// Where `!help` lists it.
+    const AREA: Area;
     /// Whether `!schedule` may run it.
     const SCHEDULABLE: bool = true;
     /// Whether it takes a file (the message's attachment or the file it replies to).
@@ -154,6 +169,7 @@ impl Execute for Never {
 pub(crate) struct Info {
     pub(crate) name: &'static str,
     pub(crate) permissions: &'static [Permission],
+    pub(crate) area: Area,
     pub(crate) schedulable: bool,
     pub(crate) takes_file: bool,
 }
@@ -181,6 +197,7 @@ macro_rules! commands {
         pub(crate) const COMMANDS: &[Info] = &[$(Info {
             name: $name,
             permissions: <$module::$ty as Declared>::PERMISSIONS,
+            area: <$module::$ty as Declared>::AREA,
             schedulable: <$module::$ty as Declared>::SCHEDULABLE,
             takes_file: <$module::$ty as Declared>::TAKES_FILE,
         },)*];

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::admin_api::server::ServerVersion;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -16,6 +16,7 @@ pub(crate) struct Ping;
 impl Declared for Ping {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::Ping];
+    const AREA: Area = Area::Basics;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         let version = ctx.admin.send(&ServerVersion).await?;

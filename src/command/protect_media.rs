@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::args::Mxc;
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::admin_api::media::ProtectMedia as ProtectMediaRequest;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -20,6 +20,7 @@ pub(crate) struct ProtectMedia {
 impl Declared for ProtectMedia {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::MediaQuarantine];
+    const AREA: Area = Area::Media;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::args::{Age, RoomArg, not_an_admin_room};
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::rooms::{PurgeHistory as PurgeHistoryRequest, RoomDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -33,6 +33,7 @@ pub(crate) struct PurgeHistory {
 impl Declared for PurgeHistory {
     type Action = PurgeHistoryAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomPurgeHistory];
+    const AREA: Area = Area::Rooms;
 
     fn risk(&self) -> Risk {
         Risk::Irreversible

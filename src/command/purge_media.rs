@@ -9,7 +9,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
 use super::args::{Age, Size};
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::media::{DeleteLocalMediaBefore, PurgeRemoteMediaCache};
 use crate::admin_api::users::{ListUsers, MediaInfo};
 use crate::auth::Permission;
@@ -52,6 +52,7 @@ pub(crate) struct PurgeMedia {
 impl Declared for PurgeMedia {
     type Action = PurgeMediaAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::MediaPurge];
+    const AREA: Area = Area::Media;
 
     fn risk(&self) -> Risk {
         if self.dry_run {

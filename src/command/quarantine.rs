@@ -8,7 +8,7 @@ use super::grammar::clip;
 use matrix_sdk::ruma::OwnedUserId;
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::media::{
     QuarantineMedia, QuarantineRoomMedia, QuarantineUserMedia, RoomMedia,
 };
@@ -27,6 +27,7 @@ pub(crate) struct Quarantine {
 impl Declared for Quarantine {
     type Action = QuarantineAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::MediaQuarantine];
+    const AREA: Area = Area::Media;
 
     fn risk(&self) -> Risk {
         match self.target {

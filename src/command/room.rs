@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::args::RoomArg;
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::admin_api::rooms::{RoomBlockStatus, RoomDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -20,6 +20,7 @@ pub(crate) struct Room {
 impl Declared for Room {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomInfo];
+    const AREA: Area = Area::Rooms;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         info(ctx, &self.room).await.map(Planned::Done)

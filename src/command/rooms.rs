@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clap::ValueEnum;
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::admin_api::rooms::ListRooms;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -39,6 +39,7 @@ pub(crate) struct Rooms {
 impl Declared for Rooms {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomInfo];
+    const AREA: Area = Area::Rooms;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         list(ctx, self.search, self.sort, self.page, &ctx.config.prefix)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CommandError, Declared, Execute, Planned, Risk, parse};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk, parse};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply, format_time_ms};
@@ -28,6 +28,7 @@ pub(crate) struct Schedule {
 impl Declared for Schedule {
     type Action = ActivateSchedule;
     const PERMISSIONS: &'static [Permission] = &[Permission::Schedule];
+    const AREA: Area = Area::Automation;
     const SCHEDULABLE: bool = false;
 
     async fn plan(

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply, format_time_ms};
@@ -15,6 +15,7 @@ pub(crate) struct Schedules;
 impl Declared for Schedules {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::Schedule];
+    const AREA: Area = Area::Automation;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         let all = ctx.store.schedules()?;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::args::RoomArg;
 use super::block_room::set_blocked;
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 
@@ -19,6 +19,7 @@ pub(crate) struct UnblockRoom {
 impl Declared for UnblockRoom {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::RoomBlock];
+    const AREA: Area = Area::Rooms;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::account_state::{AccountState, ClearArgs, set_state};
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 
@@ -18,6 +18,7 @@ pub(crate) struct Unlock {
 impl Declared for Unlock {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserLock];
+    const AREA: Area = Area::Accounts;
 
     fn risk(&self) -> Risk {
         self.args.risk()

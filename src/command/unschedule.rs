@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{CommandError, Declared, Never, Planned, Risk};
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::Reply;
@@ -18,6 +18,7 @@ pub(crate) struct Unschedule {
 impl Declared for Unschedule {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::Schedule];
+    const AREA: Area = Area::Automation;
     const SCHEDULABLE: bool = false;
 
     fn risk(&self) -> Risk {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::args::UserArg;
-use super::{CommandError, Declared, Never, Planned};
+use super::{Area, CommandError, Declared, Never, Planned};
 use crate::admin_api::users::{JoinedRooms, ListDevices, QueryUser, Whois};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -20,6 +20,7 @@ pub(crate) struct User {
 impl Declared for User {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserInfo];
+    const AREA: Area = Area::Accounts;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         info(ctx, &self.user).await.map(Planned::Done)

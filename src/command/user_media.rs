@@ -7,7 +7,7 @@ use matrix_sdk::ruma::OwnedUserId;
 use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
-use super::{CommandError, Declared, Execute, Planned, Risk};
+use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::DeleteUserMedia;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -28,6 +28,7 @@ pub(crate) struct UserMedia {
 impl Declared for UserMedia {
     type Action = DeleteUserMediaAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::MediaList];
+    const AREA: Area = Area::Media;
 
     fn permissions(&self) -> Vec<Permission> {
         if self.delete {
