@@ -100,7 +100,7 @@ impl Chat for Recorder {
     async fn file_event(&self, _: &RoomId, _: &EventId) -> Option<FileEvent> {
         None
     }
-    async fn download(&self, _: &FileMessageEventContent) -> Result<Vec<u8>, ChatError> {
+    async fn download(&self, _: &FileMessageEventContent, _: u64) -> Result<Vec<u8>, ChatError> {
         Err(ChatError::Download("no files in this test".into()))
     }
 }
