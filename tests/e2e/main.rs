@@ -9,6 +9,7 @@
 mod audit;
 mod core;
 mod harness_smoke;
+mod identity;
 mod import;
 mod maintenance;
 mod support;
