@@ -153,7 +153,7 @@ async fn plan_import(
         .await
         .map_err(|e| match e {
             ChatError::TooLarge { .. } => CommandError::Refused(format!(
-                "the file {filename} is larger than {}, the limit (import.max_file_size); the download was stopped there",
+                "the file {filename} has more bytes than the limit allows, whatever size it declares; the limit is {} (import.max_file_size)",
                 format_bytes(limit)
             )),
             e => CommandError::Refused(format!("{filename}: {e}")),

@@ -965,9 +965,10 @@ async fn a_file_bigger_than_it_says_is_refused_and_creates_nobody() {
         .await;
     let reply = fx.reply_to(&fx.admin, &id).await;
     assert!(
-        reply
-            .body
-            .contains("larger than 4.0 KiB, the limit (import.max_file_size)"),
+        reply.body.contains("has more bytes than the limit allows")
+            && reply
+                .body
+                .contains("the limit is 4.0 KiB (import.max_file_size)"),
         "{}",
         reply.body
     );
