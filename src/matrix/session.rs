@@ -145,7 +145,7 @@ pub(crate) async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum IdentityError {
     #[error(
-        "cannot write the recovery key to {} ({source}); recovery was not enabled, so no key is lost. \
+        "cannot write the recovery key to {} ({source}); {untouched}, so no key is lost. \
          Make that directory writable by the bot's user, or set bot.recovery_key_file to a writable path \
          (by default the key goes to <store_path>/{DEFAULT_RECOVERY_KEY_FILE}), and start again",
         path.display()
@@ -153,6 +153,8 @@ pub(crate) enum IdentityError {
     KeyFileNotWritable {
         path: PathBuf,
         source: std::io::Error,
+        /// What was left as it was: "recovery was not enabled", or its key not replaced.
+        untouched: &'static str,
     },
     #[error(
         "recovery is enabled, but its key could not be written to {} ({source:#}); \
@@ -271,12 +273,12 @@ pub(crate) async fn set_up_identity(client: &Client, config: &Config) -> anyhow:
             info!("restored the bot's identity from the recovery key");
         }
         (Step::Enable, _) => {
-            check_writable(&key_file)?;
+            check_writable(&key_file, "recovery was not enabled")?;
             let key = recovery.enable().await.context("cannot enable recovery")?;
             hand_over_recovery_key(config, &key_file, &key)?;
         }
         (Step::ResetKey, _) => {
-            check_writable(&key_file)?;
+            check_writable(&key_file, "the recovery key was not replaced")?;
             warn!(
                 "recovery was enabled by an earlier start that stopped before its key was saved; a new recovery key replaces it"
             );
@@ -325,10 +327,11 @@ async fn ensure_cross_signing(client: &Client, config: &Config) -> anyhow::Resul
 
 /// Proves the key file can be written (the temporary file beside it, as the real write uses)
 /// before recovery is enabled: a key that cannot be saved is never made.
-fn check_writable(path: &Path) -> Result<(), IdentityError> {
+fn check_writable(path: &Path, untouched: &'static str) -> Result<(), IdentityError> {
     let not_writable = |source| IdentityError::KeyFileNotWritable {
         path: path.to_owned(),
         source,
+        untouched,
     };
     let tmp = temp_path(path);
     std::fs::OpenOptions::new()
@@ -458,13 +461,13 @@ mod tests {
         let blocker = dir.path().join("not-a-dir");
         std::fs::write(&blocker, "").expect("write");
         let path = blocker.join("recovery-key");
-        let e = check_writable(&path).expect_err("not writable");
+        let e = check_writable(&path, "recovery was not enabled").expect_err("not writable");
         let text = e.to_string();
         assert!(text.contains(&path.display().to_string()), "{text}");
         assert!(text.contains("recovery was not enabled"), "{text}");
 
         let ok = dir.path().join("recovery-key");
-        check_writable(&ok).expect("writable");
+        check_writable(&ok, "recovery was not enabled").expect("writable");
         assert!(
             !ok.exists() && !temp_path(&ok).exists(),
             "the probe leaves nothing"
