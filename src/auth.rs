@@ -1,4 +1,8 @@
 //! Roles and permissions: who may run what. Pure; fails closed.
+//!
+//! A role is held by the users it lists, and (with `min_power_level`) by every joined member of
+//! the admin room whose power level there is at least that: [`Roles::of`] resolves both into the
+//! [`Grants`] one sender has in one room, which every check then reads.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -40,6 +44,9 @@ permissions! {
     UserUpdate => "user.update": "change existing accounts from a CSV file (import --on-conflict update, with user.import)",
     UserAdmin => "user.admin": "grant or remove the server-admin flag, and change server admins with --force (import, with user.import)",
     UserExport => "user.export": "export all accounts as a CSV file",
+    UserSuspend => "user.suspend": "suspend and unsuspend accounts (they can read, not send)",
+    UserLock => "user.lock": "lock and unlock accounts (logged out, no new logins)",
+    UserShadowBan => "user.shadow-ban": "shadow-ban accounts and lift it (their messages silently go nowhere)",
     JobView => "job.view": "see jobs and their progress",
     JobCancel => "job.cancel": "stop running jobs",
     MediaList => "media.list": "list a user's uploads",
@@ -72,6 +79,8 @@ impl fmt::Display for Permission {
 pub struct Role {
     pub name: String,
     pub users: BTreeSet<OwnedUserId>,
+    /// Joined members of the admin room with at least this power level there hold the role too.
+    pub min_power_level: Option<i64>,
     pub allow: BTreeSet<Permission>,
     /// `allow = ["*"]`
     pub all: bool,
@@ -80,6 +89,44 @@ pub struct Role {
 impl Role {
     pub fn grants(&self, permission: Permission) -> bool {
         self.all || self.allow.contains(&permission)
+    }
+
+    /// Whether `user`, with `power_level` in the room (`None`: not joined there), holds the role.
+    fn held_by(&self, user: &UserId, power_level: Option<i64>) -> bool {
+        self.users.iter().any(|u| u == user)
+            || matches!((self.min_power_level, power_level), (Some(min), Some(level)) if level >= min)
+    }
+}
+
+/// What one sender may do in one room: the union of the roles they hold there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// The names of the roles held, in configuration order; empty for someone without a role.
+    pub roles: Vec<String>,
+    all: bool,
+    allow: BTreeSet<Permission>,
+}
+
+impl Grants {
+    /// Whether any role is held: senders without one are ignored silently.
+    pub fn has_any_role(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.all || self.allow.contains(&permission)
+    }
+
+    /// Every permission in `required` must be granted by some role held. An empty list still
+    /// needs a role: nobody without one may run anything.
+    pub fn authorize(&self, required: &[Permission]) -> Result<(), Denied> {
+        if !self.has_any_role() {
+            return Err(Denied::NoRole);
+        }
+        match required.iter().find(|p| !self.allows(**p)) {
+            Some(p) => Err(Denied::Missing(*p)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -109,31 +156,35 @@ impl Roles {
         self.0.is_empty()
     }
 
-    pub fn roles_of<'a>(&'a self, user: &'a UserId) -> impl Iterator<Item = &'a Role> + 'a {
-        self.0
-            .iter()
-            .filter(move |r| r.users.iter().any(|u| u == user))
+    pub fn iter(&self) -> impl Iterator<Item = &Role> {
+        self.0.iter()
     }
 
-    /// Whether the user holds any role: senders without one are ignored silently.
-    pub fn has_any_role(&self, user: &UserId) -> bool {
-        self.roles_of(user).next().is_some()
+    /// Whether some role is granted by power level, so the room's state must be read.
+    pub fn by_power_level(&self) -> bool {
+        self.0.iter().any(|r| r.min_power_level.is_some())
     }
 
-    pub fn allows(&self, user: &UserId, permission: Permission) -> bool {
-        self.roles_of(user).any(|r| r.grants(permission))
-    }
-
-    /// Every permission in `required` must be granted by some role of `user`. An empty list still
-    /// needs a role: nobody without one may run anything.
-    pub fn authorize(&self, user: &UserId, required: &[Permission]) -> Result<(), Denied> {
-        if !self.has_any_role(user) {
-            return Err(Denied::NoRole);
+    /// What `user` may do in a room where their power level is `power_level` (`None` when they
+    /// are not joined there, or it is not known: power-level roles then do not count).
+    pub fn of(&self, user: &UserId, power_level: Option<i64>) -> Grants {
+        let mut grants = Grants::default();
+        for role in self.0.iter().filter(|r| r.held_by(user, power_level)) {
+            grants.roles.push(role.name.clone());
+            grants.all |= role.all;
+            grants.allow.extend(role.allow.iter().copied());
         }
-        match required.iter().find(|p| !self.allows(user, **p)) {
-            Some(p) => Err(Denied::Missing(*p)),
-            None => Ok(()),
-        }
+        grants
+    }
+
+    /// The users the configuration names in roles granting every one of `required`.
+    pub fn listed_users_allowed(&self, required: &[Permission]) -> BTreeSet<OwnedUserId> {
+        let users: BTreeSet<&OwnedUserId> = self.0.iter().flat_map(|r| &r.users).collect();
+        users
+            .into_iter()
+            .filter(|u| self.of(u, None).authorize(required).is_ok())
+            .cloned()
+            .collect()
     }
 }
 
@@ -150,25 +201,36 @@ mod tests {
             Role {
                 name: "admin".into(),
                 users: [uid("@alice:x")].into(),
+                min_power_level: None,
                 allow: BTreeSet::new(),
                 all: true,
             },
             Role {
                 name: "helpdesk".into(),
                 users: [uid("@bob:x"), uid("@carol:x")].into(),
+                min_power_level: None,
                 allow: [Permission::UserInfo, Permission::Help].into(),
                 all: false,
             },
             Role {
                 name: "deactivators".into(),
                 users: [uid("@carol:x")].into(),
+                min_power_level: None,
                 allow: [Permission::UserDeactivate].into(),
                 all: false,
             },
             Role {
                 name: "empty".into(),
                 users: [uid("@dave:x")].into(),
+                min_power_level: None,
                 allow: BTreeSet::new(),
+                all: false,
+            },
+            Role {
+                name: "moderators".into(),
+                users: BTreeSet::new(),
+                min_power_level: Some(50),
+                allow: [Permission::RoomBlock, Permission::Help].into(),
                 all: false,
             },
         ])
@@ -178,35 +240,71 @@ mod tests {
     fn authorization_table() {
         use Permission::*;
         let r = roles();
-        let cases: &[(&str, &[Permission], Result<(), Denied>)] = &[
-            ("@alice:x", &[UserDeactivate, UserErase], Ok(())),
-            ("@bob:x", &[UserInfo], Ok(())),
+        type Case<'a> = (&'a str, Option<i64>, &'a [Permission], Result<(), Denied>);
+        let cases: &[Case<'_>] = &[
+            ("@alice:x", None, &[UserDeactivate, UserErase], Ok(())),
+            ("@bob:x", None, &[UserInfo], Ok(())),
             (
                 "@bob:x",
+                None,
                 &[UserDeactivate],
                 Err(Denied::Missing(UserDeactivate)),
             ),
             // roles add up
-            ("@carol:x", &[UserDeactivate], Ok(())),
+            ("@carol:x", None, &[UserDeactivate], Ok(())),
             (
                 "@carol:x",
+                None,
                 &[UserDeactivate, UserErase],
                 Err(Denied::Missing(UserErase)),
             ),
-            ("@dave:x", &[Help], Err(Denied::Missing(Help))),
-            ("@dave:x", &[], Ok(())),
-            ("@mallory:x", &[], Err(Denied::NoRole)),
-            ("@mallory:x", &[Help], Err(Denied::NoRole)),
+            ("@dave:x", None, &[Help], Err(Denied::Missing(Help))),
+            ("@dave:x", None, &[], Ok(())),
+            ("@mallory:x", None, &[], Err(Denied::NoRole)),
+            ("@mallory:x", None, &[Help], Err(Denied::NoRole)),
             // same localpart on another server is another person
-            ("@alice:evil", &[Help], Err(Denied::NoRole)),
+            ("@alice:evil", None, &[Help], Err(Denied::NoRole)),
+            // power level in the room grants the moderators role, from 50 up
+            ("@mallory:x", Some(50), &[RoomBlock], Ok(())),
+            ("@mallory:x", Some(i64::MAX), &[RoomBlock], Ok(())),
+            ("@mallory:x", Some(49), &[Help], Err(Denied::NoRole)),
+            (
+                "@mallory:x",
+                Some(100),
+                &[RoomDelete],
+                Err(Denied::Missing(RoomDelete)),
+            ),
+            // listed and power-level roles combine
+            ("@bob:x", Some(50), &[UserInfo, RoomBlock], Ok(())),
+            (
+                "@bob:x",
+                Some(0),
+                &[RoomBlock],
+                Err(Denied::Missing(RoomBlock)),
+            ),
         ];
-        for (user, required, expected) in cases {
+        for (user, level, required, expected) in cases {
             assert_eq!(
-                &r.authorize(&uid(user), required),
+                &r.of(&uid(user), *level).authorize(required),
                 expected,
-                "{user} {required:?}"
+                "{user} at {level:?} {required:?}"
             );
         }
+    }
+
+    #[test]
+    fn listed_users_allowed_names_only_those_granted_everything() {
+        use Permission::*;
+        let r = roles();
+        let names = |perms: &[Permission]| -> Vec<String> {
+            r.listed_users_allowed(perms)
+                .iter()
+                .map(|u| u.to_string())
+                .collect()
+        };
+        assert_eq!(names(&[UserDeactivate]), ["@alice:x", "@carol:x"]);
+        assert_eq!(names(&[UserDeactivate, UserErase]), ["@alice:x"]);
+        assert_eq!(names(&[RoomBlock]), ["@alice:x"]);
     }
 
     #[test]

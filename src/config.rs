@@ -75,6 +75,8 @@ pub struct Config {
     /// Commands, `!confirm` and `!approve` only from sessions their owner cross-signed.
     pub require_verified_devices: bool,
     pub confirm_with: ConfirmWith,
+    /// Permissions whose commands also need a second role holder's `!approve`.
+    pub two_person: BTreeSet<Permission>,
     pub import: ImportSettings,
 }
 
@@ -140,6 +142,7 @@ struct RawRole {
     name: Spanned<String>,
     #[serde(default)]
     users: Vec<Spanned<String>>,
+    min_power_level: Option<Spanned<i64>>,
     #[serde(default)]
     allow: Vec<Spanned<String>>,
 }
@@ -153,6 +156,8 @@ struct RawSafety {
     require_verified_devices: bool,
     #[serde(default)]
     confirm_with: ConfirmWith,
+    #[serde(default)]
+    two_person: Vec<Spanned<String>>,
 }
 
 impl Default for RawSafety {
@@ -161,6 +166,7 @@ impl Default for RawSafety {
             protected_users: Vec::new(),
             require_verified_devices: true,
             confirm_with: ConfirmWith::default(),
+            two_person: Vec::new(),
         }
     }
 }
@@ -376,6 +382,17 @@ impl Config {
                     parse_user_id(user, "roles.users").map_err(|m| err(Some(user.span()), m))?,
                 );
             }
+            let min_power_level = match &role.min_power_level {
+                // Matrix power levels are integers within ±(2^53 − 1).
+                Some(level) if level.get_ref().unsigned_abs() > (1 << 53) - 1 => {
+                    return Err(err(
+                        Some(level.span()),
+                        "roles.min_power_level: use a power level such as 50 or 100".into(),
+                    ));
+                }
+                Some(level) => Some(*level.get_ref()),
+                None => None,
+            };
             let mut allow = BTreeSet::new();
             let mut all = false;
             for perm in &role.allow {
@@ -398,6 +415,7 @@ impl Config {
             roles.push(Role {
                 name,
                 users,
+                min_power_level,
                 allow,
                 all,
             });
@@ -409,6 +427,21 @@ impl Config {
                 parse_user_id(user, "safety.protected_users")
                     .map_err(|m| err(Some(user.span()), m))?,
             );
+        }
+
+        let mut two_person = BTreeSet::new();
+        for perm in &raw.safety.two_person {
+            let p = Permission::from_name(perm.get_ref()).ok_or_else(|| {
+                err(
+                    Some(perm.span()),
+                    format!(
+                        "safety.two_person: unknown permission {:?}; known: {}",
+                        perm.get_ref(),
+                        Permission::names().join(", ")
+                    ),
+                )
+            })?;
+            two_person.insert(p);
         }
 
         let mut import = ImportSettings::default();
@@ -454,6 +487,7 @@ impl Config {
             protected_users,
             require_verified_devices: raw.safety.require_verified_devices,
             confirm_with: raw.safety.confirm_with,
+            two_person,
             import,
         })
     }
@@ -655,6 +689,36 @@ protected_users = ["@ceo:example.org"]
         );
         let c = parse(&text).expect("valid");
         let alice = <&UserId>::try_from("@alice:example.org").unwrap();
-        assert_eq!(c.roles.roles_of(alice).count(), 2);
+        assert_eq!(c.roles.of(alice, None).roles, ["admin", "helpdesk"]);
+    }
+
+    #[test]
+    fn roles_by_power_level_and_two_person_permissions_parse() {
+        let text = GOOD
+            .replace(
+                "allow = [\"user.info\", \"help\"]",
+                "allow = [\"user.info\", \"help\"]\nmin_power_level = 50",
+            )
+            .replace(
+                "[safety]",
+                "[safety]\ntwo_person = [\"user.erase\", \"room.delete\"]",
+            );
+        let c = parse(&text).expect("valid");
+        let eve = <&UserId>::try_from("@eve:example.org").unwrap();
+        assert_eq!(c.roles.of(eve, Some(50)).roles, ["helpdesk"]);
+        assert!(!c.roles.of(eve, None).has_any_role());
+        assert!(c.roles.by_power_level());
+        assert_eq!(
+            c.two_person,
+            [Permission::UserErase, Permission::RoomDelete].into()
+        );
+        let e = parse(&text.replace("\"room.delete\"]", "\"room.nuke\"]")).expect_err("unknown");
+        assert!(
+            e.to_string()
+                .contains("safety.two_person: unknown permission"),
+            "{e}"
+        );
+        let e = parse(&text.replace("= 50", "= 9007199254740992")).expect_err("range");
+        assert!(e.to_string().contains("roles.min_power_level"), "{e}");
     }
 }

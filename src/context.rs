@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
-use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use tokio::task::JoinSet;
 
 use crate::admin_api::AdminClient;
+use crate::auth::Grants;
 use crate::config::Config;
 use crate::matrix::chat::Chat;
 use crate::store::Store;
@@ -61,6 +62,23 @@ impl Ctx {
 
     pub(crate) fn is_admin_room(&self, room: &RoomId) -> bool {
         self.rooms.contains(room)
+    }
+
+    /// What `user` may do in `room`: the roles listing them, and those granted by their power
+    /// level in the room's current state (only in an admin room, only while joined to it).
+    pub(crate) async fn grants(&self, room: &RoomId, user: &UserId) -> Grants {
+        let level = if self.config.roles.by_power_level() && self.is_admin_room(room) {
+            self.chat.power_level(room, user).await
+        } else {
+            None
+        };
+        self.config.roles.of(user, level)
+    }
+
+    /// [`Self::is_admin_room`] for a room ID kept as text (schedules, jobs, command arguments): an
+    /// unreadable ID is no admin room.
+    pub(crate) fn is_admin_room_id(&self, room_id: &str) -> bool {
+        RoomId::parse(room_id).is_ok_and(|r| self.is_admin_room(&r))
     }
 }
 

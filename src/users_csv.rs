@@ -112,7 +112,6 @@ pub(crate) struct Threepid {
 pub(crate) struct PresentColumns {
     pub displayname: bool,
     pub password: bool,
-    pub is_guest: bool,
     pub admin: bool,
     pub deactivated: bool,
     pub avatar_url: bool,
@@ -132,7 +131,6 @@ pub(crate) struct ImportRow {
     pub displayname: Option<String>,
     /// Verbatim; `None` when the cell is empty.
     pub password: Option<Password>,
-    pub is_guest: bool,
     pub admin: bool,
     pub deactivated: bool,
     pub avatar_url: Option<String>,
@@ -153,7 +151,6 @@ impl fmt::Debug for ImportRow {
             .field("localpart", &self.localpart)
             .field("displayname", &self.displayname)
             .field("password", &self.password)
-            .field("is_guest", &self.is_guest)
             .field("admin", &self.admin)
             .field("deactivated", &self.deactivated)
             .field("avatar_url", &self.avatar_url)
@@ -631,6 +628,14 @@ impl Layout {
         let is_guest = flag("is_guest", self.is_guest);
         let admin = flag("admin", self.admin);
         let deactivated = flag("deactivated", self.deactivated);
+        if is_guest {
+            // `PUT /_synapse/admin/v2/users` takes no `is_guest`: such a row would silently
+            // become a full account.
+            reasons.push(
+                "`is_guest`: Synapse's Admin API cannot create guest accounts; leave it false or empty"
+                    .to_owned(),
+            );
+        }
 
         let avatar_url = match cell(self.avatar_url).map(str::trim) {
             None | Some("") => None,
@@ -667,7 +672,6 @@ impl Layout {
         let present = PresentColumns {
             displayname: displayname.is_some(),
             password: password.is_some(),
-            is_guest: self.is_guest.is_some(),
             admin: self.admin.is_some(),
             deactivated: self.deactivated.is_some(),
             avatar_url: self.avatar_url.is_some(),
@@ -683,7 +687,6 @@ impl Layout {
                 localpart,
                 displayname,
                 password,
-                is_guest,
                 admin,
                 deactivated,
                 avatar_url,
@@ -922,7 +925,7 @@ mod tests {
             jane.password.as_ref().map(Password::expose),
             Some("secretpassword")
         );
-        assert!(!jane.is_guest && !jane.admin && !jane.deactivated);
+        assert!(!jane.admin && !jane.deactivated);
         assert_eq!(jane.avatar_url, None);
         assert_eq!(jane.user_type, None);
         assert!(jane.threepids.is_empty());
@@ -931,7 +934,6 @@ mod tests {
             PresentColumns {
                 displayname: true,
                 password: true,
-                is_guest: true,
                 admin: true,
                 deactivated: true,
                 ..PresentColumns::default()
@@ -950,7 +952,7 @@ mod tests {
         );
         assert_eq!(bot.line, 3);
         assert_eq!(bot.user_id, "@bot_1:example.org");
-        assert!(bot.admin && !bot.is_guest && !bot.deactivated);
+        assert!(bot.admin && !bot.deactivated);
         assert_eq!(bot.password, None);
         assert!(!bot.present.password);
     }
@@ -959,12 +961,12 @@ mod tests {
     fn all_columns_parse() {
         let p = parse(&format!(
             "{FULL_HEADER}\n\
-             a=b/c+d-e,Ä Ö,pw,on,off,1,mxc://example.org/abc,Support,\"email:a@b.c, msisdn:+4412345,\"\n"
+             a=b/c+d-e,Ä Ö,pw,off,on,1,mxc://example.org/abc,Support,\"email:a@b.c, msisdn:+4412345,\"\n"
         ));
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let r = &p.rows[0];
         assert_eq!(r.user_id, "@a=b/c+d-e:example.org");
-        assert!(r.is_guest && !r.admin && r.deactivated);
+        assert!(r.admin && r.deactivated);
         assert_eq!(r.avatar_url.as_deref(), Some("mxc://example.org/abc"));
         assert_eq!(r.user_type.as_deref(), Some("support"));
         assert_eq!(
@@ -1027,7 +1029,7 @@ mod tests {
         assert_eq!(r.displayname.as_deref(), Some("Jane"));
         assert!(r.admin);
         assert_eq!(r.password.as_ref().map(Password::expose), Some("pw"));
-        assert!(!r.present.is_guest && r.present.admin);
+        assert!(r.present.admin);
     }
 
     #[test]
@@ -1151,6 +1153,11 @@ mod tests {
                 "`avatar_url`: `http://x/y` is not an mxc:// URL",
             ),
             ("jane,,,,,,mxc://,,".into(), None, "not an mxc:// URL"),
+            (
+                "jane,,,true,,,,,".into(),
+                None,
+                "`is_guest`: Synapse's Admin API cannot create guest accounts",
+            ),
             ("jane,,,,,,mxc://a/b c,,".into(), None, "not an mxc:// URL"),
             (
                 "jane,,,,,,,admin,".into(),
@@ -1223,7 +1230,6 @@ mod tests {
             PresentColumns {
                 displayname: false,
                 password: false,
-                is_guest: true,
                 admin: true,
                 deactivated: true,
                 avatar_url: true,
@@ -1370,7 +1376,6 @@ mod tests {
             export_user("@plain:example.org", Some("Plain")),
             export_user("@none:example.org", None),
             ExportUser {
-                is_guest: true,
                 admin: true,
                 deactivated: true,
                 avatar_url: Some("mxc://example.org/AbC".into()),
@@ -1407,7 +1412,7 @@ mod tests {
                 ExportUser {
                     user_id: r.user_id.clone(),
                     displayname: r.displayname.clone(),
-                    is_guest: r.is_guest,
+                    is_guest: false,
                     admin: r.admin,
                     deactivated: r.deactivated,
                     avatar_url: r.avatar_url.clone(),

@@ -56,6 +56,11 @@ pub(crate) trait Endpoint {
     /// (A 429 is always retried: the server did not process the request.)
     const RETRY_SAFE: bool;
 
+    /// The method of this request: [`Self::METHOD`] unless one endpoint uses two.
+    fn method(&self) -> Method {
+        Self::METHOD
+    }
+
     /// Path below the homeserver URL, starting with `/`, with every variable segment
     /// percent-encoded by [`encode_segment`].
     fn path(&self) -> String;
@@ -297,7 +302,7 @@ impl AdminClient {
     /// `E::RETRY_SAFE`. Everything else is returned at once.
     pub(crate) async fn send<E: Endpoint>(&self, ep: &E) -> Result<E::Response, AdminError> {
         let url = self.url_for(ep);
-        let body = match (ep.body(), E::METHOD) {
+        let body = match (ep.body(), ep.method()) {
             (Some(b), _) => Some(b),
             (None, m) if m == Method::POST || m == Method::PUT => {
                 Some(serde_json::Value::Object(serde_json::Map::new()))
@@ -317,7 +322,7 @@ impl AdminClient {
                 Attempt::Transient(error) => {
                     if !E::RETRY_SAFE {
                         tracing::debug!(
-                            method = %E::METHOD,
+                            method = %ep.method(),
                             path = %url.path(),
                             error = %error,
                             "admin API write failed transiently; not retrying a non-idempotent request"
@@ -330,7 +335,7 @@ impl AdminClient {
             if attempt >= policy.max_attempts || waited.saturating_add(wait) > policy.max_total_wait
             {
                 tracing::warn!(
-                    method = %E::METHOD,
+                    method = %ep.method(),
                     path = %url.path(),
                     attempts = attempt,
                     error = %error,
@@ -340,7 +345,7 @@ impl AdminClient {
             }
             if rate_limited {
                 tracing::debug!(
-                    method = %E::METHOD,
+                    method = %ep.method(),
                     path = %url.path(),
                     attempt,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
@@ -348,7 +353,7 @@ impl AdminClient {
                 );
             } else {
                 tracing::warn!(
-                    method = %E::METHOD,
+                    method = %ep.method(),
                     path = %url.path(),
                     attempt,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
@@ -370,7 +375,7 @@ impl AdminClient {
     ) -> Attempt<E::Response> {
         let mut req = self
             .http
-            .request(E::METHOD, url.clone())
+            .request(ep.method(), url.clone())
             .header(AUTHORIZATION, (*self.auth_header).clone());
         if let Some(timeout) = ep.timeout() {
             req = req.timeout(timeout);

@@ -448,6 +448,97 @@ impl Endpoint for DeactivateUser {
     }
 }
 
+/// `PUT /_synapse/admin/v1/suspend/{user_id}`: suspend an account (it can read, not send, join
+/// or change its profile) or lift the suspension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SuspendUser {
+    pub(crate) user_id: String,
+    pub(crate) suspend: bool,
+}
+
+impl Endpoint for SuspendUser {
+    type Response = serde_json::Value;
+    const METHOD: Method = Method::PUT;
+    // Setting a flag to a value twice leaves it at that value.
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!(
+            "/_synapse/admin/v1/suspend/{}",
+            encode_segment(&self.user_id)
+        )
+    }
+
+    fn body(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "suspend": self.suspend }))
+    }
+
+    fn subject(&self) -> String {
+        user_subject(&self.user_id)
+    }
+}
+
+/// `PUT /_synapse/admin/v2/users/{user_id}` with only `locked`: lock an account (logged out, no
+/// new logins, nothing deleted) or unlock it. Send it only for an account known to exist: this
+/// endpoint creates missing ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LockUser {
+    pub(crate) user_id: String,
+    pub(crate) locked: bool,
+}
+
+impl Endpoint for LockUser {
+    type Response = UserDetails;
+    const METHOD: Method = Method::PUT;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!("/_synapse/admin/v2/users/{}", encode_segment(&self.user_id))
+    }
+
+    fn body(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "locked": self.locked }))
+    }
+
+    fn subject(&self) -> String {
+        user_subject(&self.user_id)
+    }
+}
+
+/// `POST` / `DELETE /_synapse/admin/v1/users/{user_id}/shadow_ban`: the account's messages and
+/// invites silently go nowhere (it is not told), or that ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShadowBanUser {
+    pub(crate) user_id: String,
+    pub(crate) ban: bool,
+}
+
+impl Endpoint for ShadowBanUser {
+    type Response = serde_json::Value;
+    // POST and DELETE differ: the method is chosen per request in `method()`.
+    const METHOD: Method = Method::POST;
+    const RETRY_SAFE: bool = true;
+
+    fn method(&self) -> Method {
+        if self.ban {
+            Method::POST
+        } else {
+            Method::DELETE
+        }
+    }
+
+    fn path(&self) -> String {
+        format!(
+            "/_synapse/admin/v1/users/{}/shadow_ban",
+            encode_segment(&self.user_id)
+        )
+    }
+
+    fn subject(&self) -> String {
+        user_subject(&self.user_id)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Devices, rooms, sessions
 // ---------------------------------------------------------------------------------------------

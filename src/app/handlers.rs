@@ -175,7 +175,7 @@ impl Facts {
                 .ok()
                 .map(|s| s.is_encrypted()),
             sender: sender.to_owned(),
-            sender_has_role: ctx.config.roles.has_any_role(sender),
+            sender_has_role: ctx.grants(room.room_id(), sender).await.has_any_role(),
         }
     }
 

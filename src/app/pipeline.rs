@@ -9,12 +9,12 @@ use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::room::message::{
     FileMessageEventContent, MessageType, Relation, RoomMessageEventContent,
 };
-use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use tracing::{error, info};
 
 use super::confirmation;
 use crate::command::normalize::{CommandLine, Incoming, NormalizeError, normalize};
-use crate::command::{Action, COMMANDS, Command, CommandError, Planned, parse};
+use crate::command::{Action, COMMANDS, Command, CommandError, Planned, Risk, parse};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::matrix::chat::FileEvent;
 use crate::matrix::gate::{FileFacts, FileRefused, file_gate};
@@ -98,7 +98,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
         }
         _ => None,
     };
-    let (file, file_in) = vouch_for_file(&ctx, &msg, own_file, replied_file);
+    let (file, file_in) = vouch_for_file(&ctx, &msg, own_file, replied_file).await;
     let origin = Origin {
         room_id: msg.room_id,
         sender: msg.sender,
@@ -175,9 +175,9 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         );
     }
     if let Err(denied) = ctx
-        .config
-        .roles
-        .authorize(&origin.sender, &command.permissions())
+        .grants(&origin.room_id, &origin.sender)
+        .await
+        .authorize(&command.permissions())
     {
         info!(sender = %origin.sender, command = command.name(), "refused: {denied}");
         let reply = Reply::error(match origin.trigger {
@@ -196,6 +196,21 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
             Decision::Refused,
         );
     }
+    // A second approver can only be waited for where a preview waits: a reversible change would
+    // run at once, so it is refused instead (read-only commands and dry runs change nothing).
+    if origin.trigger == Trigger::Message
+        && command.risk() == Risk::Reversible
+        && let Some(p) = command
+            .permissions()
+            .into_iter()
+            .find(|p| ctx.config.two_person.contains(p))
+    {
+        let reply = Reply::error(format!(
+            "Refused: {p} needs a second approver (safety.two_person), and {prefix}{} runs at once without a preview.",
+            command.name()
+        ));
+        return answer(reply, None, Decision::Refused);
+    }
     let (planned, working) = plan_showing_work(ctx, origin, command).await;
     let planned = match planned {
         Ok(p) => p,
@@ -211,8 +226,8 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
     let reply = match planned {
         Planned::Done(reply) => reply,
         Planned::DryRun(preview) => preview.line(Line::new().bold("Dry run: nothing was changed.")),
-        Planned::Decide { code, approve } => {
-            let decided = confirmation::decide_by_code(ctx, origin, &code, approve).await;
+        Planned::Decide { code, act } => {
+            let decided = confirmation::decide_by_code(ctx, origin, &code, act).await;
             return Ran::Answer {
                 reply: decided.reply,
                 working,
@@ -246,15 +261,15 @@ pub(crate) struct FileIn {
     pub(crate) refused: Option<FileRefused>,
 }
 
-/// Who may hand the bot a file: whoever may send it commands. One place, so the rule can grow
-/// with the roles.
-fn may_send_files(ctx: &Ctx, sender: &UserId) -> bool {
-    ctx.config.roles.has_any_role(sender)
+/// Who may hand the bot a file: whoever may send it commands in that room (a configured role, or
+/// one from the power level there). One place, so the rule can grow with the roles.
+async fn may_send_files(ctx: &Ctx, room: &RoomId, sender: &UserId) -> bool {
+    ctx.grants(room, sender).await.has_any_role()
 }
 
 /// The file a command may read, if any, after [`file_gate`]: a replied-to file was never
 /// through the gate, so anyone in the room may have posted it, in the clear too.
-fn vouch_for_file(
+async fn vouch_for_file(
     ctx: &Ctx,
     msg: &MessageIn,
     own_file: Option<FileMessageEventContent>,
@@ -267,7 +282,7 @@ fn vouch_for_file(
                 // The gate lets only encrypted events through in an encrypted room.
                 event_encrypted: msg.room_encrypted,
                 media_encrypted: matches!(f.source, MediaSource::Encrypted(_)),
-                sender_has_role: may_send_files(ctx, &msg.sender),
+                sender_has_role: may_send_files(ctx, &msg.room_id, &msg.sender).await,
             };
             (f, facts, true)
         }
@@ -276,7 +291,7 @@ fn vouch_for_file(
                 room_encrypted: msg.room_encrypted,
                 event_encrypted: event.encrypted,
                 media_encrypted: matches!(event.content.source, MediaSource::Encrypted(_)),
-                sender_has_role: may_send_files(ctx, &event.sender),
+                sender_has_role: may_send_files(ctx, &msg.room_id, &event.sender).await,
             };
             (event.content, facts, false)
         }

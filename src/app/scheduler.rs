@@ -24,7 +24,7 @@ pub(crate) fn start(ctx: &Arc<Ctx>) {
             match c.store.take_due_schedules(now_secs()) {
                 Ok(due) => {
                     for s in due {
-                        if c.rooms.iter().any(|r| r.as_str() == s.room_id) {
+                        if c.is_admin_room_id(&s.room_id) {
                             paused.remove(&s.id);
                             run_once(&c, &s).await;
                         } else if paused.insert(s.id) {

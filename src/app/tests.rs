@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use matrix_sdk::ruma::events::room::message::{
     FileMessageEventContent, MessageType, RoomMessageEventContent,
 };
-use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, owned_mxc_uri};
+use matrix_sdk::ruma::{
+    EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId, owned_mxc_uri,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -45,6 +47,8 @@ enum Sent {
 #[derive(Default)]
 struct Recorder {
     sent: Mutex<Vec<Sent>>,
+    /// Joined members' power levels in the room.
+    levels: Mutex<HashMap<OwnedUserId, i64>>,
 }
 
 impl Recorder {
@@ -102,6 +106,14 @@ impl Chat for Recorder {
     }
     async fn download(&self, _: &FileMessageEventContent, _: u64) -> Result<Vec<u8>, ChatError> {
         Err(ChatError::Download("no files in this test".into()))
+    }
+    async fn power_level(&self, _: &RoomId, user: &UserId) -> Option<i64> {
+        let levels = self.levels.lock().unwrap_or_else(|p| p.into_inner());
+        levels.get(user).copied()
+    }
+    async fn joined_members(&self, _: &RoomId) -> Vec<(OwnedUserId, i64)> {
+        let levels = self.levels.lock().unwrap_or_else(|p| p.into_inner());
+        levels.iter().map(|(u, l)| (u.clone(), *l)).collect()
     }
 }
 

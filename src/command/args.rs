@@ -127,7 +127,7 @@ impl Age {
 
 /// Refuses to act on one of the bot's own admin rooms.
 pub(crate) fn not_an_admin_room(ctx: &Ctx, room_id: &str) -> Result<(), CommandError> {
-    if ctx.rooms.iter().any(|r| r.as_str() == room_id) {
+    if ctx.is_admin_room_id(room_id) {
         return Err(CommandError::Refused(format!(
             "Refused: {room_id} is one of the bot's admin rooms"
         )));

@@ -1,10 +1,11 @@
-//! `!cancel <code>`: drop a previewed command. Only the sender's own previews: the
+//! `!cancel <code>`: drop a previewed command: one's own, or one awaiting one's approval. The
 //! confirmation flow in `crate::app` decides, by the rules in `crate::confirm`.
 
 use std::sync::Arc;
 
 use super::{CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
+use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
 
 /// Drop a previewed command
@@ -26,7 +27,7 @@ impl Declared for Cancel {
     async fn plan(self, _: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         Ok(Planned::Decide {
             code: self.code,
-            approve: false,
+            act: Act::Cancel,
         })
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{CommandError, Declared, Never, Planned};
 use crate::auth::Permission;
+use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
 
 /// Run a previewed command
@@ -26,7 +27,7 @@ impl Declared for Confirm {
     async fn plan(self, _: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         Ok(Planned::Decide {
             code: self.code,
-            approve: true,
+            act: Act::Confirm,
         })
     }
 }

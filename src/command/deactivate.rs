@@ -1,5 +1,5 @@
 //! `!deactivate`: deactivate (and erase) an account, after a preview and a confirmation. The
-//! refusal rules are one pure function, checked at plan and again at execute.
+//! refusal rules (`super::targets`) are checked at plan and again at execute.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use matrix_sdk::ruma::{OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
+use super::targets::{TargetFacts, Verb, target_refusal};
 use super::{CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::{DeactivateUser, JoinedRooms, QueryUser, UserDetails};
 use crate::auth::Permission;
@@ -81,49 +82,10 @@ impl Execute for DeactivateAction {
     }
 }
 
-/// What the refusal rules of `!deactivate` need to know; `details` is `None` until the user was
-/// looked up.
-pub(crate) struct DeactivateFacts<'a> {
-    pub(crate) target: &'a UserId,
-    pub(crate) sender: &'a UserId,
-    pub(crate) bot: &'a UserId,
-    pub(crate) server_name: &'a str,
-    pub(crate) protected: bool,
-    pub(crate) force: bool,
-    pub(crate) details: Option<&'a UserDetails>,
-}
-
-/// Why `!deactivate` will not go ahead, if it will not. Checks that need no lookup come first, so
-/// they hold before any I/O.
-pub(crate) fn deactivate_refusal(f: &DeactivateFacts<'_>) -> Option<String> {
-    let t = f.target;
-    if t == f.bot {
-        return Some("I will not deactivate myself".into());
-    }
-    if t == f.sender {
-        return Some("you cannot deactivate your own account from here".into());
-    }
-    if f.protected {
-        return Some(format!("{t} is a protected user (safety.protected_users)"));
-    }
-    if t.server_name().as_str() != f.server_name {
-        return Some(format!(
-            "{t} is on another server ({}); only users of {} can be deactivated",
-            t.server_name(),
-            f.server_name
-        ));
-    }
-    let d = f.details?;
-    if d.deactivated {
-        return Some(format!("{t} is already deactivated"));
-    }
-    if d.admin && !f.force {
-        return Some(format!(
-            "{t} is a server admin; add --force if you really mean it"
-        ));
-    }
-    None
-}
+const DEACTIVATE: Verb = Verb {
+    base: "deactivate",
+    done: "deactivated",
+};
 
 async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
     Ok(ctx
@@ -140,8 +102,9 @@ fn facts<'a>(
     target: &'a UserId,
     force: bool,
     details: Option<&'a UserDetails>,
-) -> DeactivateFacts<'a> {
-    DeactivateFacts {
+) -> TargetFacts<'a> {
+    TargetFacts {
+        verb: &DEACTIVATE,
         target,
         sender,
         bot: &ctx.user_id,
@@ -164,11 +127,11 @@ async fn plan_deactivate(
     }: Deactivate,
 ) -> Result<Planned<DeactivateAction>, CommandError> {
     let target = user.resolve(&ctx.config.server_name);
-    if let Some(why) = deactivate_refusal(&facts(ctx, sender, &target, force, None)) {
+    if let Some(why) = target_refusal(&facts(ctx, sender, &target, force, None)) {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
     let details = lookup(ctx, &target).await?;
-    if let Some(why) = deactivate_refusal(&facts(ctx, sender, &target, force, Some(&details))) {
+    if let Some(why) = target_refusal(&facts(ctx, sender, &target, force, Some(&details))) {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
     let rooms = ctx
@@ -230,7 +193,7 @@ async fn execute_deactivate(
     force: bool,
 ) -> Result<Reply, CommandError> {
     let details = lookup(ctx, target).await?;
-    if let Some(why) = deactivate_refusal(&facts(ctx, sender, target, force, Some(&details))) {
+    if let Some(why) = target_refusal(&facts(ctx, sender, target, force, Some(&details))) {
         return Err(CommandError::Refused(format!("Not done: {why}")));
     }
     ctx.admin
@@ -249,123 +212,4 @@ async fn execute_deactivate(
         yes_no(after.deactivated),
         yes_no(after.erased)
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn details(admin: bool, deactivated: bool) -> UserDetails {
-        serde_json::from_value(
-            serde_json::json!({"name": "@t:x", "admin": admin, "deactivated": deactivated}),
-        )
-        .expect("details")
-    }
-
-    #[test]
-    fn refusal_table() {
-        let id = |s: &str| UserId::parse(s).expect("id");
-        let (alice, bot, spam, remote) =
-            (id("@alice:x"), id("@bot:x"), id("@spam:x"), id("@spam:y"));
-        let normal = details(false, false);
-        let admin = details(true, false);
-        let gone = details(false, true);
-        let base = DeactivateFacts {
-            target: &spam,
-            sender: &alice,
-            bot: &bot,
-            server_name: "x",
-            protected: false,
-            force: false,
-            details: None,
-        };
-        let cases: Vec<(DeactivateFacts<'_>, Option<&str>)> = vec![
-            (DeactivateFacts { ..base }, None),
-            (
-                DeactivateFacts {
-                    details: Some(&normal),
-                    ..base
-                },
-                None,
-            ),
-            (
-                DeactivateFacts {
-                    target: &bot,
-                    ..base
-                },
-                Some("I will not deactivate myself"),
-            ),
-            (
-                DeactivateFacts {
-                    target: &alice,
-                    ..base
-                },
-                Some("you cannot deactivate your own account"),
-            ),
-            (
-                DeactivateFacts {
-                    protected: true,
-                    ..base
-                },
-                Some("protected user"),
-            ),
-            (
-                DeactivateFacts {
-                    target: &remote,
-                    ..base
-                },
-                Some("on another server"),
-            ),
-            (
-                DeactivateFacts {
-                    details: Some(&gone),
-                    ..base
-                },
-                Some("already deactivated"),
-            ),
-            (
-                DeactivateFacts {
-                    details: Some(&admin),
-                    ..base
-                },
-                Some("server admin; add --force"),
-            ),
-            (
-                DeactivateFacts {
-                    details: Some(&admin),
-                    force: true,
-                    ..base
-                },
-                None,
-            ),
-            // --force does not override the other rules.
-            (
-                DeactivateFacts {
-                    protected: true,
-                    force: true,
-                    ..base
-                },
-                Some("protected user"),
-            ),
-            (
-                DeactivateFacts {
-                    target: &bot,
-                    force: true,
-                    ..base
-                },
-                Some("myself"),
-            ),
-        ];
-        for (f, expected) in cases {
-            let got = deactivate_refusal(&f);
-            match expected {
-                None => assert_eq!(got, None, "{}", f.target),
-                Some(needle) => assert!(
-                    got.as_deref().is_some_and(|g| g.contains(needle)),
-                    "{} → {got:?}",
-                    f.target
-                ),
-            }
-        }
-    }
 }

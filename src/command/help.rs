@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use clap::Arg;
-use matrix_sdk::ruma::UserId;
 
 use super::{Declared, Never, Planned, grammar, info};
-use crate::auth::{Permission, Roles};
+use crate::auth::{Grants, Permission};
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
 
@@ -26,9 +25,10 @@ impl Declared for Help {
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, super::CommandError> {
         let prefix = &ctx.config.prefix;
+        let grants = ctx.grants(&origin.room_id, &origin.sender).await;
         Ok(Planned::Done(match self.command {
-            None => list(&ctx.config.roles, &origin.sender, prefix),
-            Some(name) => match not_allowed(&ctx.config.roles, &origin.sender, &name, prefix) {
+            None => list(&grants, prefix),
+            Some(name) => match not_allowed(&grants, &name, prefix) {
                 Some(refusal) => refusal,
                 None => usage(&name, prefix),
             },
@@ -46,10 +46,10 @@ fn permissions_of(sub: &clap::Command) -> &'static [Permission] {
 }
 
 /// `!help`: what the sender may run, one line each.
-fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
+fn list(grants: &Grants, prefix: &str) -> Reply {
     let items: Vec<Line> = grammar()
         .get_subcommands()
-        .filter(|sub| permissions_of(sub).iter().all(|p| roles.allows(sender, *p)))
+        .filter(|sub| permissions_of(sub).iter().all(|p| grants.allows(*p)))
         .map(|sub| {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
             Line::new()
@@ -67,12 +67,12 @@ fn list(roles: &Roles, sender: &UserId, prefix: &str) -> Reply {
 }
 
 /// `!help <command>` for a command the sender may not run: says so, instead of its usage.
-fn not_allowed(roles: &Roles, sender: &UserId, name: &str, prefix: &str) -> Option<Reply> {
+fn not_allowed(grants: &Grants, name: &str, prefix: &str) -> Option<Reply> {
     let name = name.trim_start_matches(prefix);
     let sub = grammar().find_subcommand(name)?;
     let missing = permissions_of(sub)
         .iter()
-        .find(|p| !roles.allows(sender, **p))?;
+        .find(|p| !grants.allows(**p))?;
     Some(Reply::error(
         Line::new()
             .text("You may not run ")
@@ -147,7 +147,8 @@ fn arg_synopsis(arg: &Arg) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Role;
+    use crate::auth::{Role, Roles};
+    use matrix_sdk::ruma::UserId;
     use std::collections::BTreeSet;
 
     #[test]
@@ -156,10 +157,11 @@ mod tests {
         let roles = Roles::new(vec![Role {
             name: "helpdesk".into(),
             users: [bob.clone()].into(),
+            min_power_level: None,
             allow: [Permission::UserInfo, Permission::Help].into(),
             all: false,
         }]);
-        let text = list(&roles, &bob, "!").plain();
+        let text = list(&roles.of(&bob, None), "!").plain();
         assert!(text.contains("!user — "), "{text}");
         assert!(text.contains("!help — "), "{text}");
         assert!(text.contains("!confirm — "), "{text}");
@@ -168,10 +170,15 @@ mod tests {
         let admin = Roles::new(vec![Role {
             name: "a".into(),
             users: [bob.clone()].into(),
+            min_power_level: None,
             allow: BTreeSet::new(),
             all: true,
         }]);
-        assert!(list(&admin, &bob, "!").plain().contains("!deactivate — "));
+        assert!(
+            list(&admin.of(&bob, None), "!")
+                .plain()
+                .contains("!deactivate — ")
+        );
     }
 
     #[test]
@@ -180,18 +187,20 @@ mod tests {
         let roles = Roles::new(vec![Role {
             name: "helpdesk".into(),
             users: [bob.clone()].into(),
+            min_power_level: None,
             allow: [Permission::UserInfo, Permission::Help].into(),
             all: false,
         }]);
-        let text = not_allowed(&roles, &bob, "deactivate", "!")
+        let grants = roles.of(&bob, None);
+        let text = not_allowed(&grants, "deactivate", "!")
             .expect("refused")
             .plain();
         assert_eq!(
             text,
             "You may not run !deactivate (it needs permission user.deactivate); type !help for yours."
         );
-        assert!(not_allowed(&roles, &bob, "user", "!").is_none());
-        assert!(not_allowed(&roles, &bob, "nope", "!").is_none(), "unknown: usage says so");
+        assert!(not_allowed(&grants, "user", "!").is_none());
+        assert!(not_allowed(&grants, "nope", "!").is_none(), "unknown: usage says so");
     }
 
     #[test]

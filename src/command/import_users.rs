@@ -12,6 +12,7 @@ use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::matrix::chat::ChatError;
 use crate::jobs::import::{
+    ImportRights,
     self, Current, ImportSpec, OnConflict, RowPayload, changed_fields, generate_password,
     row_facts, row_refusal,
 };
@@ -239,14 +240,16 @@ async fn plan_import(
         .collect();
     let mut accepted = Vec::with_capacity(parsed.rows.len());
     let mut rules_refused = Vec::new();
+    let rights = ImportRights::of(&ctx.grants(&origin.room_id, &origin.sender).await);
     for r in &parsed.rows {
         let current = accounts.get(&r.user_id);
         let generate = r.password.is_none() && !opts.no_generate && current.is_none();
-        let payload = RowPayload::from_row(r, password_column, generate);
+        let payload = RowPayload::from_row(r, password_column, generate, current.is_some());
         let facts = row_facts(
             ctx,
             &payload,
             origin.sender.as_str(),
+            rights,
             opts.on_conflict,
             opts.force,
             current.map(Current::from),
@@ -294,7 +297,6 @@ async fn plan_import(
     };
 
     let admins = to_create.iter().filter(|(r, _, _)| r.admin).count();
-    let guests = to_create.iter().filter(|(r, _, _)| r.is_guest).count();
     let deactivated = to_create.iter().filter(|(r, _, _)| r.deactivated).count();
     let conflict_effect = match opts.on_conflict {
         OnConflict::Skip => "left alone (--on-conflict skip)".to_owned(),
@@ -310,7 +312,7 @@ async fn plan_import(
             parsed.rows.len() + parsed.errors.len()
         )),
         Line::new().text(format!(
-            "To create: {} ({admins} admins, {guests} guests, {deactivated} deactivated)",
+            "To create: {} ({admins} admins, {deactivated} deactivated)",
             to_create.len()
         )),
         Line::new().text(format!(

@@ -6,9 +6,11 @@
 //! impl runs once confirmed. [`commands!`] turns the list into the grammar ([`Command`]), the
 //! persisted [`Action`] enum and the single dispatch; nothing else matches over all commands.
 
+mod account_state;
 mod args;
 mod grammar;
 pub(crate) mod normalize;
+mod targets;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin_api::AdminError;
 use crate::auth::Permission;
+use crate::confirm::Act;
 use crate::context::{Ctx, Origin};
 use crate::matrix::chat::ChatError;
 use crate::report::Reply;
@@ -43,8 +46,9 @@ pub(crate) enum Planned<A> {
     DryRun(Reply),
     /// Irreversible: show the preview and wait for the sender's confirmation.
     Confirm { preview: Reply, action: A },
-    /// `!confirm` / `!cancel`: decide on a pending preview (the confirmation flow does it).
-    Decide { code: String, approve: bool },
+    /// `!confirm` / `!approve` / `!cancel`: decide on a pending preview (the confirmation flow
+    /// does it).
+    Decide { code: String, act: Act },
 }
 
 impl<A> Planned<A> {
@@ -56,7 +60,7 @@ impl<A> Planned<A> {
                 preview,
                 action: f(action),
             },
-            Planned::Decide { code, approve } => Planned::Decide { code, approve },
+            Planned::Decide { code, act } => Planned::Decide { code, act },
         }
     }
 }
@@ -248,6 +252,12 @@ commands! {
     "ping" => Ping(ping::Ping),
     "user" => User(user::User),
     "deactivate" => Deactivate(deactivate::Deactivate),
+    "suspend" => Suspend(suspend::Suspend),
+    "unsuspend" => Unsuspend(unsuspend::Unsuspend),
+    "lock" => Lock(lock::Lock),
+    "unlock" => Unlock(unlock::Unlock),
+    "shadow-ban" => ShadowBan(shadow_ban::ShadowBan),
+    "unshadow-ban" => UnshadowBan(unshadow_ban::UnshadowBan),
     "import-users" => ImportUsers(import_users::ImportUsers),
     "export-users" => ExportUsers(export_users::ExportUsers),
     "jobs" => Jobs(jobs::Jobs),
@@ -270,5 +280,6 @@ commands! {
     "unschedule" => Unschedule(unschedule::Unschedule),
     "audit" => Audit(audit::Audit),
     "confirm" => Confirm(confirm::Confirm),
+    "approve" => Approve(approve::Approve),
     "cancel" => Cancel(cancel::Cancel),
 }

@@ -43,11 +43,17 @@ impl Declared for Schedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ActivateSchedule {
     schedule_id: i64,
+    /// What the scheduled command needs: checked again at confirmation, and a second approver
+    /// is asked for where `safety.two_person` lists one of them.
+    #[serde(default)]
+    inner: Vec<Permission>,
 }
 
 impl Execute for ActivateSchedule {
     fn permissions(&self) -> Vec<Permission> {
-        vec![Permission::Schedule]
+        let mut all = vec![Permission::Schedule];
+        all.extend(self.inner.iter().copied().filter(|p| *p != Permission::Schedule));
+        all
     }
 
     async fn execute(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Reply, CommandError> {
@@ -72,15 +78,20 @@ async fn plan_schedule(
         )));
     }
     if let Err(denied) = ctx
-        .config
-        .roles
-        .authorize(&origin.sender, &inner.permissions())
+        .grants(&origin.room_id, &origin.sender)
+        .await
+        .authorize(&inner.permissions())
     {
         return Err(CommandError::Refused(format!(
             "Refused: the scheduled command: {denied}"
         )));
     }
-    let destructive = inner.risk() == Risk::Irreversible;
+    // A command that needs a second approver gets one once, here, like an irreversible one.
+    let destructive = inner.risk() == Risk::Irreversible
+        || inner
+            .permissions()
+            .iter()
+            .any(|p| ctx.config.two_person.contains(p));
     let id = ctx.store.create_schedule(
         origin.room_id.as_str(),
         origin.sender.as_str(),
@@ -107,13 +118,23 @@ async fn plan_schedule(
                 .line("Each run posts its result here."),
         ));
     }
+    let why = if inner.risk() == Risk::Irreversible {
+        "This command deletes without asking at every run: confirm it once now."
+    } else {
+        "This command needs a second approver: it is approved once now, not at every run."
+    };
     let preview = Reply::new(Outcome::Pending)
         .line(what)
         .line(next)
-        .line("This command deletes without asking at every run: confirm it once now. It runs with your permissions, checked again each time.");
+        .line(format!(
+            "{why} It runs with your permissions, checked again each time."
+        ));
     Ok(Planned::Confirm {
         preview,
-        action: ActivateSchedule { schedule_id: id },
+        action: ActivateSchedule {
+            schedule_id: id,
+            inner: inner.permissions(),
+        },
     })
 }
 

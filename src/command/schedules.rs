@@ -24,7 +24,7 @@ impl Declared for Schedules {
         let items = all
             .iter()
             .map(|s| {
-                let when = if ctx.rooms.iter().any(|r| r.as_str() == s.room_id) {
+                let when = if ctx.is_admin_room_id(&s.room_id) {
                     format!("next {}", format_time_ms(s.next_run_at.saturating_mul(1000)))
                 } else {
                     format!("paused: {} is no longer an admin room", s.room_id)

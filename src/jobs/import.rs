@@ -17,7 +17,7 @@ use matrix_sdk::ruma::UserId;
 
 use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody, UserDetails};
 use crate::admin_api::{AdminClient, RetryPolicy};
-use crate::auth::{Permission, Roles};
+use crate::auth::{Grants, Permission};
 use crate::context::Ctx;
 use crate::report::{Attachment, Line, Reply};
 use crate::store::{JobRow, JobState, RowState};
@@ -57,7 +57,6 @@ pub(crate) struct RowPayload {
     pub(crate) line: u64,
     pub(crate) user_id: String,
     pub(crate) displayname: Option<String>,
-    pub(crate) is_guest: bool,
     pub(crate) admin: bool,
     pub(crate) deactivated: bool,
     pub(crate) avatar_url: Option<String>,
@@ -66,6 +65,10 @@ pub(crate) struct RowPayload {
     pub(crate) given: Given,
     /// Whether the bot made up the password (the only ones it sends back).
     pub(crate) generated: bool,
+    /// The account did not exist at the preview: the row was confirmed as a creation, and an
+    /// account found there when it is applied is someone else's (a conflict, left unchanged).
+    #[serde(default)]
+    pub(crate) confirmed_as_new: bool,
     /// The input cells, password cell blanked.
     pub(crate) raw: Vec<String>,
 }
@@ -83,10 +86,12 @@ pub(crate) struct Given {
 }
 
 impl RowPayload {
+    /// The row as stored; `exists`: whether its account existed at the preview.
     pub(crate) fn from_row(
         row: &ImportRow,
         password_column: Option<usize>,
         generated: bool,
+        exists: bool,
     ) -> Self {
         let mut raw = row.raw.clone();
         if let Some(cell) = password_column.and_then(|i| raw.get_mut(i)) {
@@ -96,7 +101,6 @@ impl RowPayload {
             line: row.line,
             user_id: row.user_id.clone(),
             displayname: row.displayname.clone(),
-            is_guest: row.is_guest,
             admin: row.admin,
             deactivated: row.deactivated,
             avatar_url: row.avatar_url.clone(),
@@ -116,6 +120,7 @@ impl RowPayload {
                 threepids: row.present.threepids,
             },
             generated,
+            confirmed_as_new: !exists,
             raw,
         }
     }
@@ -135,7 +140,6 @@ impl RowPayload {
             line,
             user_id: id.unwrap_or_default(),
             displayname: None,
-            is_guest: false,
             admin: false,
             deactivated: false,
             avatar_url: None,
@@ -143,6 +147,7 @@ impl RowPayload {
             threepids: Vec::new(),
             given: Given::default(),
             generated: false,
+            confirmed_as_new: false,
             raw,
         }
     }
@@ -210,7 +215,7 @@ enum Intent {
 
 /// What the requester's roles allow beyond `user.import` (which alone creates ordinary accounts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Grants {
+pub(crate) struct ImportRights {
     /// `user.admin`: grant or remove the server-admin flag, change a server admin (with `--force`).
     pub(crate) admin: bool,
     /// `user.update`: change an existing account.
@@ -219,12 +224,12 @@ pub(crate) struct Grants {
     pub(crate) deactivate: bool,
 }
 
-impl Grants {
-    pub(crate) fn of(roles: &Roles, user: &UserId) -> Self {
-        Grants {
-            admin: roles.allows(user, Permission::UserAdmin),
-            update: roles.allows(user, Permission::UserUpdate),
-            deactivate: roles.allows(user, Permission::UserDeactivate),
+impl ImportRights {
+    pub(crate) fn of(grants: &Grants) -> Self {
+        ImportRights {
+            admin: grants.allows(Permission::UserAdmin),
+            update: grants.allows(Permission::UserUpdate),
+            deactivate: grants.allows(Permission::UserDeactivate),
         }
     }
 }
@@ -260,7 +265,7 @@ pub(crate) struct RowFacts<'a> {
     pub(crate) on_conflict: OnConflict,
     /// `--force`: with `user.admin`, server admins may be changed.
     pub(crate) force: bool,
-    pub(crate) grants: Grants,
+    pub(crate) rights: ImportRights,
 }
 
 /// Why an import row must not be applied, if it must not. Checked per row at plan time (the row
@@ -279,7 +284,7 @@ pub(crate) fn row_refusal(f: &RowFacts<'_>) -> Option<String> {
         return Some(format!("{t} is a protected user (safety.protected_users)"));
     }
     let Some(cur) = f.current else {
-        if f.row.admin && !f.grants.admin {
+        if f.row.admin && !f.rights.admin {
             return Some(format!(
                 "{t} would be created as a server admin: that needs permission user.admin"
             ));
@@ -290,24 +295,24 @@ pub(crate) fn row_refusal(f: &RowFacts<'_>) -> Option<String> {
         // Skipped (or the whole import stopped): the account is not changed.
         return None;
     }
-    if !f.grants.update {
+    if !f.rights.update {
         return Some(format!(
             "{t} exists: changing an existing account needs permission user.update"
         ));
     }
-    if cur.admin && !(f.grants.admin && f.force) {
+    if cur.admin && !(f.rights.admin && f.force) {
         return Some(format!(
             "{t} is a server admin: changing it needs permission user.admin and --force"
         ));
     }
     let g = f.row.given;
-    if g.admin && f.row.admin != cur.admin && !f.grants.admin {
+    if g.admin && f.row.admin != cur.admin && !f.rights.admin {
         return Some(format!(
             "{t}: {} the server-admin flag needs permission user.admin",
             if f.row.admin { "granting" } else { "removing" }
         ));
     }
-    if g.deactivated && f.row.deactivated && !cur.deactivated && !f.grants.deactivate {
+    if g.deactivated && f.row.deactivated && !cur.deactivated && !f.rights.deactivate {
         return Some(format!(
             "{t}: deactivating an existing account needs permission user.deactivate"
         ));
@@ -367,6 +372,10 @@ pub(crate) fn changed_fields(row: &RowPayload, now: &UserDetails) -> Vec<&'stati
 pub(crate) const CREATE_CONFLICT: &str =
     "conflict: already existed when created; it was updated with the row";
 
+/// The detail of a row confirmed as a creation whose account someone else made after the preview.
+pub(crate) const APPEARED_CONFLICT: &str =
+    "conflict: created by someone else after the preview; left unchanged";
+
 /// The state and detail of a created row from Synapse's answer. A 200 (not 201) means the account
 /// existed: a conflict, unless Synapse says it was created after the row was marked in flight (our
 /// own first write landed and its 201 was lost to a retry or a restart). An account created within
@@ -393,13 +402,11 @@ pub(crate) fn row_facts<'a>(
     ctx: &'a Ctx,
     row: &'a RowPayload,
     sender: &'a str,
+    rights: ImportRights,
     on_conflict: OnConflict,
     force: bool,
     current: Option<Current>,
 ) -> RowFacts<'a> {
-    let grants = UserId::parse(sender)
-        .map(|u| Grants::of(&ctx.config.roles, &u))
-        .unwrap_or_default();
     RowFacts {
         row,
         sender,
@@ -412,7 +419,7 @@ pub(crate) fn row_facts<'a>(
         current,
         on_conflict,
         force,
-        grants,
+        rights,
     }
 }
 
@@ -537,6 +544,11 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         }
     }
 
+    // Today's roles decide each row, as at the preview: the requester's, in the job's room.
+    let rights = match UserId::parse(place.job.requester.as_str()) {
+        Ok(requester) => ImportRights::of(&ctx.grants(&place.room_id, &requester).await),
+        Err(_) => ImportRights::default(),
+    };
     let started = Instant::now();
     let mut stream = futures_util::stream::iter(work)
         .map(|row| {
@@ -549,7 +561,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
                     return None;
                 }
                 let (state, detail) =
-                    apply_row(&ctx, &admin, job_id, &spec, &requester, &row).await;
+                    apply_row(&ctx, &admin, job_id, &spec, &requester, rights, &row).await;
                 if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                     error!("{e}");
                 }
@@ -651,6 +663,7 @@ async fn apply_row(
     job_id: i64,
     spec: &ImportSpec,
     requester: &str,
+    rights: ImportRights,
     row: &JobRow,
 ) -> (RowState, String) {
     let payload: RowPayload = match serde_json::from_str(&row.payload) {
@@ -674,10 +687,16 @@ async fn apply_row(
             Err(e) if e.is_not_found() => None,
             Err(e) => return (RowState::Failed, e.to_string()),
         };
+        if current.is_some() && payload.confirmed_as_new {
+            // Not the account the preview showed (there was none): whatever --on-conflict says,
+            // it is not changed.
+            return (RowState::Skipped, APPEARED_CONFLICT.to_owned());
+        }
         let facts = row_facts(
             ctx,
             &payload,
             requester,
+            rights,
             spec.on_conflict,
             spec.force,
             current.as_ref().map(Current::from),
@@ -711,13 +730,31 @@ async fn apply_row(
         user_id: payload.user_id.clone(),
         body,
     };
-    match admin.send(&upsert).await {
-        Ok(out) => match intent {
-            Intent::Update => (RowState::Updated, String::new()),
-            Intent::Create => create_outcome(out.created, out.user.creation_ts_ms(), marked_at),
-        },
-        Err(e) => (RowState::Failed, e.to_string()),
+    let out = match admin.send(&upsert).await {
+        Ok(out) => out,
+        Err(e) => return (RowState::Failed, e.to_string()),
+    };
+    if intent == Intent::Update {
+        return (RowState::Updated, String::new());
     }
+    let outcome = create_outcome(out.created, out.user.creation_ts_ms(), marked_at);
+    if outcome.0 == RowState::Created && payload.deactivated && !out.user.deactivated {
+        // Synapse ignores `deactivated` when it creates an account: a second write applies it.
+        let deactivate = UpsertUser {
+            user_id: payload.user_id.clone(),
+            body: UpsertUserBody {
+                deactivated: Some(true),
+                ..UpsertUserBody::default()
+            },
+        };
+        if let Err(e) = admin.send(&deactivate).await {
+            return (
+                RowState::Failed,
+                format!("created, but it could not be deactivated: {e}"),
+            );
+        }
+    }
+    outcome
 }
 
 fn progress_reply(
@@ -775,15 +812,23 @@ fn summary_reply(
     if t.pending > 0 {
         items.push(Line::new().text(format!("Not started: {}", t.pending)));
     }
-    let conflicts: Vec<Line> = rows
-        .iter()
-        .filter(|r| is_create_conflict(r))
-        .map(|r| Line::new().code(row_user(r)))
-        .collect();
-    if !conflicts.is_empty() {
+    let conflicts = |detail: &str| -> Vec<Line> {
+        rows.iter()
+            .filter(|r| is_conflict(r) && r.detail == detail)
+            .map(|r| Line::new().code(row_user(r)))
+            .collect()
+    };
+    let (appeared, overwritten) = (conflicts(APPEARED_CONFLICT), conflicts(CREATE_CONFLICT));
+    if !appeared.is_empty() {
+        items.push(Line::new().text(format!(
+            "Conflicts: {} created by someone else after the preview; left unchanged (counted as skipped)",
+            appeared.len()
+        )));
+    }
+    if !overwritten.is_empty() {
         items.push(Line::new().text(format!(
             "Conflicts: {} already existed when created; they were updated (counted as updated)",
-            conflicts.len()
+            overwritten.len()
         )));
     }
     let outcome = if t.failed > 0 {
@@ -806,10 +851,15 @@ fn summary_reply(
     if !failures.is_empty() {
         reply = reply.line("Failures:").list(failures);
     }
-    if !conflicts.is_empty() {
+    if !appeared.is_empty() {
+        reply = reply
+            .line("Created by someone else after the preview, left unchanged:")
+            .list(appeared.into_iter().take(10).collect());
+    }
+    if !overwritten.is_empty() {
         reply = reply
             .line("Already existed when created, updated instead:")
-            .list(conflicts.into_iter().take(10).collect());
+            .list(overwritten.into_iter().take(10).collect());
     }
 
     let (results, has_passwords) = results_csv(rows)?;
@@ -842,8 +892,12 @@ fn summary_reply(
     Ok(reply.line(files))
 }
 
-fn is_create_conflict(r: &JobRow) -> bool {
-    r.state == RowState::Updated && r.detail == CREATE_CONFLICT
+/// A row confirmed as a creation that met an account someone else made: left unchanged
+/// ([`APPEARED_CONFLICT`], seen before the write) or updated ([`CREATE_CONFLICT`], told by
+/// Synapse's 200 to the write itself).
+fn is_conflict(r: &JobRow) -> bool {
+    (r.state == RowState::Skipped && r.detail == APPEARED_CONFLICT)
+        || (r.state == RowState::Updated && r.detail == CREATE_CONFLICT)
 }
 
 fn row_user(r: &JobRow) -> String {
@@ -869,7 +923,7 @@ fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
                 has_passwords = true;
                 secret.as_str()
             }
-            (Some(p), RowState::Updated, Some(secret)) if p.generated && is_create_conflict(r) => {
+            (Some(p), RowState::Updated, Some(secret)) if p.generated && is_conflict(r) => {
                 has_passwords = true;
                 secret.as_str()
             }
@@ -877,7 +931,7 @@ fn results_csv(rows: &[JobRow]) -> Result<(Vec<u8>, bool), JobError> {
         };
         let status = if r.state.is_open() {
             "not started".to_owned()
-        } else if is_create_conflict(r) {
+        } else if is_conflict(r) {
             "conflict".to_owned()
         } else {
             r.state.label()
@@ -943,7 +997,7 @@ mod tests {
     fn update_changes_only_given_fields_and_never_a_generated_password() {
         let csv = "id,displayname,password\nbob,,\ncarol,Carol,secret-1\n";
         let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "x", 10).expect("csv");
-        let bob = RowPayload::from_row(&parsed.rows[0], Some(2), true);
+        let bob = RowPayload::from_row(&parsed.rows[0], Some(2), true, true);
         let body = bob.update_body(Some("generated"));
         assert_eq!(
             body.password, None,
@@ -951,7 +1005,7 @@ mod tests {
         );
         assert_eq!(body.displayname, None, "an empty display name is not given");
         assert_eq!(body.admin, None, "no admin column, no change");
-        let carol = RowPayload::from_row(&parsed.rows[1], Some(2), false);
+        let carol = RowPayload::from_row(&parsed.rows[1], Some(2), false, true);
         assert!(
             carol.raw.iter().all(|c| c != "secret-1"),
             "the password is not kept in the payload"
@@ -965,23 +1019,23 @@ mod tests {
 
     fn payload(csv: &str) -> RowPayload {
         let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "x", 10).expect("csv");
-        RowPayload::from_row(&parsed.rows[0], None, false)
+        RowPayload::from_row(&parsed.rows[0], None, false, false)
     }
 
     #[test]
     #[allow(clippy::type_complexity)]
     fn row_rules_table() {
-        let none = Grants::default();
-        let update = Grants {
+        let none = ImportRights::default();
+        let update = ImportRights {
             update: true,
-            ..Grants::default()
+            ..ImportRights::default()
         };
-        let admin = Grants {
+        let admin = ImportRights {
             admin: true,
             update: true,
             deactivate: false,
         };
-        let all = Grants {
+        let all = ImportRights {
             admin: true,
             update: true,
             deactivate: true,
@@ -999,7 +1053,7 @@ mod tests {
             Option<Current>,
             OnConflict,
             bool,
-            Grants,
+            ImportRights,
             Option<&str>,
         )] = &[
             // user.import alone: ordinary creations only.
@@ -1217,7 +1271,7 @@ mod tests {
                 current: *current,
                 on_conflict: *on_conflict,
                 force: *force,
-                grants: *grants,
+                rights: *grants,
             };
             let got = row_refusal(&facts);
             match (want, &got) {
@@ -1310,6 +1364,64 @@ mod tests {
                 (state, detail.to_owned()),
                 "{created} {ts:?} {at:?}"
             );
+        }
+    }
+
+    #[test]
+    fn conflicts_are_reported_and_only_an_applied_one_hands_out_its_password() {
+        let row = |idx, id: &str, state, detail: &str| {
+            let mut p = payload(&format!("id\n{id}\n"));
+            p.generated = true;
+            JobRow {
+                idx,
+                state,
+                payload: serde_json::to_string(&p).expect("payload"),
+                detail: detail.to_owned(),
+                secret: Some(format!("pw-{id}")),
+            }
+        };
+        let rows = [
+            row(0, "made", RowState::Created, ""),
+            row(1, "theirs", RowState::Skipped, APPEARED_CONFLICT),
+            row(2, "raced", RowState::Updated, CREATE_CONFLICT),
+            row(3, "old", RowState::Skipped, "already exists"),
+        ];
+        let (bytes, has_passwords) = results_csv(&rows).expect("csv");
+        assert!(has_passwords);
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "@made:x,created,pw-made,");
+        assert_eq!(
+            lines[2],
+            format!("@theirs:x,conflict,,{APPEARED_CONFLICT}"),
+            "an account left unchanged gets no password"
+        );
+        assert_eq!(
+            lines[3],
+            format!("@raced:x,conflict,pw-raced,{CREATE_CONFLICT}"),
+            "the password Synapse did set is handed over"
+        );
+        assert_eq!(lines[4], "@old:x,skipped,,already exists");
+        let spec = ImportSpec {
+            filename: "f.csv".into(),
+            on_conflict: OnConflict::Skip,
+            header: vec!["id".into()],
+            delimiter: b',',
+            password_column: None,
+            concurrency: 1,
+            force: false,
+        };
+        let summary = summary_reply(1, &spec, &rows, &Tally::of(&rows), false)
+            .expect("summary")
+            .plain();
+        for line in [
+            "Created: 1",
+            "Updated: 1",
+            "Skipped: 2",
+            "Conflicts: 1 created by someone else after the preview; left unchanged (counted as skipped)",
+            "Conflicts: 1 already existed when created; they were updated (counted as updated)",
+        ] {
+            assert!(summary.contains(line), "{line:?} in {summary}");
         }
     }
 

@@ -54,14 +54,15 @@ fn permissions_for(kind: &str) -> Vec<Permission> {
 pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
     for job in jobs {
         let requester = matrix_sdk::ruma::UserId::parse(job.requester.as_str());
-        let denied = match &requester {
-            Ok(user) => ctx
-                .config
-                .roles
-                .authorize(user, &permissions_for(&job.kind))
+        let room = matrix_sdk::ruma::RoomId::parse(job.room_id.as_str());
+        let denied = match (&requester, &room) {
+            (Ok(user), Ok(room)) => ctx
+                .grants(room, user)
+                .await
+                .authorize(&permissions_for(&job.kind))
                 .err()
                 .map(|d| d.to_string()),
-            Err(_) => Some("its requester is unreadable".to_owned()),
+            _ => Some("its requester or room is unreadable".to_owned()),
         };
         if let Some(denied) = denied {
             warn!(job_id = job.id, requester = %job.requester, "not resuming: {denied}");
@@ -70,7 +71,7 @@ pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
         }
         // A job reports to its room: while that is no longer an admin room it waits, untouched,
         // and resumes at a start where the room is configured again.
-        if !ctx.rooms.iter().any(|r| r.as_str() == job.room_id) {
+        if !ctx.is_admin_room_id(&job.room_id) {
             warn!(job_id = job.id, room_id = %job.room_id, "paused: its room is no longer an admin room");
             continue;
         }

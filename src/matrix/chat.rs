@@ -1,5 +1,6 @@
 //! The chat port: everything commands, jobs and the pipeline do in a room (reply, react, unreact,
-//! edit, send and download files), as one narrow trait, and its implementation on matrix-sdk.
+//! edit, send and download files, read members' power levels), as one narrow trait, and its
+//! implementation on matrix-sdk.
 //!
 //! Replies are `m.notice` (HTML + plain) that mention nobody. Nothing over Matrix's 64 KiB event
 //! limit is sent: a reply too long for one event goes as a file. Downloads stop at a limit on the
@@ -7,19 +8,22 @@
 
 use async_trait::async_trait;
 use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::room::RoomMember;
 use matrix_sdk::room::reply::{EnforceThread, Reply as ReplyTo};
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
 use matrix_sdk::ruma::events::relation::{Annotation, InReplyTo, Reply as RelReply};
 use matrix_sdk::ruma::events::room::MediaSource;
+use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::message::{
     AddMentions, FileMessageEventContent, MessageType, Relation, ReplacementMetadata,
     RoomMessageEventContent, RoomMessageEventContentWithoutRelation,
 };
+use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncTimelineEvent, Mentions, SyncMessageLikeEvent,
 };
-use matrix_sdk::ruma::{EventId, MxcUri, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
-use matrix_sdk::{Client, Room};
+use matrix_sdk::ruma::{EventId, MxcUri, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::{Client, Room, RoomMemberships};
 use tracing::warn;
 
 use crate::report::{Attachment, Line, Reply};
@@ -89,6 +93,22 @@ pub(crate) trait Chat: Send + Sync {
         file: &FileMessageEventContent,
         limit: u64,
     ) -> Result<Vec<u8>, ChatError>;
+    /// `user`'s power level in `room` from its current state, if they are joined there; `None`
+    /// when they are not, or it cannot be read.
+    async fn power_level(&self, room: &RoomId, user: &UserId) -> Option<i64>;
+    /// The joined members of `room` with their power levels (empty when it cannot be read).
+    async fn joined_members(&self, room: &RoomId) -> Vec<(OwnedUserId, i64)>;
+}
+
+fn level_of(member: &RoomMember) -> Option<i64> {
+    if *member.membership() != MembershipState::Join {
+        return None;
+    }
+    Some(match member.power_level() {
+        UserPowerLevel::Int(level) => level.into(),
+        // A room creator (room version 12 on) outranks every number.
+        _ => i64::MAX,
+    })
 }
 
 /// A notice that pings nobody: Element would otherwise highlight names it finds in the text.
@@ -365,6 +385,33 @@ impl Chat for MatrixChat {
             MediaSource::Plain(uri) => self.fetch_bounded(uri, limit).await,
             // AES-CTR: the ciphertext is exactly as long as the file, so the limit holds for both.
             MediaSource::Encrypted(f) => decrypt(self.fetch_bounded(&f.url, limit).await?, f),
+        }
+    }
+
+    async fn power_level(&self, room: &RoomId, user: &UserId) -> Option<i64> {
+        let joined = self.room(room).ok()?;
+        match joined.get_member(user).await {
+            Ok(member) => member.as_ref().and_then(level_of),
+            Err(e) => {
+                warn!("cannot read {user}'s power level in {room}: {e}");
+                None
+            }
+        }
+    }
+
+    async fn joined_members(&self, room: &RoomId) -> Vec<(OwnedUserId, i64)> {
+        let Ok(joined) = self.room(room) else {
+            return Vec::new();
+        };
+        match joined.members(RoomMemberships::JOIN).await {
+            Ok(members) => members
+                .iter()
+                .filter_map(|m| Some((m.user_id().to_owned(), level_of(m)?)))
+                .collect(),
+            Err(e) => {
+                warn!("cannot read the members of {room}: {e}");
+                Vec::new()
+            }
         }
     }
 }

@@ -24,6 +24,9 @@ pub(crate) enum Decision {
     Previewed,
     /// A preview was confirmed and its action ran.
     Confirmed,
+    /// One of the two people a `safety.two_person` command needs agreed (its author confirmed, or
+    /// a second approver approved); it waits for the other.
+    Approved,
     /// A preview was dropped.
     Cancelled,
     /// Ran at once.
@@ -38,6 +41,7 @@ impl Decision {
             Decision::Refused => "refused",
             Decision::Previewed => "previewed",
             Decision::Confirmed => "confirmed",
+            Decision::Approved => "approved",
             Decision::Cancelled => "cancelled",
             Decision::Ran => "ran",
             Decision::Failed => "failed",

@@ -54,7 +54,10 @@ CREATE TABLE IF NOT EXISTS pending_confirmations (
     action           TEXT NOT NULL,
     job_id           INTEGER,
     created_at       INTEGER NOT NULL,
-    expires_at       INTEGER NOT NULL
+    expires_at       INTEGER NOT NULL,
+    two_person       INTEGER NOT NULL DEFAULT 0,
+    author_confirmed INTEGER NOT NULL DEFAULT 0,
+    approved_by      TEXT
 );
 CREATE INDEX IF NOT EXISTS pending_by_preview ON pending_confirmations(preview_event_id);
 CREATE TABLE IF NOT EXISTS audit (
@@ -108,7 +111,7 @@ CREATE TABLE IF NOT EXISTS schedules (
 "#;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Columns added after a table first existed: stores made by earlier builds get them on open.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
@@ -120,6 +123,18 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("audit", "decision", "TEXT NOT NULL DEFAULT ''"),
     ("audit", "prev_hash", "TEXT"),
     ("audit", "hash", "TEXT"),
+    // Version 3: a second approver (safety.two_person).
+    (
+        "pending_confirmations",
+        "two_person",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        "pending_confirmations",
+        "author_confirmed",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("pending_confirmations", "approved_by", "TEXT"),
 ];
 
 /// Brings an older store up to [`SCHEMA_VERSION`]; refuses a store written by a newer Syndic.

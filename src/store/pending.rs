@@ -18,9 +18,13 @@ pub(crate) struct PendingRow {
     pub(crate) job_id: Option<i64>,
     pub(crate) created_at: i64,
     pub(crate) expires_at: i64,
+    /// It needs a second approver (`safety.two_person`) as well as its author.
+    pub(crate) two_person: bool,
+    pub(crate) author_confirmed: bool,
+    pub(crate) approved_by: Option<String>,
 }
 
-const COLUMNS: &str = "code, room_id, sender, command_event_id, preview_event_id, action, job_id, created_at, expires_at";
+const COLUMNS: &str = "code, room_id, sender, command_event_id, preview_event_id, action, job_id, created_at, expires_at, two_person, author_confirmed, approved_by";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
     Ok(PendingRow {
@@ -33,13 +37,16 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingRow> {
         job_id: r.get(6)?,
         created_at: r.get(7)?,
         expires_at: r.get(8)?,
+        two_person: r.get(9)?,
+        author_confirmed: r.get(10)?,
+        approved_by: r.get(11)?,
     })
 }
 
 impl Store {
     pub(crate) fn insert_pending(&self, p: &PendingRow) -> StoreResult<()> {
         self.conn().execute(
-            &format!("INSERT INTO pending_confirmations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            &format!("INSERT INTO pending_confirmations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
             params![
                 p.code,
                 p.room_id,
@@ -49,7 +56,10 @@ impl Store {
                 p.action,
                 p.job_id,
                 p.created_at,
-                p.expires_at
+                p.expires_at,
+                p.two_person,
+                p.author_confirmed,
+                p.approved_by
             ],
         )?;
         Ok(())
@@ -60,6 +70,24 @@ impl Store {
         self.conn().execute(
             "UPDATE pending_confirmations SET preview_event_id = ?2 WHERE code = ?1",
             params![code, preview],
+        )?;
+        Ok(())
+    }
+
+    /// Records the author's confirmation of a preview that also needs a second approver.
+    pub(crate) fn record_author_confirmed(&self, code: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE pending_confirmations SET author_confirmed = 1 WHERE code = ?1",
+            params![code],
+        )?;
+        Ok(())
+    }
+
+    /// Records the second approver; the first one to approve is kept.
+    pub(crate) fn record_approval(&self, code: &str, approver: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE pending_confirmations SET approved_by = ?2 WHERE code = ?1 AND approved_by IS NULL",
+            params![code, approver],
         )?;
         Ok(())
     }

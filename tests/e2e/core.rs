@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use matrix_sdk::ruma::push::RuleKind;
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 
 use crate::support::bot::{Fixture, QUIET, Spec, confirm_code};
@@ -333,6 +334,12 @@ async fn strangers_get_nothing_and_roles_are_enforced() {
     );
     let info = fx.ask_as(&helpdesk, &format!("!user {target}")).await;
     assert!(info.body.contains("Deactivated: no"), "{}", info.body);
+    // Help for a command one may not run says so instead of teaching its usage.
+    let usage = fx.ask_as(&helpdesk, "!help deactivate").await;
+    assert_eq!(
+        usage.body,
+        "You may not run !deactivate (it needs permission user.deactivate); type !help for yours."
+    );
 
     // user.deactivate without user.erase: --erase is refused, plain deactivation is allowed.
     let refused = fx
@@ -740,4 +747,115 @@ async fn the_bot_is_verified_by_its_owner_and_its_recovery_key_restores_it_on_a_
             .any(|m| m == fx.bot_user_id.as_str()),
         "{members}"
     );
+}
+
+/// Bidi overrides and isolates, zero-width characters, a right-to-left mark and a BOM.
+const HIDDEN: [char; 6] = [
+    '\u{202E}', '\u{200B}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{FEFF}',
+];
+
+/// The bot's notice `event_id` as the admin's client reads it back from the room (decrypted,
+/// with the admin's push rules applied, as Element would): it mentions nobody, would not
+/// highlight, and carries no hidden character. Returns its body.
+async fn assert_quiet_notice(fx: &Fixture, event_id: &matrix_sdk::ruma::EventId) -> String {
+    let event = fx
+        .admin
+        .room(&fx.room_id)
+        .event(event_id, None)
+        .await
+        .unwrap_or_else(|e| panic!("reading {event_id}: {e}"));
+    let raw: serde_json::Value =
+        serde_json::from_str(event.raw().json().get()).expect("event JSON");
+    let content = &raw["content"];
+    assert_eq!(content["msgtype"], "m.notice", "{raw}");
+    assert_eq!(
+        content["m.mentions"],
+        serde_json::json!({}),
+        "a notice mentions nobody, not the room: {raw}"
+    );
+    let actions = event.push_actions().expect("push actions computed");
+    assert!(
+        !actions.iter().any(|a| a.is_highlight()),
+        "the admin's client would highlight it: {actions:?} for {raw}"
+    );
+    let body = content["body"].as_str().expect("body").to_owned();
+    let html = content["formatted_body"].as_str().unwrap_or_default();
+    for c in HIDDEN {
+        assert!(
+            !body.contains(c) && !html.contains(c),
+            "U+{:04X} in {raw}",
+            u32::from(c)
+        );
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_name_with_at_room_and_hidden_characters_neither_pings_nor_reorders() {
+    let synapse = crate::support::Synapse::shared();
+    let owner = Human::new(synapse, "pinger").await;
+    let fx = Fixture::start(|_| Spec::default()).await;
+    // The admin wants to hear about notices (the default rules mute them all), and the bot may
+    // notify the whole admin room: only `m.mentions: {}` keeps `@room` quiet now.
+    fx.admin
+        .client
+        .notification_settings()
+        .await
+        .set_push_rule_enabled(RuleKind::Override, ".m.rule.suppress_notices", false)
+        .await
+        .expect("unmute notices");
+    fx.admin
+        .room(&fx.room_id)
+        .update_power_levels(vec![(&fx.bot_user_id, 100.into())])
+        .await
+        .expect("raise the bot's power level");
+    let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+    while fx
+        .admin
+        .client
+        .account()
+        .push_rules()
+        .await
+        .expect("push rules")
+        .get(RuleKind::Override, ".m.rule.suppress_notices")
+        .is_some_and(|r| r.enabled())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unmuted rule never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let marker = synapse.unique_localpart("hall");
+    let name = format!("@room {marker} \u{202E}exe.txt\u{200B}\u{2066}x\u{2069}");
+    let room = owner.create_plain_room(&[], &name).await;
+    let room_id = room.room_id().to_owned();
+    room.set_room_topic("@room read \u{200F}this\u{FEFF} now")
+        .await
+        .expect("topic");
+    // Synapse's room details lag a little behind the room's state.
+    let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+    loop {
+        let d = fx
+            .admin_get(&format!("/_synapse/admin/v1/rooms/{room_id}"))
+            .await;
+        if d["name"] == name.as_str() && d["topic"].as_str().is_some_and(|t| t.contains("read")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "details: {d}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let info = fx.ask(&format!("!room {room_id}")).await;
+    let body = assert_quiet_notice(&fx, &info.event_id).await;
+    assert!(
+        body.starts_with(&format!("@room {marker} exe.txtx")),
+        "the name is shown, without its hidden characters: {body}"
+    );
+    assert!(body.contains("Topic: @room read this now"), "{body}");
+
+    let list = fx.ask(&format!("!rooms --search {marker}")).await;
+    let body = assert_quiet_notice(&fx, &list.event_id).await;
+    assert!(body.contains(&format!("@room {marker} exe.txtx")), "{body}");
 }

@@ -133,7 +133,7 @@ async fn a_well_formed_file_creates_exactly_its_users_and_returns_working_passwo
     assert!(
         preview
             .body
-            .contains("To create: 3 (1 admins, 0 guests, 0 deactivated)"),
+            .contains("To create: 3 (1 admins, 0 deactivated)"),
         "{}",
         preview.body
     );
@@ -1036,4 +1036,108 @@ async fn a_file_from_someone_without_a_role_or_sent_in_the_clear_is_not_read() {
     assert!(!exists(&fx, &format!("@{p}-clear:localhost")).await);
     let jobs = fx.ask("!jobs").await;
     assert!(jobs.body.contains("No jobs yet"), "{}", jobs.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_made_after_the_preview_is_a_conflict_and_keeps_its_password() {
+    let synapse = crate::support::Synapse::shared();
+    let importer = Human::new(synapse, "creator").await;
+    let importer_id = importer.user_id();
+    let fx = Fixture::start_with(
+        |_| Spec::default().role("importers", &[&importer_id], &["user.import"]),
+        vec![&importer],
+    )
+    .await;
+    fx.admin
+        .wait_for_join(&fx.room_id, &importer_id, DEFAULT_TIMEOUT)
+        .await;
+    let p = fx.synapse.unique_localpart("race");
+    let csv = format!("id,displayname\n{p}-newuser,From The File\n{p}-other,Other\n");
+    let preview = upload_as(&fx, &importer, "race.csv", csv.as_bytes(), None).await;
+    assert!(
+        preview
+            .body
+            .contains("To create: 2 (0 admins, 0 deactivated)"),
+        "{}",
+        preview.body
+    );
+
+    // Between the preview and the confirmation, someone makes @newuser on Synapse with their own
+    // password.
+    let theirs = fx
+        .synapse
+        .register_with_display_name(
+            &format!("{p}-newuser"),
+            "their-own-pw-1",
+            false,
+            Some("Theirs"),
+        )
+        .await;
+    importer.react(&fx.room_id, &preview.event_id, "✅").await;
+    let summary = wait_summary(&fx, &job_number(&preview)).await;
+    for line in [
+        "Created: 1",
+        "Skipped: 1",
+        "Conflicts: 1 created by someone else after the preview; left unchanged",
+        theirs.user_id.as_str(),
+    ] {
+        assert!(summary.body.contains(line), "{line:?} in {}", summary.body);
+    }
+    let rows = results(&attached(&fx, "import-results.csv").await);
+    let raced = rows
+        .iter()
+        .find(|r| r.0 == theirs.user_id)
+        .unwrap_or_else(|| panic!("no row for {} in {rows:?}", theirs.user_id));
+    assert_eq!(
+        (raced.1.as_str(), raced.2.as_str()),
+        ("conflict", ""),
+        "reported as a conflict, no password handed out: {raced:?}"
+    );
+    let other = rows
+        .iter()
+        .find(|r| r.0 == format!("@{p}-other:localhost"))
+        .expect("the other row");
+    assert_eq!(other.1, "created", "{other:?}");
+    assert!(can_log_in(&fx, &other.0, &other.2).await);
+
+    assert!(
+        can_log_in(&fx, &theirs.user_id, "their-own-pw-1").await,
+        "the account's own password still works"
+    );
+    assert_eq!(
+        fx.user_on_server(&theirs.user_id).await["displayname"],
+        "Theirs",
+        "the file's display name was not written over it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_rows_are_refused_and_deactivated_rows_are_created_deactivated() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let p = fx.synapse.unique_localpart("guest");
+    let csv = format!(
+        "id,is_guest,deactivated\n{p}-guest,true,false\n{p}-gone,false,true\n{p}-plain,false,false\n"
+    );
+    let (_, preview) = upload(&fx, "guests.csv", csv.as_bytes(), None).await;
+    for line in [
+        "To create: 2 (0 admins, 1 deactivated)",
+        "Invalid rows (not imported): 1",
+        "line 2: `is_guest`: Synapse's Admin API cannot create guest accounts; leave it false or empty",
+    ] {
+        assert!(preview.body.contains(line), "{line:?} in {}", preview.body);
+    }
+    let summary = confirm_and_wait(&fx, &preview).await;
+    assert!(summary.body.contains("Created: 2"), "{}", summary.body);
+    assert!(
+        !exists(&fx, &format!("@{p}-guest:localhost")).await,
+        "no account for the guest row"
+    );
+    let gone = fx.user_on_server(&format!("@{p}-gone:localhost")).await;
+    assert_eq!(gone["deactivated"], true, "{gone}");
+    let plain = fx.user_on_server(&format!("@{p}-plain:localhost")).await;
+    assert_eq!(
+        (&plain["deactivated"], &plain["is_guest"]),
+        (&json!(false), &json!(false)),
+        "{plain}"
+    );
 }

@@ -6,6 +6,7 @@
 // Test support is shared between modules of one binary: `pub` there means "for the tests".
 #![allow(unreachable_pub)]
 
+mod accounts;
 mod audit;
 mod core;
 mod harness_smoke;
@@ -13,3 +14,4 @@ mod identity;
 mod import;
 mod maintenance;
 mod support;
+mod team;

@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use matrix_sdk::ruma::OwnedRoomId;
 use serde_json::{Value, json};
 
 use crate::support::bot::{Fixture, QUIET, Spec, confirm_code};
 use crate::support::synapse::http_client;
-use crate::support::{DEFAULT_TIMEOUT, Human, RegisteredUser, Synapse};
+use crate::support::{
+    DEFAULT_TIMEOUT, Human, Mark, ReceivedMessage, RegisteredUser, Seen, Synapse,
+};
 
 /// Uploads bytes as `user` and returns the `mxc://` URI.
 async fn upload(hs: &Synapse, user: &RegisteredUser, name: &str, bytes: Vec<u8>) -> String {
@@ -391,6 +394,18 @@ async fn delete_room_is_followed_to_the_end_across_a_restart() {
         .ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
     assert!(started.body.contains("started (job #"), "{}", started.body);
+    let job: String = started.body[started.body.find("job #").expect("job") + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    // Synapse runs a deletion to its end: the bot says so instead of pretending to cancel it.
+    let cancel = fx.ask(&format!("!cancel-job {job}")).await;
+    assert_eq!(
+        cancel.body,
+        format!(
+            "Job #{job} follows a task Synapse runs to the end; it cannot be stopped from here."
+        )
+    );
     // Restart right away: the job is picked up again and followed to the end.
     fx.stop_bot().await;
     fx.start_bot().await;
@@ -420,6 +435,28 @@ async fn delete_room_is_followed_to_the_end_across_a_restart() {
     );
     let jobs = fx.ask("!jobs").await;
     assert!(jobs.body.contains("room_delete · done"), "{}", jobs.body);
+
+    // --message: each removed member finds it, from the bot, in the room Synapse made for them.
+    for who in [&owner, &member] {
+        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            let told = who.seen().into_iter().any(|s| {
+                matches!(s, Seen::Message(m) if m.sender == fx.bot_user_id
+                    && m.room_id != room_id
+                    && m.room_id != fx.room_id
+                    && m.body == "Closed for spam")
+            });
+            if told {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} never got the message",
+                who.user_id()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -704,5 +741,69 @@ async fn a_schedule_catches_up_once_and_rechecks_its_authors_permissions() {
         skipped.body.contains("needs permission ping"),
         "{}",
         skipped.body
+    );
+}
+
+/// The next report of a schedule (its message starts with `head`) in `room` after `mark`.
+async fn schedule_run(fx: &Fixture, room: &OwnedRoomId, head: &str, mark: Mark) -> ReceivedMessage {
+    let bot = fx.bot_user_id.clone();
+    let head = head.to_owned();
+    fx.admin
+        .wait_for_message_after(
+            mark,
+            room,
+            move |m| m.sender == bot && m.body.starts_with(&head),
+            Duration::from_secs(20),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_pauses_while_its_room_is_no_admin_room_and_runs_again_once_it_is() {
+    let mut fx = Fixture::start(|_| Spec::default().extra_rooms(1)).await;
+    let second = fx.extra_rooms[0].clone();
+    let bot = fx.bot_user_id.clone();
+    let made = fx.ask_in(&second, "!schedule every 5s !ping").await;
+    assert!(made.body.starts_with("Schedule #"), "{}", made.body);
+    let id: String = made.body["Schedule #".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let head = format!("Schedule #{id} (every 5s: !ping)");
+    let first = schedule_run(&fx, &second, &head, fx.admin.mark()).await;
+    assert!(first.body.contains("Pong"), "{}", first.body);
+
+    // The room is taken out of bot.rooms: the schedule is paused, listed as such, and posts
+    // nothing there (nor does the bot answer there), also not the run it missed while down.
+    fx.stop_bot().await;
+    fx.set_admin_rooms(&[&fx.room_id]);
+    let quiet_from = fx.admin.mark();
+    fx.start_bot().await;
+    let list = fx.ask("!schedules").await;
+    assert!(
+        list.body.contains(&format!(
+            "#{id} every 5s: !ping · paused: {second} is no longer an admin room"
+        )),
+        "{}",
+        list.body
+    );
+    fx.admin.send_text(&second, "!ping").await;
+    fx.admin
+        .assert_no_message_from_after(quiet_from, &second, &bot, Duration::from_secs(7))
+        .await;
+
+    // Configured again: it runs again in its room, and is listed with its next run.
+    fx.stop_bot().await;
+    fx.set_admin_rooms(&[&fx.room_id, &second]);
+    let back = fx.admin.mark();
+    fx.start_bot().await;
+    let again = schedule_run(&fx, &second, &head, back).await;
+    assert!(again.body.contains("Pong"), "{}", again.body);
+    let list = fx.ask("!schedules").await;
+    assert!(
+        list.body
+            .contains(&format!("#{id} every 5s: !ping · next ")),
+        "{}",
+        list.body
     );
 }

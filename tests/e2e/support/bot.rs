@@ -33,6 +33,9 @@ pub struct Spec {
     /// Leave `recovery_key_file` unset (the key goes to the store, the default) instead of
     /// `recovery-key.txt` beside the config.
     pub key_file_in_store: bool,
+    /// More encrypted admin rooms made by the admin with the bot invited, listed in `bot.rooms`
+    /// after the first ([`Fixture::extra_rooms`]).
+    pub extra_rooms: usize,
 }
 
 impl Spec {
@@ -54,6 +57,10 @@ impl Spec {
     }
     pub fn bot_line(mut self, line: &str) -> Self {
         self.bot_lines.push(line.into());
+        self
+    }
+    pub fn extra_rooms(mut self, n: usize) -> Self {
+        self.extra_rooms = n;
         self
     }
 }
@@ -82,6 +89,8 @@ pub struct Fixture {
     /// Holds the `admin` role (`allow = ["*"]`).
     pub admin: Human,
     pub room_id: OwnedRoomId,
+    /// The further admin rooms of [`Spec::extra_rooms`], joined by the bot like the first.
+    pub extra_rooms: Vec<OwnedRoomId>,
     pub bot_user: RegisteredUser,
     pub bot_user_id: OwnedUserId,
     pub config_path: PathBuf,
@@ -138,11 +147,13 @@ impl Fixture {
         Self::prepare_guarded(spec, Vec::new(), media_shared().await).await
     }
 
-    /// Waits until the admin sees the bot in the room.
+    /// Waits until the admin sees the bot in every admin room.
     pub async fn wait_for_bot_to_join(&self) {
-        self.admin
-            .wait_for_join(&self.room_id, &self.bot_user_id, DEFAULT_TIMEOUT)
-            .await;
+        for room in std::iter::once(&self.room_id).chain(&self.extra_rooms) {
+            self.admin
+                .wait_for_join(room, &self.bot_user_id, DEFAULT_TIMEOUT)
+                .await;
+        }
     }
 
     async fn prepare_guarded(
@@ -170,6 +181,16 @@ impl Fixture {
         for other in &others {
             other.join(&room_id).await;
         }
+        let mut extra_rooms = Vec::new();
+        for i in 0..spec.extra_rooms {
+            let name = format!("syndic test {}", i + 2);
+            let room = admin.create_encrypted_room(&invite, &name).await;
+            for other in &others {
+                other.join(room.room_id()).await;
+            }
+            extra_rooms.push(room.room_id().to_owned());
+        }
+        let rooms_line = admin_rooms_line(std::iter::once(&room_id).chain(&extra_rooms));
 
         let store = tempfile::Builder::new()
             .prefix("syndic-e2e-bot-")
@@ -186,7 +207,7 @@ impl Fixture {
             ));
         }
         let config = format!(
-            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\nrooms = [\"{room_id}\"]\n{key_file}{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
+            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\n{rooms_line}\n{key_file}{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
             url = spec.homeserver_url.clone().unwrap_or_else(|| synapse.url()),
             bot = bot_user.user_id,
             pw = bot_user.password,
@@ -206,6 +227,7 @@ impl Fixture {
             synapse,
             admin,
             room_id,
+            extra_rooms,
             bot_user,
             bot_user_id,
             config_path,
@@ -213,6 +235,28 @@ impl Fixture {
             handle: None,
             _media: media,
         }
+    }
+
+    /// Rewrites `bot.rooms` in the config to exactly `rooms` (takes effect at the next
+    /// [`Fixture::start_bot`]).
+    pub fn set_admin_rooms(&self, rooms: &[&OwnedRoomId]) {
+        let config = std::fs::read_to_string(&self.config_path).expect("read config");
+        let line = admin_rooms_line(rooms.iter().copied());
+        let rewritten: Vec<String> = config
+            .lines()
+            .map(|l| {
+                if l.starts_with("rooms = [") {
+                    line.clone()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        assert!(
+            config.lines().any(|l| l.starts_with("rooms = [")),
+            "no rooms line in the config"
+        );
+        std::fs::write(&self.config_path, rewritten.join("\n") + "\n").expect("write config");
     }
 
     pub fn config(&self) -> Config {
@@ -290,12 +334,28 @@ impl Fixture {
         self.reply_to(who, &id).await
     }
 
+    /// Sends a command as the admin in another admin room and waits for the bot's reply there.
+    pub async fn ask_in(&self, room: &OwnedRoomId, text: &str) -> ReceivedMessage {
+        let id = self.admin.send_text(room, text).await;
+        self.reply_in(&self.admin, room, &id).await
+    }
+
     /// The bot's reply to `event`, as seen by `who`.
     pub async fn reply_to(&self, who: &Human, event: &EventId) -> ReceivedMessage {
+        self.reply_in(who, &self.room_id, event).await
+    }
+
+    /// The bot's reply to `event` in `room`, as seen by `who`.
+    pub async fn reply_in(
+        &self,
+        who: &Human,
+        room: &OwnedRoomId,
+        event: &EventId,
+    ) -> ReceivedMessage {
         let bot = self.bot_user_id.clone();
         let event = event.to_owned();
         who.wait_for_message(
-            &self.room_id,
+            room,
             move |m| m.sender == bot && m.in_reply_to.as_ref() == Some(&event),
             DEFAULT_TIMEOUT,
         )
@@ -321,6 +381,12 @@ impl Fixture {
             .await
             .user_id
     }
+}
+
+/// The `bot.rooms` line of the config for `rooms`.
+fn admin_rooms_line<'a>(rooms: impl IntoIterator<Item = &'a OwnedRoomId>) -> String {
+    let ids: Vec<String> = rooms.into_iter().map(|r| r.to_string()).collect();
+    format!("rooms = {ids:?}")
 }
 
 /// The confirmation code in a preview (`!confirm ABC123`).

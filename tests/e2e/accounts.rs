@@ -1,0 +1,196 @@
+//! Accounts (issue: accounts and moderation): suspend, lock and shadow-ban and their undo, each
+//! asserted on Synapse and by what the account can still do, with the refusals an admin meets.
+
+use serde_json::{Value, json};
+
+use crate::support::Human;
+use crate::support::bot::{Fixture, Spec};
+use crate::support::synapse::http_client;
+
+/// A client-API request as `token`: the status and the JSON body.
+async fn as_user(
+    fx: &Fixture,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let response = http_client()
+        .request(method, fx.synapse.endpoint(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .expect("client request");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Logs in with a password: the access token, or the error code.
+async fn log_in(fx: &Fixture, user_id: &str, password: &str) -> Result<String, String> {
+    let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password});
+    let response = http_client()
+        .post(fx.synapse.endpoint("/_matrix/client/v3/login"))
+        .json(&body)
+        .send()
+        .await
+        .expect("login request");
+    let ok = response.status().is_success();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match (ok, body["access_token"].as_str()) {
+        (true, Some(token)) => Ok(token.to_owned()),
+        _ => Err(body["errcode"].as_str().unwrap_or("?").to_owned()),
+    }
+}
+
+async fn flag(fx: &Fixture, user: &str, key: &str) -> bool {
+    fx.user_on_server(user).await[key]
+        .as_bool()
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
+    let synapse = crate::support::Synapse::shared();
+    let helpdesk = Human::new(synapse, "acct-helpdesk").await;
+    let helpdesk_id = helpdesk.user_id();
+    let fx = Fixture::start_with(
+        |_| {
+            Spec::default()
+                .role("helpdesk", &[&helpdesk_id], &["user.info", "user.lock"])
+                .protect("@ceo:localhost")
+        },
+        vec![&helpdesk],
+    )
+    .await;
+    let localpart = fx.synapse.unique_localpart("acct");
+    let password = format!("pw-{localpart}-long");
+    let target = fx.synapse.register(&localpart, &password, false).await;
+    let user = target.user_id.as_str();
+
+    // Suspended: it may still log in, but not change its profile.
+    let dry = fx.ask(&format!("!suspend {user} --dry-run")).await;
+    assert!(dry.body.contains("Dry run"), "{}", dry.body);
+    assert!(
+        !flag(&fx, user, "suspended").await,
+        "a dry run changes nothing"
+    );
+    let done = fx.ask(&format!("!suspend {user}")).await;
+    assert!(done.body.contains("is now suspended"), "{}", done.body);
+    assert!(
+        done.body.contains(&format!("!unsuspend {user}")),
+        "{}",
+        done.body
+    );
+    assert!(flag(&fx, user, "suspended").await);
+    let token = log_in(&fx, user, &password)
+        .await
+        .expect("a suspended account can log in");
+    let profile = format!("/_matrix/client/v3/profile/{user}/displayname");
+    let (status, body) = as_user(
+        &fx,
+        reqwest::Method::PUT,
+        &profile,
+        &token,
+        &json!({"displayname": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errcode"].as_str()),
+        (403, Some("M_USER_SUSPENDED")),
+        "{body}"
+    );
+    let again = fx.ask(&format!("!suspend {user}")).await;
+    assert!(again.body.contains("already suspended"), "{}", again.body);
+    let undone = fx.ask(&format!("!unsuspend {user}")).await;
+    assert!(
+        undone.body.contains("is now not suspended"),
+        "{}",
+        undone.body
+    );
+    let (status, body) = as_user(
+        &fx,
+        reqwest::Method::PUT,
+        &profile,
+        &token,
+        &json!({"displayname": "x"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Locked, by the helpdesk whose role allows exactly that: no login; unlocked: login again.
+    let done = fx.ask_as(&helpdesk, &format!("!lock {user}")).await;
+    assert!(done.body.contains("is now locked"), "{}", done.body);
+    assert!(flag(&fx, user, "locked").await);
+    assert_eq!(
+        log_in(&fx, user, &password).await,
+        Err("M_USER_LOCKED".into())
+    );
+    fx.ask_as(&helpdesk, &format!("!unlock {user}")).await;
+    assert!(!flag(&fx, user, "locked").await);
+    assert!(
+        log_in(&fx, user, &password).await.is_ok(),
+        "unlocked: the password works again"
+    );
+
+    // The helpdesk may lock, not suspend or shadow-ban: refused, nothing changed.
+    let refused = fx.ask_as(&helpdesk, &format!("!shadow-ban {user}")).await;
+    assert!(
+        refused.body.contains("needs permission user.shadow-ban"),
+        "{}",
+        refused.body
+    );
+    assert!(!flag(&fx, user, "shadow_banned").await);
+
+    // Shadow-banned and back.
+    let done = fx.ask(&format!("!shadow-ban {user}")).await;
+    assert!(done.body.contains("is now shadow-banned"), "{}", done.body);
+    assert!(flag(&fx, user, "shadow_banned").await);
+    fx.ask(&format!("!unshadow-ban {user}")).await;
+    assert!(!flag(&fx, user, "shadow_banned").await);
+
+    // Bad input: one line each, nothing changed.
+    let admin_user = fx
+        .synapse
+        .register(
+            &fx.synapse.unique_localpart("acct-admin"),
+            "pw-admin-123",
+            true,
+        )
+        .await;
+    let cases = [
+        (
+            format!("!suspend {}", fx.admin.user_id()),
+            "your own account",
+        ),
+        (format!("!suspend {}", fx.bot_user_id), "myself"),
+        ("!lock @ceo:localhost".to_owned(), "protected user"),
+        (
+            "!lock @someone:elsewhere.example".to_owned(),
+            "another server",
+        ),
+        (
+            format!("!suspend {}", admin_user.user_id),
+            "server admin; add --force",
+        ),
+        (
+            "!suspend @nobody-here:localhost".to_owned(),
+            "does not exist",
+        ),
+        ("!suspend".to_owned(), "<USER>"),
+        (format!("!unsuspend {user} --force"), "--force"),
+        (format!("!lock {user} --erase"), "--erase"),
+    ];
+    for (command, needle) in cases {
+        let reply = fx.ask(&command).await;
+        assert!(
+            reply.body.to_lowercase().contains(&needle.to_lowercase()),
+            "{command}: {}",
+            reply.body
+        );
+    }
+    assert!(!flag(&fx, &admin_user.user_id, "suspended").await);
+    assert!(!flag(&fx, fx.admin.user_id().as_str(), "suspended").await);
+    assert!(!flag(&fx, user, "locked").await && !flag(&fx, user, "suspended").await);
+}
