@@ -13,12 +13,15 @@ RUN cargo build --release --locked --bin syndic
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /data syndic && mkdir -p /data /config && chown syndic /data
+    && useradd --system --uid 10001 --home-dir /data syndic && mkdir -p /data /config \
+    && chown syndic:syndic /data && chmod 700 /data
 COPY --from=build /src/target/release/syndic /usr/local/bin/syndic
 COPY bot.example.toml /config/bot.example.toml
 USER syndic
 WORKDIR /data
-# bot.toml goes in /config (read-only is fine); set store_path = "/data" in it.
+# bot.toml goes in /config (read-only is fine: the bot writes nothing there); set store_path = "/data"
+# in it. /data belongs to the bot's user and holds all it writes: the Matrix store, session.json, its
+# state and, by default, the recovery key (/data/recovery-key, mode 0600).
 VOLUME ["/data"]
 ENTRYPOINT ["/usr/local/bin/syndic"]
 CMD ["run", "--config", "/config/bot.toml"]

@@ -62,7 +62,7 @@ pub struct Config {
     pub password: Secret,
     /// Recovery key given back by the operator, used to restore the identity on a new store.
     pub recovery_key: Option<Secret>,
-    /// Where a newly created recovery key is written (mode 0600) instead of being printed.
+    /// Where the recovery key is written (mode 0600) and read back; unset: `<store_path>/recovery-key`.
     pub recovery_key_file: Option<PathBuf>,
     pub store_path: PathBuf,
     pub device_name: String,

@@ -121,8 +121,9 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
             .sync_once(matrix_sdk::config::SyncSettings::default())
             .await
             .context("first sync failed")?;
-        session::set_up_encryption(&client, &config).await?;
     }
+    // Every start until it is marked done: a first start that stopped half-way is finished here.
+    session::set_up_identity(&client, &config).await?;
 
     let store = Store::open(&config.store_path).context("cannot open the bot's state store")?;
     store

@@ -5,16 +5,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::room::message::{
     FileMessageEventContent, MessageType, Relation, RoomMessageEventContent,
 };
-use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use tracing::{error, info};
 
 use super::confirmation;
 use crate::command::normalize::{CommandLine, Incoming, NormalizeError, normalize};
 use crate::command::{Action, COMMANDS, Command, CommandError, Planned, Risk, parse};
 use crate::context::{Ctx, Origin, Trigger};
+use crate::matrix::chat::FileEvent;
+use crate::matrix::gate::{FileFacts, FileRefused, file_gate};
 use crate::report::{Line, Outcome, Reply};
 use crate::store::{Decision, NewAudit};
 
@@ -88,20 +91,20 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
     }
     // A command replying to a file is about that file.
     let replied_file = match (&own_file, &msg.content.relates_to) {
-        (None, Some(Relation::Reply(r))) => ctx
-            .chat
-            .file_event(&msg.room_id, &r.in_reply_to.event_id)
-            .await
-            .map(|f| f.content),
+        (None, Some(Relation::Reply(r))) => {
+            ctx.chat
+                .file_event(&msg.room_id, &r.in_reply_to.event_id)
+                .await
+        }
         _ => None,
     };
-    let has_own_file = own_file.is_some();
+    let (file, file_in) = vouch_for_file(&ctx, &msg, own_file, replied_file).await;
     let origin = Origin {
         room_id: msg.room_id,
         sender: msg.sender,
         device,
         event_id: msg.event_id,
-        file: own_file.or(replied_file),
+        file,
         room_encrypted: msg.room_encrypted,
         trigger: Trigger::Message,
     };
@@ -139,7 +142,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
             return;
         }
     };
-    match run(&ctx, &origin, &line.argv, has_own_file).await {
+    match run(&ctx, &origin, &line.argv, file_in).await {
         Ran::Answer {
             reply,
             working,
@@ -151,12 +154,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
 }
 
 /// Parse, authorize, plan, and then answer, preview, or (for a schedule) execute at once.
-pub(crate) async fn run(
-    ctx: &Arc<Ctx>,
-    origin: &Origin,
-    argv: &[String],
-    has_own_file: bool,
-) -> Ran {
+pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: FileIn) -> Ran {
     let prefix = &ctx.config.prefix;
     let line = audit_line(argv, origin.file.as_ref());
     let answer = |reply: Reply, working, decision| Ran::Answer {
@@ -169,7 +167,7 @@ pub(crate) async fn run(
         Ok(c) => c,
         Err(e) => return answer(Reply::error(e.message), None, Decision::Refused),
     };
-    if has_own_file && !command.info().takes_file {
+    if file.own && !command.info().takes_file {
         return answer(
             Reply::error(only_these_take_files(prefix)),
             None,
@@ -187,6 +185,16 @@ pub(crate) async fn run(
             Trigger::Message | Trigger::Reaction => format!("Refused: {denied}."),
         });
         return answer(reply, None, Decision::Refused);
+    }
+    if let Some(why) = file.refused
+        && command.info().takes_file
+    {
+        info!(sender = %origin.sender, command = command.name(), "refused: {why}");
+        return answer(
+            Reply::error(format!("Refused: {why}.")),
+            None,
+            Decision::Refused,
+        );
     }
     // A second approver can only be waited for where a preview waits: a reversible change would
     // run at once, so it is refused instead (read-only commands and dry runs change nothing).
@@ -241,6 +249,64 @@ pub(crate) async fn run(
     };
     let decision = ran_or_failed(&reply);
     answer(reply, working, decision)
+}
+
+/// The file a command came with, as [`run`] needs to know it.
+#[derive(Debug, Default)]
+pub(crate) struct FileIn {
+    /// The command is its own file's caption.
+    pub(crate) own: bool,
+    /// The file (its own or the one it replies to) will not be read, and why: it is not in the
+    /// origin, and a command that takes a file is refused.
+    pub(crate) refused: Option<FileRefused>,
+}
+
+/// Who may hand the bot a file: whoever may send it commands in that room (a configured role, or
+/// one from the power level there). One place, so the rule can grow with the roles.
+async fn may_send_files(ctx: &Ctx, room: &RoomId, sender: &UserId) -> bool {
+    ctx.grants(room, sender).await.has_any_role()
+}
+
+/// The file a command may read, if any, after [`file_gate`]: a replied-to file was never
+/// through the gate, so anyone in the room may have posted it, in the clear too.
+async fn vouch_for_file(
+    ctx: &Ctx,
+    msg: &MessageIn,
+    own_file: Option<FileMessageEventContent>,
+    replied_file: Option<FileEvent>,
+) -> (Option<FileMessageEventContent>, FileIn) {
+    let (content, facts, own) = match (own_file, replied_file) {
+        (Some(f), _) => {
+            let facts = FileFacts {
+                room_encrypted: msg.room_encrypted,
+                // The gate lets only encrypted events through in an encrypted room.
+                event_encrypted: msg.room_encrypted,
+                media_encrypted: matches!(f.source, MediaSource::Encrypted(_)),
+                sender_has_role: may_send_files(ctx, &msg.room_id, &msg.sender).await,
+            };
+            (f, facts, true)
+        }
+        (None, Some(event)) => {
+            let facts = FileFacts {
+                room_encrypted: msg.room_encrypted,
+                event_encrypted: event.encrypted,
+                media_encrypted: matches!(event.content.source, MediaSource::Encrypted(_)),
+                sender_has_role: may_send_files(ctx, &msg.room_id, &event.sender).await,
+            };
+            (event.content, facts, false)
+        }
+        (None, None) => return (None, FileIn::default()),
+    };
+    match file_gate(&facts) {
+        Ok(()) => (Some(content), FileIn { own, refused: None }),
+        Err(why) => (
+            None,
+            FileIn {
+                own,
+                refused: Some(why),
+            },
+        ),
+    }
 }
 
 /// `Ran`, or `Failed` when the reply says so.

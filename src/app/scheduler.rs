@@ -8,7 +8,7 @@ use std::time::Duration;
 use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use tracing::{info, warn};
 
-use super::pipeline::{Ran, audit, outcome_text, run};
+use super::pipeline::{FileIn, Ran, audit, outcome_text, run};
 use crate::context::{Ctx, Origin, Trigger};
 use crate::report::{Line, Outcome, Reply};
 use crate::store::{Schedule, now_secs};
@@ -71,7 +71,7 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
         room_encrypted: false,
         trigger: Trigger::Schedule { id: s.id },
     };
-    let (result, command, decision) = match run(ctx, &origin, &s.argv, false).await {
+    let (result, command, decision) = match run(ctx, &origin, &s.argv, FileIn::default()).await {
         Ran::Answer {
             reply,
             command,

@@ -104,7 +104,7 @@ impl Chat for Recorder {
     async fn file_event(&self, _: &RoomId, _: &EventId) -> Option<FileEvent> {
         None
     }
-    async fn download(&self, _: &FileMessageEventContent) -> Result<Vec<u8>, ChatError> {
+    async fn download(&self, _: &FileMessageEventContent, _: u64) -> Result<Vec<u8>, ChatError> {
         Err(ChatError::Download("no files in this test".into()))
     }
     async fn power_level(&self, _: &RoomId, user: &UserId) -> Option<i64> {

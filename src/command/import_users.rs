@@ -10,6 +10,7 @@ use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::{QueryUser, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
+use crate::matrix::chat::ChatError;
 use crate::jobs::import::{
     ImportRights,
     self, Current, ImportSpec, OnConflict, RowPayload, changed_fields, generate_password,
@@ -147,18 +148,18 @@ async fn plan_import(
             format_bytes(limit)
         )));
     }
+    // The declared size is the sender's word: the download itself stops at the limit.
     let bytes = ctx
         .chat
-        .download(file)
+        .download(file, limit)
         .await
-        .map_err(|e| CommandError::Refused(format!("{filename}: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(CommandError::Refused(format!(
-            "the file {filename} is {}; the limit is {} (import.max_file_size)",
-            format_bytes(bytes.len() as u64),
-            format_bytes(limit)
-        )));
-    }
+        .map_err(|e| match e {
+            ChatError::TooLarge { .. } => CommandError::Refused(format!(
+                "the file {filename} has more bytes than the limit allows, whatever size it declares; the limit is {} (import.max_file_size)",
+                format_bytes(limit)
+            )),
+            e => CommandError::Refused(format!("{filename}: {e}")),
+        })?;
     let parsed = parse_users_csv(
         &bytes,
         ctx.config.server_name.as_str(),

@@ -3,7 +3,8 @@
 //! implementation on matrix-sdk.
 //!
 //! Replies are `m.notice` (HTML + plain) that mention nobody. Nothing over Matrix's 64 KiB event
-//! limit is sent: a reply too long for one event goes as a file.
+//! limit is sent: a reply too long for one event goes as a file. Downloads stop at a limit on the
+//! bytes actually received, whatever size the sender declared.
 
 use async_trait::async_trait;
 use matrix_sdk::attachment::AttachmentConfig;
@@ -11,6 +12,7 @@ use matrix_sdk::room::RoomMember;
 use matrix_sdk::room::reply::{EnforceThread, Reply as ReplyTo};
 use matrix_sdk::ruma::events::reaction::ReactionEventContent;
 use matrix_sdk::ruma::events::relation::{Annotation, InReplyTo, Reply as RelReply};
+use matrix_sdk::ruma::events::room::MediaSource;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::message::{
     AddMentions, FileMessageEventContent, MessageType, Relation, ReplacementMetadata,
@@ -20,7 +22,7 @@ use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::{
     AnySyncMessageLikeEvent, AnySyncTimelineEvent, Mentions, SyncMessageLikeEvent,
 };
-use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::ruma::{EventId, MxcUri, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomMemberships};
 use tracing::warn;
 
@@ -41,13 +43,22 @@ pub(crate) enum ChatError {
     Unencrypted,
     #[error("cannot download the file: {0}")]
     Download(String),
+    /// More bytes arrived than the limit allows; the download was stopped there.
+    #[error("the file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
 }
 
-/// A file message the bot was pointed at.
+/// A file message the bot was pointed at, with what vouches for it.
 #[derive(Debug, Clone)]
 pub(crate) struct FileEvent {
     pub(crate) content: FileMessageEventContent,
+    pub(crate) sender: OwnedUserId,
+    /// The event arrived encrypted (the bot decrypted it), not in the clear.
+    pub(crate) encrypted: bool,
 }
+
+/// How long a download may take, whatever its size: a stalled server must not hold a command.
+const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// What the bot does in rooms. Implemented on matrix-sdk below, and by a recording fake in tests.
 #[async_trait]
@@ -75,8 +86,13 @@ pub(crate) trait Chat: Send + Sync {
     ) -> Result<OwnedEventId, ChatError>;
     /// The file message `id`, if it is one.
     async fn file_event(&self, room: &RoomId, id: &EventId) -> Option<FileEvent>;
-    /// Downloads (and decrypts) a file's content.
-    async fn download(&self, file: &FileMessageEventContent) -> Result<Vec<u8>, ChatError>;
+    /// Downloads (and decrypts) a file's content, refusing it as soon as more than `limit` bytes
+    /// have arrived.
+    async fn download(
+        &self,
+        file: &FileMessageEventContent,
+        limit: u64,
+    ) -> Result<Vec<u8>, ChatError>;
     /// `user`'s power level in `room` from its current state, if they are joined there; `None`
     /// when they are not, or it cannot be read.
     async fn power_level(&self, room: &RoomId, user: &UserId) -> Option<i64>;
@@ -124,11 +140,19 @@ fn split_long(reply: &Reply) -> (Reply, Option<Attachment>) {
 /// The chat port on a logged-in matrix-sdk client.
 pub(crate) struct MatrixChat {
     client: Client,
+    /// For downloads: matrix-sdk reads a whole file into memory before anyone can look at its
+    /// size, so files are fetched here, a chunk at a time.
+    http: reqwest::Client,
 }
 
 impl MatrixChat {
     pub(crate) fn new(client: Client) -> Self {
-        Self { client }
+        let http = reqwest::Client::builder()
+            .timeout(DOWNLOAD_TIMEOUT)
+            .user_agent(concat!("syndic/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self { client, http }
     }
 
     fn room(&self, id: &RoomId) -> Result<Room, ChatError> {
@@ -136,6 +160,108 @@ impl MatrixChat {
             .get_room(id)
             .ok_or_else(|| ChatError::NotInRoom(id.to_owned()))
     }
+
+    /// The media's bytes as stored on the server (ciphertext for encrypted files), at most
+    /// `limit` of them: the authenticated endpoint, or the legacy one on servers without it.
+    async fn fetch_bounded(&self, uri: &MxcUri, limit: u64) -> Result<Vec<u8>, ChatError> {
+        let (server, media_id) = uri
+            .parts()
+            .map_err(|e| ChatError::Download(format!("{uri} is not a media URI ({e})")))?;
+        let token = self
+            .client
+            .access_token()
+            .ok_or_else(|| ChatError::Download("the bot is not logged in".into()))?;
+        let mut response = self
+            .get_media(
+                &["_matrix", "client", "v1", "media", "download"],
+                server.as_str(),
+                media_id,
+                &token,
+            )
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            // Servers before authenticated media (Synapse < 1.110) do not know that path.
+            let text = response.text().await.unwrap_or_default();
+            if !text.contains("M_UNRECOGNIZED") {
+                return Err(ChatError::Download("the server has no such file".into()));
+            }
+            response = self
+                .get_media(
+                    &["_matrix", "media", "v3", "download"],
+                    server.as_str(),
+                    media_id,
+                    &token,
+                )
+                .await?;
+        }
+        if !response.status().is_success() {
+            return Err(ChatError::Download(format!(
+                "the server answered {}",
+                response.status()
+            )));
+        }
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(ChatError::TooLarge { limit });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ChatError::Download(e.without_url().to_string()))?
+        {
+            if exceeds(bytes.len(), chunk.len(), limit) {
+                return Err(ChatError::TooLarge { limit });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    async fn get_media(
+        &self,
+        path: &[&str],
+        server: &str,
+        media_id: &str,
+        token: &str,
+    ) -> Result<reqwest::Response, ChatError> {
+        let mut url = self.client.homeserver();
+        url.path_segments_mut()
+            .map_err(|()| ChatError::Download("the homeserver URL cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(path)
+            .push(server)
+            .push(media_id);
+        self.http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| ChatError::Download(e.without_url().to_string()))
+    }
+}
+
+/// Whether `have` bytes plus a `chunk` more would go over `limit`.
+fn exceeds(have: usize, chunk: usize, limit: u64) -> bool {
+    let total = u64::try_from(have)
+        .unwrap_or(u64::MAX)
+        .saturating_add(u64::try_from(chunk).unwrap_or(u64::MAX));
+    total > limit
+}
+
+/// Decrypts an encrypted attachment and checks its hash: a file the server altered is refused.
+fn decrypt(
+    ciphertext: Vec<u8>,
+    file: &matrix_sdk::ruma::events::room::EncryptedFile,
+) -> Result<Vec<u8>, ChatError> {
+    use std::io::Read as _;
+    let mut cursor = std::io::Cursor::new(ciphertext);
+    let mut reader = matrix_sdk_crypto::AttachmentDecryptor::new(&mut cursor, file.clone().into())
+        .map_err(|e| ChatError::Download(format!("cannot decrypt it ({e})")))?;
+    let mut plain = Vec::new();
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|e| ChatError::Download(format!("cannot decrypt it ({e})")))?;
+    Ok(plain)
 }
 
 #[async_trait]
@@ -234,24 +360,32 @@ impl Chat for MatrixChat {
                 return None;
             }
         };
+        let encrypted = event.encryption_info().is_some();
         match event.raw().deserialize() {
             Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(m),
             ))) => match m.content.msgtype {
-                MessageType::File(f) => Some(FileEvent { content: f }),
+                MessageType::File(f) => Some(FileEvent {
+                    content: f,
+                    sender: m.sender,
+                    encrypted,
+                }),
                 _ => None,
             },
             _ => None,
         }
     }
 
-    async fn download(&self, file: &FileMessageEventContent) -> Result<Vec<u8>, ChatError> {
-        self.client
-            .media()
-            .get_file(file, false)
-            .await
-            .map_err(|e| ChatError::Download(e.to_string()))?
-            .ok_or_else(|| ChatError::Download("the file has no content".into()))
+    async fn download(
+        &self,
+        file: &FileMessageEventContent,
+        limit: u64,
+    ) -> Result<Vec<u8>, ChatError> {
+        match &file.source {
+            MediaSource::Plain(uri) => self.fetch_bounded(uri, limit).await,
+            // AES-CTR: the ciphertext is exactly as long as the file, so the limit holds for both.
+            MediaSource::Encrypted(f) => decrypt(self.fetch_bounded(&f.url, limit).await?, f),
+        }
     }
 
     async fn power_level(&self, room: &RoomId, user: &UserId) -> Option<i64> {
@@ -279,5 +413,18 @@ impl Chat for MatrixChat {
                 Vec::new()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_on_the_bytes_received() {
+        assert!(!exceeds(0, 10, 10), "exactly the limit is fine");
+        assert!(exceeds(10, 1, 10), "one byte more is not");
+        assert!(exceeds(0, 11, 10), "nor a single chunk over it");
+        assert!(exceeds(usize::MAX, usize::MAX, 10), "no overflow");
     }
 }

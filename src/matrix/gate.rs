@@ -1,4 +1,5 @@
-//! The gate: which events the bot acts on at all. Pure; silent for what it drops.
+//! The gate: which events the bot acts on at all, silent for what it drops; and which files a
+//! command may read (its own attachment or the one it replies to), refused in one line. Pure.
 
 use std::time::Duration;
 
@@ -54,6 +55,40 @@ pub(crate) fn gate(f: &EventFacts<'_>, max_age: Duration) -> Result<(), Ignored>
     Ok(())
 }
 
+/// What vouches for a file a command is about: its own attachment, or the file message it
+/// replies to (which the gate never saw: anyone in the room may have posted it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileFacts {
+    pub room_encrypted: bool,
+    /// The file's event arrived encrypted.
+    pub event_encrypted: bool,
+    /// The attachment itself is encrypted (`file` with its key and hash, not a plain `url`).
+    pub media_encrypted: bool,
+    pub sender_has_role: bool,
+}
+
+/// Why a file is not read. Said in one line; nothing is imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FileRefused {
+    #[error("that file was sent by someone without a role here; I read only files the team sent")]
+    NoRole,
+    #[error(
+        "that file was sent unencrypted in an encrypted room, so nothing vouches for who sent it; send it again from Element"
+    )]
+    Unencrypted,
+}
+
+/// Decides whether a command may read a file.
+pub(crate) fn file_gate(f: &FileFacts) -> Result<(), FileRefused> {
+    if !f.sender_has_role {
+        return Err(FileRefused::NoRole);
+    }
+    if f.room_encrypted && !(f.event_encrypted && f.media_encrypted) {
+        return Err(FileRefused::Unencrypted);
+    }
+    Ok(())
+}
+
 /// Whether the session that sent an encrypted event is cross-signed by its owner. A device its
 /// owner never signed, an unknown device, a changed identity or a mismatched sender is not: a
 /// password alone (a stolen one, too) does not make a session one the team can trust.
@@ -99,6 +134,62 @@ mod tests {
         ];
         for (state, expected) in cases {
             assert_eq!(signed_by_owner(&state), expected, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn files_come_from_the_team_and_encrypted_where_the_room_is() {
+        let ok = FileFacts {
+            room_encrypted: true,
+            event_encrypted: true,
+            media_encrypted: true,
+            sender_has_role: true,
+        };
+        let cases = [
+            (ok, Ok(())),
+            (
+                FileFacts {
+                    sender_has_role: false,
+                    ..ok
+                },
+                Err(FileRefused::NoRole),
+            ),
+            (
+                FileFacts {
+                    event_encrypted: false,
+                    ..ok
+                },
+                Err(FileRefused::Unencrypted),
+            ),
+            (
+                FileFacts {
+                    media_encrypted: false,
+                    ..ok
+                },
+                Err(FileRefused::Unencrypted),
+            ),
+            // An unencrypted room has nothing to check but the sender.
+            (
+                FileFacts {
+                    room_encrypted: false,
+                    event_encrypted: false,
+                    media_encrypted: false,
+                    sender_has_role: true,
+                },
+                Ok(()),
+            ),
+            (
+                FileFacts {
+                    room_encrypted: false,
+                    event_encrypted: false,
+                    media_encrypted: false,
+                    sender_has_role: false,
+                },
+                Err(FileRefused::NoRole),
+            ),
+        ];
+        for (facts, expected) in cases {
+            assert_eq!(file_gate(&facts), expected, "{facts:?}");
         }
     }
 

@@ -700,32 +700,12 @@ async fn the_bot_survives_a_homeserver_outage_and_stops_on_a_revoked_token() {
     );
 }
 
-/// Whether the admin's client sees the bot's device as cross-signed by its owner (Element's
-/// "verified by its owner"), asking the server for fresh keys until it does or `timeout` passes.
-async fn cross_signed_by_owner(fx: &Fixture, device: &str, timeout: Duration) -> bool {
-    let encryption = fx.admin.client.encryption();
-    let device_id: matrix_sdk::ruma::OwnedDeviceId = device.into();
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let _ = encryption.request_user_identity(&fx.bot_user_id).await;
-        if let Ok(Some(d)) = encryption.get_device(&fx.bot_user_id, &device_id).await
-            && d.is_cross_signed_by_owner()
-        {
-            return true;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_is_verified_by_its_owner_and_its_recovery_key_restores_it_on_a_new_store() {
     let mut fx = Fixture::start(|_| Spec::default()).await;
     let first = fx.bot().client().device_id().expect("device").to_string();
     assert!(
-        cross_signed_by_owner(&fx, &first, DEFAULT_TIMEOUT).await,
+        fx.cross_signed_by_owner(&first, DEFAULT_TIMEOUT).await,
         "the first device is cross-signed"
     );
     let key_file = fx.store.path().join("recovery-key.txt");
@@ -746,7 +726,7 @@ async fn the_bot_is_verified_by_its_owner_and_its_recovery_key_restores_it_on_a_
     let second = fx.bot().client().device_id().expect("device").to_string();
     assert_ne!(first, second, "a new store means a new device");
     assert!(
-        cross_signed_by_owner(&fx, &second, DEFAULT_TIMEOUT).await,
+        fx.cross_signed_by_owner(&second, DEFAULT_TIMEOUT).await,
         "the recovery key restored the identity"
     );
     let ping = fx.ask("!ping").await;

@@ -950,6 +950,95 @@ async fn export_then_update_keeps_threepids() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_bigger_than_it_says_is_refused_and_creates_nobody() {
+    let fx = Fixture::start(|_| Spec {
+        tail: "[import]\nmax_file_size = \"4K\"\n".into(),
+        ..Spec::default()
+    })
+    .await;
+    let p = fx.synapse.unique_localpart("liar");
+    let csv = format!("id,displayname\n{p}-big,{}\n", "x".repeat(5000));
+    // Says 60 bytes; the encrypted attachment holds more than 5000.
+    let id = fx
+        .admin
+        .send_file_declaring_size(&fx.room_id, "small.csv", csv.as_bytes(), 60)
+        .await;
+    let reply = fx.reply_to(&fx.admin, &id).await;
+    assert!(
+        reply.body.contains("has more bytes than the limit allows")
+            && reply
+                .body
+                .contains("the limit is 4.0 KiB (import.max_file_size)"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body.lines().count(), 1, "one line: {}", reply.body);
+    assert!(!exists(&fx, &format!("@{p}-big:localhost")).await);
+
+    // The same lie under the limit is read (the limit is on the bytes, not the claim).
+    let small = format!("id,displayname\n{p}-ok,Fine\n");
+    let id = fx
+        .admin
+        .send_file_declaring_size(&fx.room_id, "ok.csv", small.as_bytes(), 1)
+        .await;
+    let preview = fx.reply_to(&fx.admin, &id).await;
+    assert!(preview.body.contains("To create: 1"), "{}", preview.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_from_someone_without_a_role_or_sent_in_the_clear_is_not_read() {
+    let synapse = crate::support::Synapse::shared();
+    let stranger = Human::new(synapse, "stranger").await;
+    let fx = Fixture::start_with(|_| Spec::default(), vec![&stranger]).await;
+    let p = fx.synapse.unique_localpart("foreign");
+
+    // A member without a role posts a CSV; the bot ignores it, and an admin replying
+    // !import-users to it is refused.
+    let csv = format!("id,displayname,admin\n{p}-planted,Planted,false\n");
+    let planted = stranger
+        .send_file(&fx.room_id, "users.csv", csv.as_bytes(), "text/csv", None)
+        .await;
+    let ask = fx
+        .admin
+        .reply_to(&fx.room_id, &planted, "!import-users")
+        .await;
+    let reply = fx.reply_to(&fx.admin, &ask).await;
+    assert!(
+        reply
+            .body
+            .starts_with("Refused: that file was sent by someone without a role here"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body.lines().count(), 1, "one line: {}", reply.body);
+
+    // An admin's file, but sent in the clear into the encrypted room (not vouched for).
+    let clear = format!("id,displayname\n{p}-clear,Clear\n");
+    let plain = fx
+        .admin
+        .send_unencrypted_file_raw(&fx.room_id, "clear.csv", clear.as_bytes())
+        .await;
+    let ask = fx
+        .admin
+        .reply_to(&fx.room_id, &plain, "!import-users")
+        .await;
+    let reply = fx.reply_to(&fx.admin, &ask).await;
+    assert!(
+        reply
+            .body
+            .starts_with("Refused: that file was sent unencrypted in an encrypted room"),
+        "{}",
+        reply.body
+    );
+
+    // Nothing was created, and nothing waits for a confirmation.
+    assert!(!exists(&fx, &format!("@{p}-planted:localhost")).await);
+    assert!(!exists(&fx, &format!("@{p}-clear:localhost")).await);
+    let jobs = fx.ask("!jobs").await;
+    assert!(jobs.body.contains("No jobs yet"), "{}", jobs.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_made_after_the_preview_is_a_conflict_and_keeps_its_password() {
     let synapse = crate::support::Synapse::shared();
     let importer = Human::new(synapse, "creator").await;

@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod core;
 mod harness_smoke;
+mod identity;
 mod import;
 mod maintenance;
 mod support;

@@ -30,6 +30,9 @@ pub struct Spec {
     pub unencrypted_room: bool,
     /// Where the bot reaches the homeserver (a [`super::proxy::Proxy`]), instead of Synapse itself.
     pub homeserver_url: Option<url::Url>,
+    /// Leave `recovery_key_file` unset (the key goes to the store, the default) instead of
+    /// `recovery-key.txt` beside the config.
+    pub key_file_in_store: bool,
     /// More encrypted admin rooms made by the admin with the bot invited, listed in `bot.rooms`
     /// after the first ([`Fixture::extra_rooms`]).
     pub extra_rooms: usize,
@@ -132,6 +135,32 @@ impl Fixture {
         others: Vec<&Human>,
         media: MediaGuard,
     ) -> Fixture {
+        let mut fx = Self::prepare_guarded(spec, others, media).await;
+        fx.start_bot().await;
+        fx.wait_for_bot_to_join().await;
+        fx
+    }
+
+    /// Everything [`Fixture::start`] sets up (accounts, room, config) but the bot is not started:
+    /// for tests of the first start itself.
+    pub async fn prepare(spec: impl FnOnce(&UserId) -> Spec) -> Fixture {
+        Self::prepare_guarded(spec, Vec::new(), media_shared().await).await
+    }
+
+    /// Waits until the admin sees the bot in every admin room.
+    pub async fn wait_for_bot_to_join(&self) {
+        for room in std::iter::once(&self.room_id).chain(&self.extra_rooms) {
+            self.admin
+                .wait_for_join(room, &self.bot_user_id, DEFAULT_TIMEOUT)
+                .await;
+        }
+    }
+
+    async fn prepare_guarded(
+        spec: impl FnOnce(&UserId) -> Spec,
+        others: Vec<&Human>,
+        media: MediaGuard,
+    ) -> Fixture {
         init_logging();
         let synapse = Synapse::shared();
         let localpart = synapse.unique_localpart("syndic");
@@ -178,10 +207,15 @@ impl Fixture {
             ));
         }
         let config = format!(
-            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\n{rooms_line}\nrecovery_key_file = \"recovery-key.txt\"\n{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
+            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\n{rooms_line}\n{key_file}{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
             url = spec.homeserver_url.clone().unwrap_or_else(|| synapse.url()),
             bot = bot_user.user_id,
             pw = bot_user.password,
+            key_file = if spec.key_file_in_store {
+                ""
+            } else {
+                "recovery_key_file = \"recovery-key.txt\"\n"
+            },
             bot_lines = spec.bot_lines.join("\n"),
             protected = spec.protected_users,
             safety_lines = spec.safety_lines.join("\n"),
@@ -189,7 +223,7 @@ impl Fixture {
         );
         std::fs::write(&config_path, config).expect("write config");
 
-        let mut fx = Fixture {
+        Fixture {
             synapse,
             admin,
             room_id,
@@ -200,14 +234,7 @@ impl Fixture {
             store,
             handle: None,
             _media: media,
-        };
-        fx.start_bot().await;
-        for room in std::iter::once(&fx.room_id).chain(&fx.extra_rooms) {
-            fx.admin
-                .wait_for_join(room, &fx.bot_user_id, DEFAULT_TIMEOUT)
-                .await;
         }
-        fx
     }
 
     /// Rewrites `bot.rooms` in the config to exactly `rooms` (takes effect at the next
@@ -237,11 +264,35 @@ impl Fixture {
     }
 
     pub async fn start_bot(&mut self) {
+        self.try_start_bot().await.expect("the bot starts");
+    }
+
+    /// Starts the bot; the error if it does not start.
+    pub async fn try_start_bot(&mut self) -> anyhow::Result<()> {
         assert!(self.handle.is_none(), "bot already running");
-        let handle = syndic::app::start(self.config())
-            .await
-            .expect("the bot starts");
-        self.handle = Some(handle);
+        self.handle = Some(syndic::app::start(self.config()).await?);
+        Ok(())
+    }
+
+    /// Whether the admin's client sees the bot's `device` as cross-signed by its owner
+    /// (Element's "verified by its owner"), asking the server for fresh keys until it does or
+    /// `timeout` passes.
+    pub async fn cross_signed_by_owner(&self, device: &str, timeout: Duration) -> bool {
+        let encryption = self.admin.client.encryption();
+        let device_id: matrix_sdk::ruma::OwnedDeviceId = device.into();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let _ = encryption.request_user_identity(&self.bot_user_id).await;
+            if let Ok(Some(d)) = encryption.get_device(&self.bot_user_id, &device_id).await
+                && d.is_cross_signed_by_owner()
+            {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     pub async fn stop_bot(&mut self) {

@@ -28,8 +28,8 @@ use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::events::room::message::{
-    MessageType, OriginalSyncRoomMessageEvent, Relation, ReplacementMetadata,
-    RoomMessageEventContent, TextMessageEventContent,
+    FileInfo, FileMessageEventContent, MessageType, OriginalSyncRoomMessageEvent, Relation,
+    ReplacementMetadata, RoomMessageEventContent, TextMessageEventContent,
 };
 use matrix_sdk::ruma::events::{InitialStateEvent, Mentions};
 use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
@@ -535,6 +535,61 @@ impl Human {
             .await
             .unwrap_or_else(|e| panic!("{} sending file {filename}: {e}", self.user.user_id))
             .event_id
+    }
+
+    /// Sends an encrypted `m.file` (encrypted attachment, encrypted event) whose `info.size`
+    /// says `declared_size`, whatever the bytes: a client lying about the size.
+    pub async fn send_file_declaring_size(
+        &self,
+        room: &(impl AsRoomId + ?Sized),
+        filename: &str,
+        bytes: &[u8],
+        declared_size: u32,
+    ) -> OwnedEventId {
+        let mut reader = std::io::Cursor::new(bytes.to_vec());
+        let file = self
+            .client
+            .upload_encrypted_file(&mut reader)
+            .await
+            .unwrap_or_else(|e| panic!("{} uploading {filename}: {e}", self.user.user_id));
+        let mut info = FileInfo::new();
+        info.mimetype = Some("text/csv".into());
+        info.size = Some(declared_size.into());
+        let content =
+            FileMessageEventContent::encrypted(filename.into(), file).info(Box::new(info));
+        self.send(
+            room,
+            RoomMessageEventContent::new(MessageType::File(content)),
+        )
+        .await
+    }
+
+    /// Uploads `bytes` in the clear and sends a plain `m.file` event pointing at it, bypassing
+    /// encryption even in an encrypted room. For negative tests: the bot must not read it.
+    pub async fn send_unencrypted_file_raw(
+        &self,
+        room: &(impl AsRoomId + ?Sized),
+        filename: &str,
+        bytes: &[u8],
+    ) -> OwnedEventId {
+        let content_type = "text/csv".parse().expect("MIME type");
+        let uploaded = self
+            .client
+            .media()
+            .upload(&content_type, bytes.to_vec(), None)
+            .await
+            .unwrap_or_else(|e| panic!("{} uploading {filename}: {e}", self.user.user_id));
+        self.send_raw(
+            room,
+            "m.room.message",
+            &serde_json::json!({
+                "msgtype": "m.file",
+                "body": filename,
+                "url": uploaded.content_uri,
+                "info": {"mimetype": "text/csv", "size": bytes.len()},
+            }),
+        )
+        .await
     }
 
     /// Puts a plain-text `m.room.message` into a room, bypassing encryption even if the room
