@@ -44,6 +44,7 @@ permissions! {
     UserUpdate => "user.update": "change existing accounts from a CSV file (import --on-conflict update, with user.import)",
     UserAdmin => "user.admin": "grant or remove the server-admin flag, and change server admins with --force (import, with user.import)",
     UserExport => "user.export": "export all accounts as a CSV file",
+    UserWhois => "user.whois": "see an account's sessions: IP addresses, user agents, last seen",
     UserSuspend => "user.suspend": "suspend and unsuspend accounts (they can read, not send)",
     UserLock => "user.lock": "lock and unlock accounts (logged out, no new logins)",
     UserShadowBan => "user.shadow-ban": "shadow-ban accounts and lift it (their messages silently go nowhere)",

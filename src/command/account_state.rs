@@ -138,12 +138,9 @@ pub(super) async fn set_state(
     if on && let Some(why) = target_refusal(&facts(None)) {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
-    if target.server_name() != ctx.config.server_name {
-        return Err(CommandError::Refused(format!(
-            "Refused: {target} is on another server; only users of {} can be changed here",
-            ctx.config.server_name
-        )));
-    }
+    args.user
+        .resolve_local(&ctx.config.server_name, "changed here")
+        .map_err(|e| CommandError::Refused(format!("Refused: {e}")))?;
     let details = ctx
         .admin
         .send(&QueryUser {

@@ -55,6 +55,22 @@ impl UserArg {
                 }),
         }
     }
+
+    /// The full user ID, if it is a user of this server; otherwise the refusal, naming what
+    /// only local users can be (`looked up`, `changed here`).
+    pub(crate) fn resolve_local(
+        &self,
+        server: &ServerName,
+        what: &str,
+    ) -> Result<OwnedUserId, CommandError> {
+        let user_id = self.resolve(server);
+        if user_id.server_name() != server {
+            return Err(CommandError::Refused(format!(
+                "{user_id} is on another server; only users of {server} can be {what}"
+            )));
+        }
+        Ok(user_id)
+    }
 }
 
 impl fmt::Display for UserArg {

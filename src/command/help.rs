@@ -221,7 +221,7 @@ mod tests {
         }]);
         let helpdesk = roles.of(&bob, None);
         let text = list(&helpdesk, "!").plain();
-        assert!(text.contains("Accounts: !user\n"), "{text}");
+        assert!(text.contains("Accounts: !user · !devices · !memberships\n"), "{text}");
         assert!(text.contains("Basics: !help · !confirm · !approve · !cancel\n"), "{text}");
         assert!(!text.contains("Rooms:"), "no area without a command one may run: {text}");
         assert!(!text.contains("!deactivate"), "{text}");

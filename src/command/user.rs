@@ -29,13 +29,7 @@ impl Declared for User {
 
 /// `!user <user>`.
 async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
-    let user_id = user.resolve(&ctx.config.server_name);
-    if user_id.server_name() != ctx.config.server_name {
-        return Err(CommandError::Refused(format!(
-            "{user_id} is on another server; only users of {} can be looked up",
-            ctx.config.server_name
-        )));
-    }
+    let user_id = user.resolve_local(&ctx.config.server_name, "looked up")?;
     let id = user_id.to_string();
     let (query, list_devices, joined_rooms, whois) = (
         QueryUser {

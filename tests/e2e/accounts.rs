@@ -101,6 +101,31 @@ async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
         (403, Some("M_USER_SUSPENDED")),
         "{body}"
     );
+    // Its devices (the registration's and this login's) and the session the request came from.
+    let devices = fx.ask(&format!("!devices {user}")).await;
+    assert!(
+        devices.body.contains("has 2 devices") && devices.body.contains(&target.device_id),
+        "{}",
+        devices.body
+    );
+    let joined = fx
+        .ask(&format!("!memberships {}", fx.admin.user_id()))
+        .await;
+    assert!(
+        joined.body.contains("syndic test") && joined.body.contains(fx.room_id.as_str()),
+        "{}",
+        joined.body
+    );
+    let none = fx.ask(&format!("!memberships {user}")).await;
+    assert!(none.body.contains("is in no rooms"), "{}", none.body);
+    let whois = fx.ask(&format!("!whois {user}")).await;
+    assert!(whois.body.contains("127.0.0.1"), "{}", whois.body);
+    let refused = fx.ask_as(&helpdesk, &format!("!whois {user}")).await;
+    assert!(
+        refused.body.contains("needs permission user.whois"),
+        "{}",
+        refused.body
+    );
     let again = fx.ask(&format!("!suspend {user}")).await;
     assert!(again.body.contains("already suspended"), "{}", again.body);
     let undone = fx.ask(&format!("!unsuspend {user}")).await;
