@@ -42,7 +42,7 @@ permissions! {
     UserErase => "user.erase": "erase deactivated accounts' messages and profiles (with user.deactivate)",
     UserImport => "user.import": "create ordinary accounts from a CSV file",
     UserUpdate => "user.update": "change existing accounts from a CSV file (import --on-conflict update, with user.import)",
-    UserAdmin => "user.admin": "grant or remove the server-admin flag, and change server admins with --force (import, with user.import)",
+    UserAdmin => "user.admin": "grant or remove the server-admin flag (!make-admin, !revoke-admin, import rows with user.import; changing admins in an import also needs --force)",
     UserExport => "user.export": "export all accounts as a CSV file",
     UserWhois => "user.whois": "see an account's sessions: IP addresses, user agents, last seen",
     UserSuspend => "user.suspend": "suspend and unsuspend accounts (they can read, not send)",

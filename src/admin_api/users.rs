@@ -505,6 +505,35 @@ impl Endpoint for LockUser {
     }
 }
 
+/// `PUT /_synapse/admin/v1/users/{user_id}/admin`: grant or remove the server-admin flag. Synapse
+/// does not check that the account exists: look it up first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SetServerAdmin {
+    pub(crate) user_id: String,
+    pub(crate) admin: bool,
+}
+
+impl Endpoint for SetServerAdmin {
+    type Response = serde_json::Value;
+    const METHOD: Method = Method::PUT;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!(
+            "/_synapse/admin/v1/users/{}/admin",
+            encode_segment(&self.user_id)
+        )
+    }
+
+    fn body(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "admin": self.admin }))
+    }
+
+    fn subject(&self) -> String {
+        user_subject(&self.user_id)
+    }
+}
+
 /// `POST` / `DELETE /_synapse/admin/v1/users/{user_id}/shadow_ban`: the account's messages and
 /// invites silently go nowhere (it is not told), or that ends.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -276,6 +276,8 @@ commands! {
     "unsuspend" => Unsuspend(unsuspend::Unsuspend),
     "lock" => Lock(lock::Lock),
     "unlock" => Unlock(unlock::Unlock),
+    "make-admin" => MakeAdmin(make_admin::MakeAdmin),
+    "revoke-admin" => RevokeAdmin(revoke_admin::RevokeAdmin),
     "shadow-ban" => ShadowBan(shadow_ban::ShadowBan),
     "unshadow-ban" => UnshadowBan(unshadow_ban::UnshadowBan),
     "import-users" => ImportUsers(import_users::ImportUsers),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::Human;
-use crate::support::bot::{Fixture, Spec};
+use crate::support::bot::{Fixture, Spec, confirm_code};
 use crate::support::synapse::http_client;
 
 /// A client-API request as `token`: the status and the JSON body.
@@ -218,4 +218,81 @@ async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
     assert!(!flag(&fx, &admin_user.user_id, "suspended").await);
     assert!(!flag(&fx, fx.admin.user_id().as_str(), "suspended").await);
     assert!(!flag(&fx, user, "locked").await && !flag(&fx, user, "suspended").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_admin_and_revoke_admin_after_confirmation_never_for_the_sender() {
+    let synapse = crate::support::Synapse::shared();
+    let granter = Human::new(synapse, "acct-granter").await;
+    let granter_id = granter.user_id();
+    let fx = Fixture::start_with(
+        |_| Spec::default().role("granters", &[&granter_id], &["user.admin"]),
+        vec![&granter],
+    )
+    .await;
+    let user = fx.plain_user("acct-promote").await;
+
+    // The preview changes nothing; the confirmation does.
+    let dry = fx.ask(&format!("!make-admin {user} --dry-run")).await;
+    assert!(dry.body.contains("Dry run"), "{}", dry.body);
+    let preview = fx.ask(&format!("!make-admin {user}")).await;
+    assert!(
+        preview.body.contains("Make server admin"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        !flag(&fx, &user, "admin").await,
+        "nothing before confirmation"
+    );
+    let done = fx
+        .ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    assert!(done.body.contains("is now a server admin"), "{}", done.body);
+    assert!(flag(&fx, &user, "admin").await);
+
+    let preview = fx.ask(&format!("!revoke-admin {user}")).await;
+    fx.admin.react(&fx.room_id, &preview.event_id, "✅").await;
+    let done = fx.reply_to(&fx.admin, &preview.event_id).await;
+    assert!(
+        done.body.contains("no longer a server admin"),
+        "{}",
+        done.body
+    );
+    assert!(!flag(&fx, &user, "admin").await);
+
+    // A delegated user.admin never makes its holder a Synapse admin, nor touches the bot.
+    let refused = fx
+        .ask_as(&granter, &format!("!make-admin {granter_id}"))
+        .await;
+    assert!(
+        refused.body.contains("your own account"),
+        "{}",
+        refused.body
+    );
+    assert!(!flag(&fx, granter_id.as_str(), "admin").await);
+    let refused = fx.ask(&format!("!revoke-admin {}", fx.bot_user_id)).await;
+    assert!(refused.body.contains("myself"), "{}", refused.body);
+    assert!(flag(&fx, fx.bot_user_id.as_str(), "admin").await);
+    let refused = fx.ask(&format!("!revoke-admin {user}")).await;
+    assert!(
+        refused.body.contains("is not a server admin"),
+        "{}",
+        refused.body
+    );
+    let refused = fx.ask("!make-admin @nobody-at-all:localhost").await;
+    assert!(refused.body.contains("does not exist"), "{}", refused.body);
+    let (status, _) = fx
+        .synapse
+        .admin_request(
+            reqwest::Method::GET,
+            "/_synapse/admin/v2/users/@nobody-at-all:localhost",
+            None,
+        )
+        .await;
+    assert_eq!(
+        status.as_u16(),
+        404,
+        "no account is made for an unknown user"
+    );
 }
