@@ -59,6 +59,7 @@ permissions! {
     RoomBlock => "room.block": "block and unblock rooms",
     RoomMakeAdmin => "room.make-admin": "give a local user the highest power level in a room",
     RoomPurgeHistory => "room.purge-history": "delete old events of a room",
+    TokenManage => "token.manage": "list, create, look up and delete registration tokens",
     Schedule => "schedule": "make, list and remove schedules",
     AuditView => "audit.view": "read the audit trail: who ran or was refused what, when",
 }

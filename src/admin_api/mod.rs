@@ -20,6 +20,7 @@ pub(crate) mod media;
 mod paging;
 pub(crate) mod rooms;
 pub(crate) mod server;
+pub(crate) mod tokens;
 pub(crate) mod users;
 
 use std::fmt;

@@ -121,6 +121,14 @@ impl FromStr for Age {
 }
 
 impl Age {
+    /// The moment this long from now, in ms since the epoch; never overflows.
+    pub(crate) fn later_ms(self) -> i64 {
+        let secs = i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX);
+        crate::store::now_secs()
+            .saturating_add(secs)
+            .saturating_mul(1000)
+    }
+
     /// The moment this long ago, in ms since the epoch; never overflows, whatever was typed.
     pub(crate) fn cutoff_ms(self) -> i64 {
         let secs = i64::try_from(self.0.as_secs()).unwrap_or(i64::MAX);
@@ -138,6 +146,20 @@ impl Age {
                 crate::units::format_age(self.0)
             )
         })
+    }
+}
+
+/// Registration tokens and other secrets are shown only where the room is end-to-end encrypted.
+pub(crate) fn only_encrypted(
+    origin: &crate::context::Origin,
+    what: &str,
+) -> Result<(), CommandError> {
+    if origin.room_encrypted {
+        Ok(())
+    } else {
+        Err(CommandError::Refused(format!(
+            "Refused: {what} is shown only in an encrypted room"
+        )))
     }
 }
 

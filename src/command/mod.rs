@@ -97,6 +97,7 @@ pub(crate) enum Area {
     Accounts,
     Rooms,
     Media,
+    Registration,
     Automation,
     Basics,
 }
@@ -297,6 +298,10 @@ commands! {
     "unblock-room" => UnblockRoom(unblock_room::UnblockRoom),
     "make-room-admin" => MakeRoomAdmin(make_room_admin::MakeRoomAdmin),
     "purge-history" => PurgeHistory(purge_history::PurgeHistory),
+    "tokens" => Tokens(tokens::Tokens),
+    "token" => Token(token::Token),
+    "token-create" => TokenCreate(token_create::TokenCreate),
+    "token-delete" => TokenDelete(token_delete::TokenDelete),
     "schedule" => Schedule(schedule::Schedule),
     "schedules" => Schedules(schedules::Schedules),
     "unschedule" => Unschedule(unschedule::Unschedule),

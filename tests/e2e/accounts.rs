@@ -296,3 +296,117 @@ async fn make_admin_and_revoke_admin_after_confirmation_never_for_the_sender() {
         "no account is made for an unknown user"
     );
 }
+
+/// Registers `localpart` through the client API with a registration token, as a new user's
+/// client would: the token stage, then the dummy stage. The status of the last answer.
+async fn register_with_token(fx: &Fixture, localpart: &str, token: &str) -> (u16, Value) {
+    let url = fx.synapse.endpoint("/_matrix/client/v3/register");
+    let mut body = json!({"username": localpart, "password": format!("pw-{localpart}-long")});
+    let mut answer = (0, Value::Null);
+    for stage in [
+        None,
+        Some("m.login.registration_token"),
+        Some("m.login.dummy"),
+    ] {
+        if let Some(kind) = stage {
+            let session = answer.1["session"].clone();
+            body["auth"] = json!({"type": kind, "token": token, "session": session});
+        }
+        let response = http_client()
+            .post(url.clone())
+            .json(&body)
+            .send()
+            .await
+            .expect("register");
+        answer = (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        );
+        if answer.0 != 401 {
+            break;
+        }
+    }
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_token_made_in_the_room_registers_an_account_once() {
+    let synapse = crate::support::Synapse::shared();
+    let helpdesk = Human::new(synapse, "acct-tokenless").await;
+    let helpdesk_id = helpdesk.user_id();
+    let fx = Fixture::start_with(
+        |_| Spec::default().role("helpdesk", &[&helpdesk_id], &["user.info"]),
+        vec![&helpdesk],
+    )
+    .await;
+    let made = fx
+        .ask("!token-create --uses 1 --expires 1d --length 12")
+        .await;
+    assert!(
+        made.body.starts_with("New registration token"),
+        "{}",
+        made.body
+    );
+    assert!(
+        made.body.contains("0 of 1 used") && made.body.contains("expires"),
+        "{}",
+        made.body
+    );
+    let at = made
+        .body
+        .find("!token-delete ")
+        .expect("the delete hint names the token");
+    let token: String = made.body[at + 14..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    assert_eq!(token.len(), 12, "{}", made.body);
+
+    let first = fx.synapse.unique_localpart("acct-bytoken");
+    let (status, body) = register_with_token(&fx, &first, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        fx.user_on_server(&format!("@{first}:localhost")).await["deactivated"],
+        false
+    );
+    let second = fx.synapse.unique_localpart("acct-bytoken");
+    let (status, body) = register_with_token(&fx, &second, &token).await;
+    assert_ne!(status, 200, "a one-use token registers one account: {body}");
+
+    let info = fx.ask(&format!("!token {token}")).await;
+    assert!(info.body.contains("1 of 1 used"), "{}", info.body);
+    let valid = fx.ask("!tokens --valid").await;
+    assert!(
+        !valid.body.contains(&token),
+        "a used-up token is not valid: {}",
+        valid.body
+    );
+    let all = fx.ask("!tokens").await;
+    assert!(all.body.contains(&token), "{}", all.body);
+
+    let refused = fx.ask_as(&helpdesk, "!token-create").await;
+    assert!(
+        refused.body.contains("needs permission token.manage"),
+        "{}",
+        refused.body
+    );
+    let deleted = fx.ask(&format!("!token-delete {token}")).await;
+    assert!(
+        deleted.body.starts_with("Deleted token"),
+        "{}",
+        deleted.body
+    );
+    let (status, _) = fx
+        .synapse
+        .admin_request(
+            reqwest::Method::GET,
+            &format!("/_synapse/admin/v1/registration_tokens/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 404);
+    let bad = fx.ask("!token-create --length 65").await;
+    assert!(bad.body.contains("65"), "{}", bad.body);
+    let bad = fx.ask("!token-create --expires soon").await;
+    assert!(bad.body.contains("soon"), "{}", bad.body);
+}

@@ -375,6 +375,26 @@ async fn an_unencrypted_room_refuses_generated_passwords() {
     );
     assert!(!exists(&fx, &format!("@{p}-y:localhost")).await);
 
+    // Registration tokens are secrets too: none is made or shown here.
+    let tokens = |v: serde_json::Value| v["registration_tokens"].as_array().map_or(0, Vec::len);
+    let before = tokens(fx.admin_get("/_synapse/admin/v1/registration_tokens").await);
+    let refused = fx.ask("!token-create --uses 1").await;
+    assert!(
+        refused.body.contains("only in an encrypted room"),
+        "{}",
+        refused.body
+    );
+    let refused = fx.ask("!tokens").await;
+    assert!(
+        refused.body.contains("only in an encrypted room"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        tokens(fx.admin_get("/_synapse/admin/v1/registration_tokens").await),
+        before
+    );
+
     let (_, preview) = upload(
         &fx,
         "plain.csv",

@@ -202,8 +202,7 @@ impl Synapse {
         format!("{}-{}-{n}", prefix.to_lowercase(), std::process::id())
     }
 
-    /// Registers a user through the shared-secret admin API (works although
-    /// `enable_registration` is false).
+    /// Registers a user through the shared-secret admin API (no registration token needed).
     pub async fn register(&self, localpart: &str, password: &str, admin: bool) -> RegisteredUser {
         self.register_with_display_name(localpart, password, admin, None)
             .await
@@ -506,7 +505,9 @@ fn homeserver_config(dir: &Path, port: u16, shared_secret: &str) -> Value {
         "registration_shared_secret": shared_secret,
         "macaroon_secret_key": random_hex(32),
         "form_secret": random_hex(32),
-        "enable_registration": false,
+        // Open only with a registration token, so `!token-create` can be tried for real.
+        "enable_registration": true,
+        "registration_requires_token": true,
         "report_stats": false,
         "enable_metrics": false,
         "trusted_key_servers": [],

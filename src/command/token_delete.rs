@@ -1,0 +1,41 @@
+//! `!token-delete <token>`: the token stops working at once; accounts made with it stay.
+
+use std::sync::Arc;
+
+use super::{Area, CommandError, Declared, Never, Planned, Risk};
+use crate::admin_api::tokens::DeleteToken;
+use crate::auth::Permission;
+use crate::context::{Ctx, Origin};
+use crate::report::{Line, Reply};
+
+/// Delete a registration token: it stops working at once
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = "token-delete abcd1234efgh5678")]
+pub(crate) struct TokenDelete {
+    /// The token
+    token: String,
+}
+
+impl Declared for TokenDelete {
+    type Action = Never;
+    const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
+    const AREA: Area = Area::Registration;
+
+    fn risk(&self) -> Risk {
+        Risk::Reversible
+    }
+
+    async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
+        ctx.admin
+            .send(&DeleteToken {
+                token: self.token.clone(),
+            })
+            .await?;
+        Ok(Planned::Done(Reply::ok(
+            Line::new()
+                .text("Deleted token ")
+                .code(self.token)
+                .text(": it no longer registers accounts; accounts made with it stay."),
+        )))
+    }
+}
