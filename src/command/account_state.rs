@@ -5,9 +5,9 @@
 use clap::Args;
 
 use super::args::UserArg;
-use super::targets::{TargetFacts, Verb, target_refusal};
+use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::{CommandError, Risk};
-use crate::admin_api::users::{LockUser, QueryUser, ShadowBanUser, SuspendUser, UserDetails};
+use crate::admin_api::users::{LockUser, ShadowBanUser, SuspendUser, UserDetails};
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
 
@@ -141,12 +141,7 @@ pub(super) async fn set_state(
     args.user
         .resolve_local(&ctx.config.server_name, "changed here")
         .map_err(|e| CommandError::Refused(format!("Refused: {e}")))?;
-    let details = ctx
-        .admin
-        .send(&QueryUser {
-            user_id: target.to_string(),
-        })
-        .await?;
+    let details = lookup(ctx, &target).await?;
     if on && let Some(why) = target_refusal(&facts(Some(&details))) {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
@@ -202,7 +197,7 @@ pub(super) async fn set_state(
                 .await?;
         }
     }
-    let after = ctx.admin.send(&QueryUser { user_id }).await?;
+    let after = lookup(ctx, &target).await?;
     if state.is_set(&after) != on {
         return Err(CommandError::Internal(format!(
             "Synapse accepted the change, but {target} still reports {}",

@@ -7,9 +7,9 @@ use matrix_sdk::ruma::{OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
-use super::targets::{TargetFacts, Verb, target_refusal};
+use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{DeactivateUser, JoinedRooms, QueryUser, UserDetails};
+use crate::admin_api::users::{DeactivateUser, JoinedRooms, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply, format_time_ms, yes_no};
@@ -87,15 +87,6 @@ const DEACTIVATE: Verb = Verb {
     base: "deactivate",
     done: "deactivated",
 };
-
-async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
-    Ok(ctx
-        .admin
-        .send(&QueryUser {
-            user_id: user_id.to_string(),
-        })
-        .await?)
-}
 
 fn facts<'a>(
     ctx: &'a Ctx,

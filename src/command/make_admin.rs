@@ -8,9 +8,9 @@ use matrix_sdk::ruma::{OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
-use super::targets::{TargetFacts, Verb, target_refusal};
+use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{QueryUser, SetServerAdmin, UserDetails};
+use crate::admin_api::users::{SetServerAdmin, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply, format_time_ms};
@@ -90,15 +90,6 @@ const DEMOTE: Verb = Verb {
     base: "demote",
     done: "demoted",
 };
-
-async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
-    Ok(ctx
-        .admin
-        .send(&QueryUser {
-            user_id: user_id.to_string(),
-        })
-        .await?)
-}
 
 /// Why the flag will not be changed, if it will not: the target rules (the admin rule aside, since
 /// admins are what this is about), then whether there is anything to change.

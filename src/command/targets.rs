@@ -4,7 +4,9 @@
 
 use matrix_sdk::ruma::UserId;
 
-use crate::admin_api::users::UserDetails;
+use super::CommandError;
+use crate::admin_api::users::{QueryUser, UserDetails};
+use crate::context::Ctx;
 
 /// How the command names what it does: `deactivate` / `deactivated`.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +26,16 @@ pub(crate) struct TargetFacts<'a> {
     pub(crate) protected: bool,
     pub(crate) force: bool,
     pub(crate) details: Option<&'a UserDetails>,
+}
+
+/// The target as Synapse has it now (the rules' `details`).
+pub(crate) async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
+    Ok(ctx
+        .admin
+        .send(&QueryUser {
+            user_id: user_id.to_string(),
+        })
+        .await?)
 }
 
 /// Why the command will not act on the target, if it will not. Checks that need no lookup come first, so
