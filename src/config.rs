@@ -77,6 +77,10 @@ pub struct Config {
     pub confirm_with: ConfirmWith,
     /// Permissions whose commands also need a second role holder's `!approve`.
     pub two_person: BTreeSet<Permission>,
+    /// How long a message carrying a generated password stays before the bot redacts it.
+    pub secret_ttl: Duration,
+    /// Sets of more users than this need `--force`.
+    pub max_bulk: usize,
     pub import: ImportSettings,
 }
 
@@ -158,6 +162,8 @@ struct RawSafety {
     confirm_with: ConfirmWith,
     #[serde(default)]
     two_person: Vec<Spanned<String>>,
+    secret_ttl: Option<Spanned<String>>,
+    max_bulk: Option<Spanned<i64>>,
 }
 
 impl Default for RawSafety {
@@ -167,6 +173,8 @@ impl Default for RawSafety {
             require_verified_devices: true,
             confirm_with: ConfirmWith::default(),
             two_person: Vec::new(),
+            secret_ttl: None,
+            max_bulk: None,
         }
     }
 }
@@ -444,6 +452,23 @@ impl Config {
             two_person.insert(p);
         }
 
+        let secret_ttl = parse_duration_key(
+            raw.safety.secret_ttl.as_ref(),
+            "safety.secret_ttl",
+            Duration::from_secs(15 * 60),
+        )
+        .map_err(|(s, m)| err(s, m))?;
+        let max_bulk = match &raw.safety.max_bulk {
+            None => 50,
+            Some(v) if (1..=100_000).contains(v.get_ref()) => *v.get_ref() as usize,
+            Some(v) => {
+                return Err(err(
+                    Some(v.span()),
+                    "safety.max_bulk: use a number from 1 to 100000".into(),
+                ));
+            }
+        };
+
         let mut import = ImportSettings::default();
         if let Some(size) = &raw.import.max_file_size {
             import.max_file_size = crate::units::parse_size(size.get_ref())
@@ -488,6 +513,8 @@ impl Config {
             require_verified_devices: raw.safety.require_verified_devices,
             confirm_with: raw.safety.confirm_with,
             two_person,
+            secret_ttl,
+            max_bulk,
             import,
         })
     }

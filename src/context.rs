@@ -5,13 +5,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use matrix_sdk::ruma::events::room::message::FileMessageEventContent;
-use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::ruma::{
+    EventId, OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId,
+};
 use tokio::task::JoinSet;
 
 use crate::admin_api::AdminClient;
 use crate::auth::Grants;
 use crate::config::Config;
-use crate::matrix::chat::Chat;
+use crate::matrix::chat::{Chat, ChatError};
+use crate::report::Reply;
 use crate::store::Store;
 
 /// Everything a command or a job needs: configuration, the chat port, the Admin API, the store.
@@ -80,6 +83,64 @@ impl Ctx {
     pub(crate) fn is_admin_room_id(&self, room_id: &str) -> bool {
         RoomId::parse(room_id).is_ok_and(|r| self.is_admin_room(&r))
     }
+
+    /// Sends a reply; files in it that hold passwords are redacted after `safety.secret_ttl`
+    /// (remembered in the store, so a restart does not forget them).
+    pub(crate) async fn reply(
+        &self,
+        room: &RoomId,
+        to: Option<&EventId>,
+        reply: &Reply,
+    ) -> Result<OwnedEventId, ChatError> {
+        let sent = self.chat.reply(room, to, reply).await?;
+        let at = crate::store::now_secs()
+            .saturating_add(i64::try_from(self.config.secret_ttl.as_secs()).unwrap_or(i64::MAX));
+        for file in &sent.secret_files {
+            if let Err(e) = self
+                .store
+                .add_secret_message(room.as_str(), file.as_str(), at)
+            {
+                tracing::error!("cannot remember to redact {file}: {e}");
+            }
+        }
+        Ok(sent.event_id)
+    }
+
+    /// Redacts the messages holding passwords whose time has come; one that cannot be redacted
+    /// now is tried again a minute later.
+    pub(crate) async fn redact_due_secrets(&self) {
+        let now = crate::store::now_secs();
+        let due = match self.store.due_secret_messages(now) {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!("cannot read the messages to redact: {e}");
+                return;
+            }
+        };
+        for m in due {
+            let (Ok(room), Ok(event)) = (
+                RoomId::parse(m.room_id.as_str()),
+                EventId::parse(m.event_id.as_str()),
+            ) else {
+                let _ = self.store.forget_secret_message(&m.event_id);
+                continue;
+            };
+            let done = match self
+                .chat
+                .redact(&room, &event, "a password shown for a limited time")
+                .await
+            {
+                Ok(()) => self.store.forget_secret_message(&m.event_id),
+                Err(e) => {
+                    tracing::warn!("cannot redact {event} yet: {e}");
+                    self.store.postpone_secret_message(&m.event_id, now + 60)
+                }
+            };
+            if let Err(e) = done {
+                tracing::warn!("{e}");
+            }
+        }
+    }
 }
 
 /// What made the bot run a command.
@@ -110,4 +171,6 @@ pub(crate) struct Origin {
     /// whether secrets may be sent there).
     pub(crate) room_encrypted: bool,
     pub(crate) trigger: Trigger,
+    /// The message's lines after the command line (a list of users, a notice's text).
+    pub(crate) body: String,
 }

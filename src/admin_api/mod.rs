@@ -8,7 +8,8 @@
 //!   response type and whether it may be retried after a transient failure.
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
 //!   Synapse errors to [`AdminError`] (in `error.rs` only).
-//! * The endpoint catalogue, by area: [`server`], [`users`], [`media`], [`rooms`].
+//! * The endpoint catalogue, by area: [`server`], [`users`], [`moderation`], [`media`], [`rooms`],
+//!   [`tokens`].
 //! * Calls that take several requests (paging, existence checks, alias resolution), as methods
 //!   of [`AdminClient`] in `paging.rs`.
 //!
@@ -17,6 +18,7 @@
 mod de;
 mod error;
 pub(crate) mod media;
+pub(crate) mod moderation;
 mod paging;
 pub(crate) mod rooms;
 pub(crate) mod server;

@@ -199,7 +199,7 @@ pub(crate) async fn ask(
         ctx.chat.unreact(&origin.room_id, &w).await;
     }
     match ctx
-        .chat
+        
         .reply(&origin.room_id, Some(&origin.event_id), &preview)
         .await
     {
@@ -463,6 +463,7 @@ async fn decide_inner(
         file: None,
         room_encrypted: origin.room_encrypted,
         trigger: origin.trigger,
+        body: String::new(),
     };
     let reply = action
         .execute(ctx, &command_origin)
@@ -525,6 +526,7 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
         file: None,
         room_encrypted: reaction.room_encrypted,
         trigger: Trigger::Reaction,
+        body: String::new(),
     };
     // Another room's previews are not this room's business: silent, as for any other message.
     if pending.room_id != origin.room_id.as_str() {
@@ -570,7 +572,7 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
     audit(&ctx, &origin, &command, decision, &outcome_text(&reply));
     // Answer on the preview, where the admin reacted.
     if let Err(e) = ctx
-        .chat
+        
         .reply(&origin.room_id, Some(&reaction.target), &reply)
         .await
     {

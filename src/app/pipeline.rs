@@ -99,7 +99,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
         _ => None,
     };
     let (file, file_in) = vouch_for_file(&ctx, &msg, own_file, replied_file).await;
-    let origin = Origin {
+    let mut origin = Origin {
         room_id: msg.room_id,
         sender: msg.sender,
         device,
@@ -107,6 +107,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
         file,
         room_encrypted: msg.room_encrypted,
         trigger: Trigger::Message,
+        body: String::new(),
     };
     // A password is not enough: commands (and !confirm) come only from sessions their owner
     // cross-signed. Checked before the command is even read.
@@ -142,6 +143,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
             return;
         }
     };
+    origin.body = line.body;
     match run(&ctx, &origin, &line.argv, file_in).await {
         Ran::Answer {
             reply,
@@ -169,7 +171,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
     };
     if file.own && !command.info().takes_file {
         return answer(
-            Reply::error(only_these_take_files(prefix)),
+            Reply::error(only_these_take_files(prefix, command.name())),
             None,
             Decision::Refused,
         );
@@ -373,13 +375,16 @@ async fn plan_showing_work(
     }
 }
 
-fn only_these_take_files(prefix: &str) -> String {
+fn only_these_take_files(prefix: &str, name: &str) -> String {
     let names: Vec<String> = COMMANDS
         .iter()
         .filter(|c| c.takes_file)
         .map(|c| format!("{prefix}{}", c.name))
         .collect();
-    format!("Only {} takes a file.", names.join(" and "))
+    format!(
+        "{prefix}{name} takes no file; these do: {}.",
+        names.join(", ")
+    )
 }
 
 /// The command a file upload carries: its caption, or `import-users` for a bare `.csv` upload.
@@ -434,7 +439,7 @@ pub(crate) async fn finish(
     // Recorded before the admin sees the answer: a stop in between loses no row.
     audit(ctx, origin, command, decision, &outcome_text(&reply));
     if let Err(e) = ctx
-        .chat
+        
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
         .await
     {

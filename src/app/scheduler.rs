@@ -34,6 +34,7 @@ pub(crate) fn start(ctx: &Arc<Ctx>) {
                 }
                 Err(e) => warn!("cannot read schedules: {e}"),
             }
+            c.redact_due_secrets().await;
             // An import that was never confirmed takes its stored passwords with it, within a
             // minute of expiring.
             tick = tick.wrapping_add(1);
@@ -70,6 +71,7 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
         // Nothing a schedule may run sends secrets.
         room_encrypted: false,
         trigger: Trigger::Schedule { id: s.id },
+        body: String::new(),
     };
     let (result, command, decision) = match run(ctx, &origin, &s.argv, FileIn::default()).await {
         Ran::Answer {
@@ -91,7 +93,7 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
     let reply = Reply::new(outcome).line(head).line(result.plain());
     audit(ctx, &origin, &command, decision, &outcome_text(&result));
     if let Err(e) = ctx
-        .chat
+        
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
         .await
     {

@@ -70,7 +70,7 @@ impl Chat for Recorder {
         _: &RoomId,
         to: Option<&EventId>,
         reply: &Reply,
-    ) -> Result<OwnedEventId, ChatError> {
+    ) -> Result<crate::matrix::chat::Sent, ChatError> {
         let n = self.sent.lock().unwrap_or_else(|p| p.into_inner()).len() + 1;
         let id = OwnedEventId::try_from(format!("$bot{n}")).expect("event id");
         self.push(Sent::Reply {
@@ -78,7 +78,13 @@ impl Chat for Recorder {
             to: to.map(ToOwned::to_owned),
             text: reply.plain(),
         });
-        Ok(id)
+        Ok(crate::matrix::chat::Sent {
+            event_id: id,
+            secret_files: Vec::new(),
+        })
+    }
+    async fn redact(&self, _: &RoomId, _: &EventId, _: &str) -> Result<(), ChatError> {
+        Ok(())
     }
     async fn react(&self, _: &RoomId, to: &EventId, key: &str) -> Option<OwnedEventId> {
         Some(self.push(Sent::React {
@@ -422,7 +428,12 @@ async fn a_file_on_a_command_that_takes_none_is_refused() {
     h.say(ALICE, RoomMessageEventContent::new(MessageType::File(file)))
         .await;
     let sent = h.chat.take();
-    assert_eq!(replies(&sent), vec!["Only !import-users takes a file."]);
+    let said = replies(&sent);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("!ping takes no file; these do: ") && said[0].contains("!import-users"),
+        "{said:?}"
+    );
     assert_eq!(
         h.requests().await,
         Vec::<String>::new(),

@@ -1,12 +1,15 @@
 //! The reversible account states `!suspend`, `!lock` and `!shadow-ban` set and their `!un…`
 //! commands clear: what each is, its request, and the one flow the six share
-//! (the target rules, the current state, the write, what Synapse reports after).
+//! (the target rules, the current state, the write, what Synapse reports after). A set of users
+//! previews and runs as a job (`super::user_set`).
 
 use clap::Args;
 
 use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
-use super::{CommandError, Risk};
+use super::user_set::{SetAction, SetFilters, is_set, plan_set, resolve};
+use super::{CommandError, Planned, Risk};
+use crate::jobs::users::UserOp;
 use crate::admin_api::users::{LockUser, ShadowBanUser, SuspendUser, UserDetails};
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -64,9 +67,11 @@ impl AccountState {
 /// The arguments of `!suspend`, `!lock`, `!shadow-ban`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub(crate) struct SetArgs {
-    /// @name:server, a mention, or just the name
-    pub(crate) user: UserArg,
-    /// Allow it on a server admin
+    /// @name:server, a mention, or just the name; several, or one per line below, for a set
+    pub(crate) users: Vec<UserArg>,
+    #[command(flatten)]
+    pub(crate) filters: SetFilters,
+    /// Allow it on a server admin; and on more users than safety.max_bulk
     #[arg(long)]
     pub(crate) force: bool,
     /// Say what would change, change nothing
@@ -97,7 +102,8 @@ impl ClearArgs {
 
     pub(super) fn into_set(self) -> SetArgs {
         SetArgs {
-            user: self.user,
+            users: vec![self.user],
+            filters: SetFilters::default(),
             force: false,
             dry_run: self.dry_run,
         }
@@ -112,6 +118,31 @@ fn risk(dry_run: bool) -> Risk {
     }
 }
 
+impl AccountState {
+    fn op(self) -> UserOp {
+        match self {
+            AccountState::Suspended => UserOp::Suspend,
+            AccountState::Locked => UserOp::Lock,
+            AccountState::ShadowBanned => UserOp::ShadowBan,
+        }
+    }
+}
+
+/// `!suspend`, `!lock`, `!shadow-ban`: one user at once, a set after a preview, as a job.
+pub(super) async fn plan_state(
+    ctx: &Ctx,
+    origin: &Origin,
+    state: AccountState,
+    args: SetArgs,
+) -> Result<Planned<SetAction>, CommandError> {
+    if is_set(&args.users, &args.filters, origin) {
+        let op = state.op();
+        let resolved = resolve(ctx, origin, &args.users, &args.filters, &op, args.force).await?;
+        return plan_set(ctx, origin, op, resolved, args.force, args.dry_run, Vec::new());
+    }
+    set_state(ctx, origin, state, true, args).await.map(Planned::Done)
+}
+
 /// Puts the account in `state` (`on`) or takes it out. Setting it follows the target rules (never
 /// the bot, the sender, protected users, other servers' users, deactivated accounts; admins only
 /// with `--force`); clearing it needs only a local, existing account. An account already in the
@@ -123,9 +154,12 @@ pub(super) async fn set_state(
     on: bool,
     args: SetArgs,
 ) -> Result<Reply, CommandError> {
-    let target = args.user.resolve(&ctx.config.server_name);
+    let Some(user) = args.users.first() else {
+        return Err(super::user_set::no_user(state.verb().base));
+    };
+    let target = user.resolve(&ctx.config.server_name);
     let verb = state.verb();
-    let facts = |details| TargetFacts {
+    let facts = |details: Option<&UserDetails>| TargetFacts {
         verb: &verb,
         target: &target,
         sender: &origin.sender,
@@ -133,13 +167,12 @@ pub(super) async fn set_state(
         server_name: ctx.config.server_name.as_str(),
         protected: ctx.config.protected_users.contains(&target),
         force: args.force,
-        details,
+        details: details.map(Into::into),
     };
     if on && let Some(why) = target_refusal(&facts(None)) {
         return Err(CommandError::Refused(format!("Refused: {why}")));
     }
-    args.user
-        .resolve_local(&ctx.config.server_name, "changed here")
+    user.resolve_local(&ctx.config.server_name, "changed here")
         .map_err(|e| CommandError::Refused(format!("Refused: {e}")))?;
     let details = lookup(ctx, &target).await?;
     if on && let Some(why) = target_refusal(&facts(Some(&details))) {

@@ -32,7 +32,7 @@ impl Declared for CancelJob {
             .job(id)?
             .filter(|j| j.state != JobState::AwaitingConfirmation)
             .ok_or_else(|| CommandError::Refused(format!("no job #{id}")))?;
-        if job.kind != crate::jobs::import::KIND {
+        if job.kind != crate::jobs::import::KIND && job.kind != crate::jobs::users::KIND {
             return Err(CommandError::Refused(format!(
                 "job #{id} follows a task Synapse runs to the end; it cannot be stopped from here"
             )));

@@ -1,5 +1,6 @@
 //! `!deactivate`: deactivate (and erase) an account, after a preview and a confirmation. The
-//! refusal rules (`super::targets`) are checked at plan and again at execute.
+//! refusal rules (`super::targets`) are checked at plan and again at execute. A set of users
+//! runs as a job (`super::user_set`).
 
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
+use super::user_set::{OneOrSet, SetFilters, is_set, plan_set, resolve};
+use crate::jobs::users::UserOp;
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
 use crate::admin_api::users::{DeactivateUser, JoinedRooms, UserDetails};
 use crate::auth::Permission;
@@ -18,12 +21,14 @@ use crate::report::{Line, Reply, format_time_ms, yes_no};
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 #[command(after_help = "deactivate @spammer:example.org --erase")]
 pub(crate) struct Deactivate {
-    /// @name:server, a mention, or just the name
-    pub(crate) user: UserArg,
+    /// @name:server, a mention, or just the name; several, or one per line below, for a set
+    pub(crate) users: Vec<UserArg>,
+    #[command(flatten)]
+    pub(crate) filters: SetFilters,
     /// Also erase: messages hidden from new members, profile removed (irreversible)
     #[arg(long)]
     pub(crate) erase: bool,
-    /// Allow deactivating a server admin
+    /// Allow deactivating a server admin; and more users than safety.max_bulk
     #[arg(long)]
     pub(crate) force: bool,
     /// Show the preview only
@@ -32,9 +37,10 @@ pub(crate) struct Deactivate {
 }
 
 impl Declared for Deactivate {
-    type Action = DeactivateAction;
+    type Action = OneOrSet<DeactivateAction>;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserDeactivate];
     const AREA: Area = Area::Accounts;
+    const TAKES_FILE: bool = true;
 
     fn permissions(&self) -> Vec<Permission> {
         if self.erase {
@@ -56,8 +62,17 @@ impl Declared for Deactivate {
         self,
         ctx: &Arc<Ctx>,
         origin: &Origin,
-    ) -> Result<Planned<DeactivateAction>, CommandError> {
-        plan_deactivate(ctx, &origin.sender, self).await
+    ) -> Result<Planned<Self::Action>, CommandError> {
+        if is_set(&self.users, &self.filters, origin) {
+            let op = UserOp::Deactivate { erase: self.erase };
+            let resolved =
+                resolve(ctx, origin, &self.users, &self.filters, &op, self.force).await?;
+            let planned = plan_set(ctx, origin, op, resolved, self.force, self.dry_run, Vec::new())?;
+            return Ok(planned.map(OneOrSet::Set));
+        }
+        Ok(plan_deactivate(ctx, &origin.sender, self)
+            .await?
+            .map(OneOrSet::One))
     }
 }
 
@@ -93,7 +108,7 @@ fn facts<'a>(
     sender: &'a UserId,
     target: &'a UserId,
     force: bool,
-    details: Option<&'a UserDetails>,
+    details: Option<&UserDetails>,
 ) -> TargetFacts<'a> {
     TargetFacts {
         verb: &DEACTIVATE,
@@ -103,7 +118,7 @@ fn facts<'a>(
         server_name: ctx.config.server_name.as_str(),
         protected: ctx.config.protected_users.contains(target),
         force,
-        details,
+        details: details.map(Into::into),
     }
 }
 
@@ -112,12 +127,16 @@ async fn plan_deactivate(
     ctx: &Ctx,
     sender: &UserId,
     Deactivate {
-        user,
+        users,
         erase,
         force,
         dry_run,
+        ..
     }: Deactivate,
 ) -> Result<Planned<DeactivateAction>, CommandError> {
+    let Some(user) = users.first() else {
+        return Err(super::user_set::no_user("deactivate"));
+    };
     let target = user.resolve(&ctx.config.server_name);
     if let Some(why) = target_refusal(&facts(ctx, sender, &target, force, None)) {
         return Err(CommandError::Refused(format!("Refused: {why}")));

@@ -175,7 +175,8 @@ mod tests {
             (
                 "deactivate @spam:x --erase --dry-run",
                 Command::Deactivate(crate::command::deactivate::Deactivate {
-                    user: user("@spam:x"),
+                    users: vec![user("@spam:x")],
+                    filters: Default::default(),
                     erase: true,
                     force: false,
                     dry_run: true,
@@ -184,7 +185,8 @@ mod tests {
             (
                 "deactivate --force spam",
                 Command::Deactivate(crate::command::deactivate::Deactivate {
-                    user: user("spam"),
+                    users: vec![user("spam")],
+                    filters: Default::default(),
                     erase: false,
                     force: true,
                     dry_run: false,
@@ -245,20 +247,20 @@ mod tests {
                 "unknown command !deactivat (did you mean deactivate?); type !help for the list",
             ),
             (
-                "frobnicate",
-                "unknown command !frobnicate; type !help for the list",
+                "qqqzzz",
+                "unknown command !qqqzzz; type !help for the list",
             ),
             (
                 "deactivate @a:b --erse",
                 "!deactivate: unknown option --erse (did you mean --erase?). See !help deactivate",
             ),
             (
-                "deactivate @a:b extra",
-                "!deactivate: unexpected extra argument extra. See !help deactivate",
+                "user @a:b extra",
+                "!user: unexpected extra argument extra. See !help user",
             ),
             (
-                "deactivate",
-                "!deactivate: missing <user>. See !help deactivate",
+                "devices",
+                "!devices: missing <user>. See !help devices",
             ),
             (
                 "user Alice",

@@ -193,11 +193,14 @@ fn arg_synopsis(arg: &Arg) -> String {
         .and_then(|v| v.first())
         .map(|v| v.to_string())
         .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
-    let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+    let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values())
+        || arg.get_action().takes_values();
+    let many = matches!(arg.get_action(), clap::ArgAction::Append);
     match arg.get_long() {
         Some(long) if takes_value => format!("[--{long} {value}]"),
         Some(long) => format!("[--{long}]"),
         None if arg.is_required_set() => format!("<{}>", arg.get_id()),
+        None if many => format!("[{}…]", arg.get_id()),
         None => format!("[{}]", arg.get_id()),
     }
 }
@@ -221,7 +224,7 @@ mod tests {
         }]);
         let helpdesk = roles.of(&bob, None);
         let text = list(&helpdesk, "!").plain();
-        assert!(text.contains("Accounts: !user · !devices · !memberships\n"), "{text}");
+        assert!(text.contains("Accounts: !user · !devices · !memberships · !users\n"), "{text}");
         assert!(text.contains("Basics: !help · !confirm · !approve · !cancel\n"), "{text}");
         assert!(!text.contains("Rooms:"), "no area without a command one may run: {text}");
         assert!(!text.contains("!deactivate"), "{text}");
@@ -276,7 +279,7 @@ mod tests {
     fn usage_has_synopsis_options_example_and_permission() {
         let text = usage("deactivate", "!").plain();
         assert!(
-            text.starts_with("!deactivate <user> [--erase] [--force] [--dry-run]\n"),
+            text.starts_with("!deactivate [users…] [--regex RE] [--registered-since AGE] [--inactive AGE] [--erase] [--force] [--dry-run]\n"),
             "{text}"
         );
         assert!(

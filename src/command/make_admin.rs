@@ -108,7 +108,7 @@ fn refusal(
         server_name: ctx.config.server_name.as_str(),
         protected: ctx.config.protected_users.contains(target),
         force: true,
-        details,
+        details: details.map(Into::into),
     };
     if let Some(why) = target_refusal(&facts) {
         return Some(why);

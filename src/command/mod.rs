@@ -10,7 +10,10 @@ mod account_state;
 mod args;
 mod grammar;
 pub(crate) mod normalize;
-mod targets;
+mod secrets;
+mod user_set;
+
+use crate::jobs::targets;
 
 use std::sync::Arc;
 
@@ -52,7 +55,7 @@ pub(crate) enum Planned<A> {
 }
 
 impl<A> Planned<A> {
-    fn map<B>(self, f: impl FnOnce(A) -> B) -> Planned<B> {
+    pub(crate) fn map<B>(self, f: impl FnOnce(A) -> B) -> Planned<B> {
         match self {
             Planned::Done(r) => Planned::Done(r),
             Planned::DryRun(r) => Planned::DryRun(r),
@@ -272,6 +275,7 @@ commands! {
     "devices" => Devices(devices::Devices),
     "whois" => Whois(whois::Whois),
     "memberships" => Memberships(memberships::Memberships),
+    "users" => Users(users::Users),
     "deactivate" => Deactivate(deactivate::Deactivate),
     "suspend" => Suspend(suspend::Suspend),
     "unsuspend" => Unsuspend(unsuspend::Unsuspend),
@@ -281,6 +285,12 @@ commands! {
     "revoke-admin" => RevokeAdmin(revoke_admin::RevokeAdmin),
     "shadow-ban" => ShadowBan(shadow_ban::ShadowBan),
     "unshadow-ban" => UnshadowBan(unshadow_ban::UnshadowBan),
+    "reset-password" => ResetPassword(reset_password::ResetPassword),
+    "create-user" => CreateUser(create_user::CreateUser),
+    "delete-devices" => DeleteDevices(delete_devices::DeleteDevices),
+    "redact-user" => RedactUser(redact_user::RedactUser),
+    "notice" => Notice(notice::Notice),
+    "offboard" => Offboard(offboard::Offboard),
     "import-users" => ImportUsers(import_users::ImportUsers),
     "export-users" => ExportUsers(export_users::ExportUsers),
     "jobs" => Jobs(jobs::Jobs),

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use super::account_state::{AccountState, SetArgs, set_state};
-use super::{Area, CommandError, Declared, Never, Planned, Risk};
+use super::account_state::{AccountState, SetArgs, plan_state};
+use super::user_set::SetAction;
+use super::{Area, CommandError, Declared, Planned, Risk};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 
@@ -16,17 +17,20 @@ pub(crate) struct ShadowBan {
 }
 
 impl Declared for ShadowBan {
-    type Action = Never;
+    type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserShadowBan];
     const AREA: Area = Area::Accounts;
+    const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {
         self.args.risk()
     }
 
-    async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
-        set_state(ctx, origin, AccountState::ShadowBanned, true, self.args)
-            .await
-            .map(Planned::Done)
+    async fn plan(
+        self,
+        ctx: &Arc<Ctx>,
+        origin: &Origin,
+    ) -> Result<Planned<SetAction>, CommandError> {
+        plan_state(ctx, origin, AccountState::ShadowBanned, self.args).await
     }
 }

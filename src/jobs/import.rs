@@ -517,7 +517,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             tally.applied()
         ));
         if let Err(e) = ctx
-            .chat
+            
             .reply(&place.room_id, progress.event_id(), &note)
             .await
         {
@@ -606,7 +606,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     // so they are gone whether or not it can be.
     ctx.store.wipe_job_secrets(job_id)?;
     if let Err(e) = ctx
-        .chat
+        
         .reply(&place.room_id, place.command_event.as_deref(), &summary)
         .await
     {

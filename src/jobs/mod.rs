@@ -1,9 +1,11 @@
-//! Persisted long-running work: imports, and Synapse's room deletions and history purges followed
-//! to the end. A job and its rows live in the store, so a restart of the bot or of Synapse loses
+//! Persisted long-running work: imports, work on sets of accounts, and Synapse's room deletions
+//! and history purges followed to the end. A job and its rows live in the store, so a restart of the bot or of Synapse loses
 //! nothing and repeats nothing; one progress message per job is edited as it goes.
 
 pub(crate) mod import;
 pub(crate) mod room;
+pub(crate) mod targets;
+pub(crate) mod users;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,9 +40,14 @@ impl From<csv::Error> for JobError {
     }
 }
 
-/// What a job of `kind` needs its requester to hold, checked again when it resumes.
-fn permissions_for(kind: &str) -> Vec<Permission> {
-    match kind {
+/// What a job needs its requester to hold, checked again when it resumes.
+fn permissions_for(job: &JobRecord) -> Vec<Permission> {
+    match job.kind.as_str() {
+        users::KIND => match job.spec::<users::UsersSpec>() {
+            Ok(spec) => spec.op.permissions(),
+            // Unreadable: every permission there is, so only an all-powerful role resumes it.
+            Err(_) => Permission::ALL.to_vec(),
+        },
         import::KIND => vec![Permission::UserImport],
         room::DELETE_KIND => vec![Permission::RoomDelete],
         room::PURGE_KIND => vec![Permission::RoomPurgeHistory],
@@ -59,7 +66,7 @@ pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
             (Ok(user), Ok(room)) => ctx
                 .grants(room, user)
                 .await
-                .authorize(&permissions_for(&job.kind))
+                .authorize(&permissions_for(job))
                 .err()
                 .map(|d| d.to_string()),
             _ => Some("its requester or room is unreadable".to_owned()),
@@ -79,6 +86,7 @@ pub(crate) async fn resume_all(ctx: &Arc<Ctx>, jobs: &[JobRecord]) {
         match job.kind.as_str() {
             import::KIND => import::spawn(ctx, job.id, true),
             room::DELETE_KIND | room::PURGE_KIND => room::spawn(ctx, job.id, true),
+            users::KIND => users::spawn(ctx, job.id, true),
             other => warn!(
                 job_id = job.id,
                 "unknown job kind {other}; leaving it alone"
@@ -102,7 +110,7 @@ async fn stop_unauthorized(ctx: &Ctx, job: &JobRecord, denied: &str) {
         job.id, job.requester
     ));
     if let Err(e) = ctx
-        .chat
+        
         .reply(&place.room_id, place.command_event.as_deref(), &reply)
         .await
     {
@@ -160,7 +168,7 @@ impl Progress {
         match &p.event_id {
             Some(_) => p.force(first).await,
             None => match ctx
-                .chat
+                
                 .reply(&p.room_id, place.command_event.as_deref(), first)
                 .await
             {

@@ -109,7 +109,7 @@ async fn follow(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobErr
                             .line("Finished."),
                     )
                     .await;
-                ctx.chat
+                ctx
                     .reply(&place.room_id, place.command_event.as_deref(), &summary)
                     .await?;
                 ctx.store.set_job_state(job_id, state)?;

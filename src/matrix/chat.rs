@@ -48,6 +48,14 @@ pub(crate) enum ChatError {
     TooLarge { limit: u64 },
 }
 
+/// What a reply became: its notice, and the files among its attachments that hold secrets (to
+/// be redacted later).
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub(crate) event_id: OwnedEventId,
+    pub(crate) secret_files: Vec<OwnedEventId>,
+}
+
 /// A file message the bot was pointed at, with what vouches for it.
 #[derive(Debug, Clone)]
 pub(crate) struct FileEvent {
@@ -63,13 +71,15 @@ const DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300
 /// What the bot does in rooms. Implemented on matrix-sdk below, and by a recording fake in tests.
 #[async_trait]
 pub(crate) trait Chat: Send + Sync {
-    /// Sends `reply` as a notice in reply to `to`, then its attachments; the notice's event ID.
+    /// Sends `reply` as a notice in reply to `to`, then its attachments.
     async fn reply(
         &self,
         room: &RoomId,
         to: Option<&EventId>,
         reply: &Reply,
-    ) -> Result<OwnedEventId, ChatError>;
+    ) -> Result<Sent, ChatError>;
+    /// Redacts one of the bot's own messages (a file holding a password, once it is no longer needed).
+    async fn redact(&self, room: &RoomId, event: &EventId, reason: &str) -> Result<(), ChatError>;
     /// Reacts to an event; the reaction's ID so it can be taken back. Failures are logged only.
     async fn react(&self, room: &RoomId, to: &EventId, key: &str) -> Option<OwnedEventId>;
     /// Takes back a reaction (the ⏳ while working).
@@ -271,7 +281,7 @@ impl Chat for MatrixChat {
         room: &RoomId,
         to: Option<&EventId>,
         reply: &Reply,
-    ) -> Result<OwnedEventId, ChatError> {
+    ) -> Result<Sent, ChatError> {
         let joined = self.room(room)?;
         let (text, overflow) = split_long(reply);
         let mut content = notice(&text);
@@ -281,10 +291,26 @@ impl Chat for MatrixChat {
             ))));
         }
         let event_id = joined.send(content).await?.response.event_id;
+        let mut secret_files = Vec::new();
         for file in overflow.iter().chain(reply.attachments.iter()) {
-            self.send_file(room, to, file).await?;
+            let id = self.send_file(room, to, file).await?;
+            if file.sensitive {
+                secret_files.push(id);
+            }
         }
-        Ok(event_id)
+        Ok(Sent {
+            event_id,
+            secret_files,
+        })
+    }
+
+    async fn redact(&self, room: &RoomId, event: &EventId, reason: &str) -> Result<(), ChatError> {
+        let joined = self.room(room)?;
+        joined
+            .redact(event, Some(reason), None)
+            .await
+            .map_err(|e| ChatError::Matrix(e.into()))?;
+        Ok(())
     }
 
     async fn react(&self, room: &RoomId, to: &EventId, key: &str) -> Option<OwnedEventId> {

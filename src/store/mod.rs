@@ -1,6 +1,6 @@
 //! The bot's own state, in `<store_path>/syndic.sqlite3` beside matrix-sdk's store: the schema and
 //! its migrations here, each table's queries in its own file (handled events, pending
-//! confirmations, audit, jobs, schedules). All of the bot's SQL lives in this module.
+//! confirmations, audit, jobs, schedules, messages holding secrets). All of the bot's SQL lives in this module.
 //!
 //! Calls are short and local, so one connection behind a mutex is enough.
 
@@ -9,6 +9,7 @@ mod events;
 mod jobs;
 mod pending;
 mod schedules;
+mod secrets;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -108,10 +109,15 @@ CREATE TABLE IF NOT EXISTS schedules (
     next_run_at      INTEGER NOT NULL,
     last_run_at      INTEGER
 );
+CREATE TABLE IF NOT EXISTS secret_messages (
+    event_id  TEXT PRIMARY KEY,
+    room_id   TEXT NOT NULL,
+    redact_at INTEGER NOT NULL
+);
 "#;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Columns added after a table first existed: stores made by earlier builds get them on open.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[

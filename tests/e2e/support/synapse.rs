@@ -508,6 +508,8 @@ fn homeserver_config(dir: &Path, port: u16, shared_secret: &str) -> Value {
         // Open only with a registration token, so `!token-create` can be tried for real.
         "enable_registration": true,
         "registration_requires_token": true,
+        // `!notice` sends server notices from this account.
+        "server_notices": { "system_mxid_localpart": "notices", "room_name": "Server notices" },
         "report_stats": false,
         "enable_metrics": false,
         "trusted_key_servers": [],

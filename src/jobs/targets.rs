@@ -4,8 +4,8 @@
 
 use matrix_sdk::ruma::UserId;
 
-use super::CommandError;
-use crate::admin_api::users::{QueryUser, UserDetails};
+use crate::admin_api::AdminError;
+use crate::admin_api::users::{QueryUser, UserDetails, UserListEntry};
 use crate::context::Ctx;
 
 /// How the command names what it does: `deactivate` / `deactivated`.
@@ -13,6 +13,31 @@ use crate::context::Ctx;
 pub(crate) struct Verb {
     pub(crate) base: &'static str,
     pub(crate) done: &'static str,
+}
+
+/// What the rules need to know of an account as Synapse has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Account {
+    pub(crate) admin: bool,
+    pub(crate) deactivated: bool,
+}
+
+impl From<&UserDetails> for Account {
+    fn from(d: &UserDetails) -> Self {
+        Account {
+            admin: d.admin,
+            deactivated: d.deactivated,
+        }
+    }
+}
+
+impl From<&UserListEntry> for Account {
+    fn from(d: &UserListEntry) -> Self {
+        Account {
+            admin: d.admin,
+            deactivated: d.deactivated,
+        }
+    }
 }
 
 /// What the refusal rules need to know; `details` is `None` until the user was looked up.
@@ -25,17 +50,16 @@ pub(crate) struct TargetFacts<'a> {
     pub(crate) server_name: &'a str,
     pub(crate) protected: bool,
     pub(crate) force: bool,
-    pub(crate) details: Option<&'a UserDetails>,
+    pub(crate) details: Option<Account>,
 }
 
 /// The target as Synapse has it now (the rules' `details`).
-pub(crate) async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, CommandError> {
-    Ok(ctx
-        .admin
+pub(crate) async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, AdminError> {
+    ctx.admin
         .send(&QueryUser {
             user_id: user_id.to_string(),
         })
-        .await?)
+        .await
 }
 
 /// Why the command will not act on the target, if it will not. Checks that need no lookup come first, so
@@ -74,14 +98,10 @@ pub(crate) fn target_refusal(f: &TargetFacts<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin_api::users::UserDetails;
     use matrix_sdk::ruma::UserId;
 
-    fn details(admin: bool, deactivated: bool) -> UserDetails {
-        serde_json::from_value(
-            serde_json::json!({"name": "@t:x", "admin": admin, "deactivated": deactivated}),
-        )
-        .expect("details")
+    fn details(admin: bool, deactivated: bool) -> Account {
+        Account { admin, deactivated }
     }
 
     #[test]
@@ -110,7 +130,7 @@ mod tests {
             (TargetFacts { ..base }, None),
             (
                 TargetFacts {
-                    details: Some(&normal),
+                    details: Some(normal),
                     ..base
                 },
                 None,
@@ -145,21 +165,21 @@ mod tests {
             ),
             (
                 TargetFacts {
-                    details: Some(&gone),
+                    details: Some(gone),
                     ..base
                 },
                 Some("already deactivated"),
             ),
             (
                 TargetFacts {
-                    details: Some(&admin),
+                    details: Some(admin),
                     ..base
                 },
                 Some("server admin; add --force"),
             ),
             (
                 TargetFacts {
-                    details: Some(&admin),
+                    details: Some(admin),
                     force: true,
                     ..base
                 },
