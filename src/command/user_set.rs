@@ -126,13 +126,20 @@ async fn file_users(ctx: &Ctx, origin: &Origin) -> Result<Vec<UserArg>, CommandE
     Ok(out)
 }
 
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .unwrap_or(s)
+}
+
 /// Every local account the filters select, with what the rules need to know of it.
 async fn filtered(
     ctx: &Ctx,
     filters: &SetFilters,
 ) -> Result<BTreeMap<OwnedUserId, Account>, CommandError> {
     let regex = match &filters.regex {
-        Some(re) => Some(regex::Regex::new(re).map_err(|e| {
+        // `--regex '^@spam'` as typed on a shell: the single quotes are not part of it.
+        Some(re) => Some(regex::Regex::new(unquote(re)).map_err(|e| {
             let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
             CommandError::Refused(format!(
                 "Refused: --regex {:?} is not a regular expression ({first})",
@@ -332,6 +339,7 @@ pub(super) fn plan_set(
     }
     let permissions = op.permissions();
     let job_id = users::create(ctx, origin, &UsersSpec { op, force }, &resolved.targets)?;
+    let preview = preview.line(format!("Job #{job_id} starts once confirmed."));
     Ok(Planned::Confirm {
         preview,
         action: SetAction {

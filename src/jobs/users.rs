@@ -432,7 +432,13 @@ async fn apply(
         Err(e) if e.is_not_found() => return (RowState::Skipped, "no such account".into()),
         Err(e) => return (RowState::Failed, e.to_string()),
     };
-    let resuming_deactivation = matches!(spec.op, UserOp::Offboard { .. }) && steps.step >= 3;
+    // Our own deactivation may have landed before a restart: that is no reason to refuse.
+    let resuming_deactivation = row.state == RowState::InFlight
+        && match spec.op {
+            UserOp::Offboard { .. } => steps.step >= 3,
+            UserOp::Deactivate { .. } => true,
+            _ => false,
+        };
     if !(resuming_deactivation && details.deactivated) {
         let requester_id = UserId::parse(requester).ok();
         let verb = spec.op.verb();
@@ -450,10 +456,15 @@ async fn apply(
             return (RowState::Skipped, why);
         }
     }
+    // From here on the write may land: a restart sends it again (every write here is one
+    // whose repeat changes nothing), and an account found already done then counts as done.
+    let resumed_row = row.state == RowState::InFlight;
+    save(ctx, job_id, row.idx, &steps);
     let result = match &spec.op {
         UserOp::Suspend | UserOp::Lock | UserOp::ShadowBan => {
             set_flag(ctx, &spec.op, &details).await.map_err(RowError::from)
         }
+        UserOp::Deactivate { .. } if details.deactivated => Ok(None),
         UserOp::Deactivate { erase } => deactivate(ctx, &user, *erase)
             .await
             .map(Some)
@@ -488,6 +499,7 @@ async fn apply(
     };
     match result {
         Ok(Some(done)) => (RowState::Updated, done),
+        Ok(None) if resumed_row => (RowState::Updated, spec.op.verb().done.to_owned()),
         Ok(None) => (
             RowState::Skipped,
             format!("already {}", spec.op.verb().done),

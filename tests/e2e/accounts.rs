@@ -8,7 +8,7 @@ use crate::support::bot::{Fixture, Spec, confirm_code};
 use crate::support::synapse::http_client;
 
 /// A client-API request as `token`: the status and the JSON body.
-async fn as_user(
+pub(crate) async fn as_user(
     fx: &Fixture,
     method: reqwest::Method,
     path: &str,
@@ -28,7 +28,7 @@ async fn as_user(
 }
 
 /// Logs in with a password: the access token, or the error code.
-async fn log_in(fx: &Fixture, user_id: &str, password: &str) -> Result<String, String> {
+pub(crate) async fn log_in(fx: &Fixture, user_id: &str, password: &str) -> Result<String, String> {
     let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password});
     let response = http_client()
         .post(fx.synapse.endpoint("/_matrix/client/v3/login"))

@@ -13,5 +13,6 @@ mod harness_smoke;
 mod identity;
 mod import;
 mod maintenance;
+mod moderation;
 mod support;
 mod team;
