@@ -62,6 +62,8 @@ fn main() {
     let rows = match (mode, args.get(1)) {
         ("import", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
         ("import", None) => 500,
+        ("suspend", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
+        ("suspend", None) => 500,
         ("roundtrip", None) => 0,
         _ => usage(),
     };
@@ -72,12 +74,13 @@ fn main() {
         .expect("a tokio runtime");
     match mode {
         "import" => runtime.block_on(bench_import(synapse, rows)),
+        "suspend" => runtime.block_on(bench_suspend(synapse, rows)),
         _ => runtime.block_on(bench_bot(synapse)),
     }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: cargo bench --bench bot [-- roundtrip | -- import [N]]");
+    eprintln!("usage: cargo bench --bench bot [-- roundtrip | -- import [N] | -- suspend [N]]");
     std::process::exit(2)
 }
 
@@ -947,4 +950,173 @@ async fn bench_import(synapse: &'static Synapse, n: usize) {
     });
     write_results("import-results.json", &results);
     keep_synapse_log(synapse, "synapse-import.log");
+}
+
+// ---------------------------------------------------------------------------------------------
+// scripts/bench suspend: a set of users suspended as one job
+// ---------------------------------------------------------------------------------------------
+
+/// Accounts the users job works on at once (`crate::jobs::users`).
+const USERS_JOB_CONCURRENCY: usize = 4;
+
+/// Creates `n` accounts `<prefix>-<i>` without passwords (no bcrypt: only the suspension is
+/// measured), `USERS_JOB_CONCURRENCY` at a time.
+async fn create_accounts(synapse: &Synapse, token: &str, prefix: &str, n: usize) -> Vec<String> {
+    let http = http();
+    futures_util::stream::iter(0..n)
+        .map(|i| {
+            let http = http.clone();
+            let id = format!("@{prefix}-{i}:{}", synapse.server_name());
+            let url = synapse.endpoint(&format!("/_synapse/admin/v2/users/{id}"));
+            let token = token.to_owned();
+            async move {
+                let r = http
+                    .put(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "displayname": format!("Spam {i}") }))
+                    .send()
+                    .await
+                    .expect("PUT");
+                assert!(r.status().is_success(), "create {id}: {}", r.status());
+                id
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await
+}
+
+async fn bench_suspend(synapse: &'static Synapse, n: usize) {
+    let env = Env::set_up(synapse, "").await;
+    header(
+        &format!("Syndic benchmark: a bulk !suspend of {n} users"),
+        &env,
+    );
+    let admin_token = env.server_admin().await.access_token;
+    let tag = std::process::id();
+    let bot_prefix = format!("bsus-bot-{tag}");
+    let direct_prefix = format!("bsus-direct-{tag}");
+    println!("creating 2 × {n} accounts...");
+    create_accounts(synapse, &admin_token, &bot_prefix, n).await;
+    let direct_users = create_accounts(synapse, &admin_token, &direct_prefix, n).await;
+    println!("starting the bot...");
+    let bot = env.start_bot("bot-suspend.log").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // The bot: preview (the set resolved from the user list) → !confirm → summary.
+    println!("Syndic: `!suspend --regex '^@{bot_prefix}-' --force`, then `!confirm`...");
+    let synapse_pids = synapse_pids(synapse.log_path());
+    let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
+    let t_ask = Instant::now();
+    let preview = env
+        .ask(
+            &format!("!suspend --regex '^@{bot_prefix}-' --force"),
+            Duration::from_secs(300),
+        )
+        .await;
+    let to_preview = t_ask.elapsed();
+    assert!(
+        preview.body.contains(&format!("Suspending {n} users")),
+        "{}",
+        preview.body
+    );
+    let job = job_number(&preview);
+    let mark = env.admin.mark();
+    let t_confirm = Instant::now();
+    let started = env
+        .ask(
+            &format!("!confirm {}", confirm_code(&preview)),
+            REPLY_TIMEOUT,
+        )
+        .await;
+    assert!(started.body.contains("started"), "{}", started.body);
+    let bot_user = env.bot_user_id.clone();
+    let head = format!("Job #{job} finished");
+    let summary = env
+        .admin
+        .wait_for_message_after(
+            mark,
+            &env.room_id,
+            move |m| m.sender == bot_user && m.replaces.is_none() && m.body.starts_with(&head),
+            Duration::from_secs(120 + n as u64),
+        )
+        .await;
+    let job_only = t_confirm.elapsed();
+    let end_to_end = t_ask.elapsed();
+    let others_bot = others.cores();
+    assert_eq!(
+        count_after(&summary.body, "Done:"),
+        Some(n as u64),
+        "summary: {}",
+        summary.body
+    );
+    drop(bot);
+
+    // Direct: the same PUT /_synapse/admin/v1/suspend/<id> per user, at the job's concurrency.
+    println!("direct: {n} × PUT /_synapse/admin/v1/suspend/<id>, {USERS_JOB_CONCURRENCY} at a time...");
+    let http = http();
+    let others = OtherLoad::start(&synapse_pids);
+    let t0 = Instant::now();
+    let mut puts = futures_util::stream::iter(direct_users.iter())
+        .map(|id| {
+            let http = http.clone();
+            let url = synapse.endpoint(&format!("/_synapse/admin/v1/suspend/{id}"));
+            let token = admin_token.clone();
+            async move {
+                let r = http
+                    .put(url)
+                    .bearer_auth(token)
+                    .json(&json!({ "suspend": true }))
+                    .send()
+                    .await
+                    .expect("PUT");
+                assert!(r.status().is_success(), "suspend: {}", r.status());
+            }
+        })
+        .buffer_unordered(USERS_JOB_CONCURRENCY);
+    while puts.next().await.is_some() {}
+    let direct = t0.elapsed();
+    let others_direct = others.cores();
+
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!();
+    println!("Bulk suspension of {n} users, {USERS_JOB_CONCURRENCY} at a time");
+    println!("  {:<70} {:>8} {:>9} {:>8}", "", "seconds", "users/s", "others*");
+    let line = |name: &str, d: Duration, others: Option<f64>| {
+        println!(
+            "  {name:<70} {:>8.1} {:>9.1} {:>8}",
+            d.as_secs_f64(),
+            rate(d),
+            others.map(|o| format!("{o:.2}")).unwrap_or_default()
+        );
+    };
+    line("Syndic end to end: command → `Job #N finished`", end_to_end, Some(others_bot));
+    println!(
+        "  {:<70} {:>8.1}",
+        "  of which command → preview (list all users, match, rules)",
+        to_preview.as_secs_f64()
+    );
+    line("Syndic job only: `!confirm` → summary (GET + PUT per user)", job_only, None);
+    line("direct: PUT per user, same concurrency", direct, Some(others_direct));
+    println!(
+        "  * cores (of {}) used by other processes meanwhile",
+        cpus()
+    );
+    println!(
+        "  ratios: job only / direct = {:.2}, end to end / direct = {:.2}",
+        rate(job_only) / rate(direct),
+        rate(end_to_end) / rate(direct)
+    );
+    let results = json!({
+        "synapse": SYNAPSE_VERSION,
+        "users": n,
+        "concurrency": USERS_JOB_CONCURRENCY,
+        "bot_end_to_end": { "seconds": round2(end_to_end.as_secs_f64()), "users_per_s": round2(rate(end_to_end)) },
+        "bot_preview_seconds": round2(to_preview.as_secs_f64()),
+        "bot_job_only": { "seconds": round2(job_only.as_secs_f64()), "users_per_s": round2(rate(job_only)) },
+        "direct": { "seconds": round2(direct.as_secs_f64()), "users_per_s": round2(rate(direct)) },
+        "other_processes_cores": { "bot": round2(others_bot), "direct": round2(others_direct) },
+    });
+    write_results("suspend-results.json", &results);
+    keep_synapse_log(synapse, "synapse-suspend.log");
 }
