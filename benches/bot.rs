@@ -1053,7 +1053,9 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
     drop(bot);
 
     // Direct: the same PUT /_synapse/admin/v1/suspend/<id> per user, at the job's concurrency.
-    println!("direct: {n} × PUT /_synapse/admin/v1/suspend/<id>, {USERS_JOB_CONCURRENCY} at a time...");
+    println!(
+        "direct: {n} × PUT /_synapse/admin/v1/suspend/<id>, {USERS_JOB_CONCURRENCY} at a time..."
+    );
     let http = http();
     let others = OtherLoad::start(&synapse_pids);
     let t0 = Instant::now();
@@ -1081,7 +1083,10 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!();
     println!("Bulk suspension of {n} users, {USERS_JOB_CONCURRENCY} at a time");
-    println!("  {:<70} {:>8} {:>9} {:>8}", "", "seconds", "users/s", "others*");
+    println!(
+        "  {:<70} {:>8} {:>9} {:>8}",
+        "", "seconds", "users/s", "others*"
+    );
     let line = |name: &str, d: Duration, others: Option<f64>| {
         println!(
             "  {name:<70} {:>8.1} {:>9.1} {:>8}",
@@ -1090,14 +1095,26 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
             others.map(|o| format!("{o:.2}")).unwrap_or_default()
         );
     };
-    line("Syndic end to end: command → `Job #N finished`", end_to_end, Some(others_bot));
+    line(
+        "Syndic end to end: command → `Job #N finished`",
+        end_to_end,
+        Some(others_bot),
+    );
     println!(
         "  {:<70} {:>8.1}",
         "  of which command → preview (list all users, match, rules)",
         to_preview.as_secs_f64()
     );
-    line("Syndic job only: `!confirm` → summary (GET + PUT per user)", job_only, None);
-    line("direct: PUT per user, same concurrency", direct, Some(others_direct));
+    line(
+        "Syndic job only: `!confirm` → summary (GET + PUT per user)",
+        job_only,
+        None,
+    );
+    line(
+        "direct: PUT per user, same concurrency",
+        direct,
+        Some(others_direct),
+    );
     println!(
         "  * cores (of {}) used by other processes meanwhile",
         cpus()

@@ -199,7 +199,6 @@ pub(crate) async fn ask(
         ctx.chat.unreact(&origin.room_id, &w).await;
     }
     match ctx
-        
         .reply(&origin.room_id, Some(&origin.event_id), &preview)
         .await
     {
@@ -572,7 +571,6 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
     audit(&ctx, &origin, &command, decision, &outcome_text(&reply));
     // Answer on the preview, where the admin reacted.
     if let Err(e) = ctx
-        
         .reply(&origin.room_id, Some(&reaction.target), &reply)
         .await
     {

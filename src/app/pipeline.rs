@@ -439,7 +439,6 @@ pub(crate) async fn finish(
     // Recorded before the admin sees the answer: a stop in between loses no row.
     audit(ctx, origin, command, decision, &outcome_text(&reply));
     if let Err(e) = ctx
-        
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
         .await
     {

@@ -93,7 +93,6 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
     let reply = Reply::new(outcome).line(head).line(result.plain());
     audit(ctx, &origin, &command, decision, &outcome_text(&result));
     if let Err(e) = ctx
-        
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
         .await
     {

@@ -9,9 +9,9 @@ use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::user_set::{SetAction, SetFilters, is_set, plan_set, resolve};
 use super::{CommandError, Planned, Risk};
-use crate::jobs::users::UserOp;
 use crate::admin_api::users::{LockUser, ShadowBanUser, SuspendUser, UserDetails};
 use crate::context::{Ctx, Origin};
+use crate::jobs::users::UserOp;
 use crate::report::{Line, Reply};
 
 /// A state an account can be put in and taken out of.
@@ -90,8 +90,13 @@ pub(crate) struct ClearArgs {
 }
 
 impl SetArgs {
+    /// A set previews and waits (so a schedule of one is confirmed once, when made).
     pub(super) fn risk(&self) -> Risk {
-        risk(self.dry_run)
+        if !self.dry_run && (self.users.len() > 1 || self.filters.any()) {
+            Risk::Irreversible
+        } else {
+            risk(self.dry_run)
+        }
     }
 }
 
@@ -138,9 +143,19 @@ pub(super) async fn plan_state(
     if is_set(&args.users, &args.filters, origin) {
         let op = state.op();
         let resolved = resolve(ctx, origin, &args.users, &args.filters, &op, args.force).await?;
-        return plan_set(ctx, origin, op, resolved, args.force, args.dry_run, Vec::new());
+        return plan_set(
+            ctx,
+            origin,
+            op,
+            resolved,
+            args.force,
+            args.dry_run,
+            Vec::new(),
+        );
     }
-    set_state(ctx, origin, state, true, args).await.map(Planned::Done)
+    set_state(ctx, origin, state, true, args)
+        .await
+        .map(Planned::Done)
 }
 
 /// Puts the account in `state` (`on`) or takes it out. Setting it follows the target rules (never

@@ -246,10 +246,7 @@ mod tests {
                 "deactivat @a:b",
                 "unknown command !deactivat (did you mean deactivate?); type !help for the list",
             ),
-            (
-                "qqqzzz",
-                "unknown command !qqqzzz; type !help for the list",
-            ),
+            ("qqqzzz", "unknown command !qqqzzz; type !help for the list"),
             (
                 "deactivate @a:b --erse",
                 "!deactivate: unknown option --erse (did you mean --erase?). See !help deactivate",
@@ -258,10 +255,7 @@ mod tests {
                 "user @a:b extra",
                 "!user: unexpected extra argument extra. See !help user",
             ),
-            (
-                "devices",
-                "!devices: missing <user>. See !help devices",
-            ),
+            ("devices", "!devices: missing <user>. See !help devices"),
             (
                 "user Alice",
                 "!user: \"Alice\" is not a user; write @name:server or just the name. See !help user",

@@ -42,7 +42,7 @@ pub(crate) struct SetFilters {
 }
 
 impl SetFilters {
-    fn any(&self) -> bool {
+    pub(super) fn any(&self) -> bool {
         self.regex.is_some() || self.registered_since.is_some() || self.inactive.is_some()
     }
 }

@@ -516,11 +516,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             "Resuming import #{job_id} after a restart: {}/{total} rows were done.",
             tally.applied()
         ));
-        if let Err(e) = ctx
-            
-            .reply(&place.room_id, progress.event_id(), &note)
-            .await
-        {
+        if let Err(e) = ctx.reply(&place.room_id, progress.event_id(), &note).await {
             warn!("{e}");
         }
     }
@@ -606,7 +602,6 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     // so they are gone whether or not it can be.
     ctx.store.wipe_job_secrets(job_id)?;
     if let Err(e) = ctx
-        
         .reply(&place.room_id, place.command_event.as_deref(), &summary)
         .await
     {

@@ -110,7 +110,6 @@ async fn stop_unauthorized(ctx: &Ctx, job: &JobRecord, denied: &str) {
         job.id, job.requester
     ));
     if let Err(e) = ctx
-        
         .reply(&place.room_id, place.command_event.as_deref(), &reply)
         .await
     {
@@ -168,7 +167,6 @@ impl Progress {
         match &p.event_id {
             Some(_) => p.force(first).await,
             None => match ctx
-                
                 .reply(&p.room_id, place.command_event.as_deref(), first)
                 .await
             {

@@ -109,8 +109,7 @@ async fn follow(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobErr
                             .line("Finished."),
                     )
                     .await;
-                ctx
-                    .reply(&place.room_id, place.command_event.as_deref(), &summary)
+                ctx.reply(&place.room_id, place.command_event.as_deref(), &summary)
                     .await?;
                 ctx.store.set_job_state(job_id, state)?;
                 return Ok(());

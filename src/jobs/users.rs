@@ -17,9 +17,7 @@ use tracing::{error, info, warn};
 use super::targets::{Account, TargetFacts, Verb, target_refusal};
 use super::{JobError, JobPlace, Progress};
 use crate::admin_api::AdminError;
-use crate::admin_api::moderation::{
-    DeleteDevices, RedactStatus, RedactUser, SendServerNotice,
-};
+use crate::admin_api::moderation::{DeleteDevices, RedactStatus, RedactUser, SendServerNotice};
 use crate::admin_api::users::{
     DeactivateUser, DeleteUserMedia, ListDevices, LockUser, QueryUser, ShadowBanUser, SuspendUser,
     UserDetails,
@@ -190,11 +188,8 @@ pub(crate) fn create(
         requester: origin.sender.as_str(),
         command_event_id: origin.event_id.as_str(),
     };
-    ctx.store.create_job(
-        &job,
-        spec,
-        users.iter().map(|u| (u.to_string(), None)),
-    )
+    ctx.store
+        .create_job(&job, spec, users.iter().map(|u| (u.to_string(), None)))
 }
 
 pub(crate) fn spawn(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) {
@@ -288,11 +283,13 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     let rows = ctx.store.job_rows(job_id)?;
     let tally = Tally::of(&rows);
     progress
-        .force(&progress_reply(&title, &tally, total).line(if was_cancelled {
-            "Cancelled."
-        } else {
-            "Finished."
-        }))
+        .force(
+            &progress_reply(&title, &tally, total).line(if was_cancelled {
+                "Cancelled."
+            } else {
+                "Finished."
+            }),
+        )
         .await;
     let summary = summary(job_id, &spec, &rows, &tally, was_cancelled)?;
     ctx.reply(&place.room_id, place.command_event.as_deref(), &summary)
@@ -392,11 +389,13 @@ fn summary(
         };
         csv.write_record([r.payload.as_str(), outcome_word(r.state), error, detail])?;
     }
-    let bytes = csv
-        .into_inner()
-        .map_err(|e| JobError::Csv(e.to_string()))?;
+    let bytes = csv.into_inner().map_err(|e| JobError::Csv(e.to_string()))?;
     Ok(reply
-        .line(Line::new().text("Every account: ").code(format!("job-{job_id}-results.csv")))
+        .line(
+            Line::new()
+                .text("Every account: ")
+                .code(format!("job-{job_id}-results.csv")),
+        )
         .attach(Attachment {
             filename: format!("job-{job_id}-results.csv"),
             mime: "text/csv".into(),
@@ -461,9 +460,9 @@ async fn apply(
     let resumed_row = row.state == RowState::InFlight;
     save(ctx, job_id, row.idx, &steps);
     let result = match &spec.op {
-        UserOp::Suspend | UserOp::Lock | UserOp::ShadowBan => {
-            set_flag(ctx, &spec.op, &details).await.map_err(RowError::from)
-        }
+        UserOp::Suspend | UserOp::Lock | UserOp::ShadowBan => set_flag(ctx, &spec.op, &details)
+            .await
+            .map_err(RowError::from),
         UserOp::Deactivate { .. } if details.deactivated => Ok(None),
         UserOp::Deactivate { erase } => deactivate(ctx, &user, *erase)
             .await
@@ -486,16 +485,23 @@ async fn apply(
             window,
             rooms,
             reason,
-        } => {
-            redact(ctx, job_id, row.idx, &user, window, rooms, reason.clone(), &mut steps)
-                .await
-                .map(Some)
-        }
-        UserOp::Offboard { erase, window } => {
-            offboard(ctx, job_id, row.idx, &user, &details, *erase, window, &mut steps)
-                .await
-                .map(Some)
-        }
+        } => redact(
+            ctx,
+            job_id,
+            row.idx,
+            &user,
+            window,
+            rooms,
+            reason.clone(),
+            &mut steps,
+        )
+        .await
+        .map(Some),
+        UserOp::Offboard { erase, window } => offboard(
+            ctx, job_id, row.idx, &user, &details, *erase, window, &mut steps,
+        )
+        .await
+        .map(Some),
     };
     match result {
         Ok(Some(done)) => (RowState::Updated, done),
@@ -528,11 +534,7 @@ enum RowError {
 }
 
 /// Sets a reversible flag; `None` when the account has it already.
-async fn set_flag(
-    ctx: &Ctx,
-    op: &UserOp,
-    d: &UserDetails,
-) -> Result<Option<String>, AdminError> {
+async fn set_flag(ctx: &Ctx, op: &UserOp, d: &UserDetails) -> Result<Option<String>, AdminError> {
     let user_id = d.name.clone();
     match op {
         UserOp::Suspend if !d.suspended => {
@@ -616,7 +618,10 @@ async fn delete_devices(
 /// Keeps a row's steps in the store, so a restart picks it up there.
 fn save(ctx: &Ctx, job_id: i64, idx: i64, steps: &Steps) {
     let detail = serde_json::to_string(steps).unwrap_or_default();
-    if let Err(e) = ctx.store.set_row_state(job_id, idx, RowState::InFlight, &detail) {
+    if let Err(e) = ctx
+        .store
+        .set_row_state(job_id, idx, RowState::InFlight, &detail)
+    {
         warn!("{e}");
     }
 }
@@ -793,7 +798,16 @@ mod tests {
         let notice = UserOp::Notice { text: "hi".into() };
         assert_eq!(refusal(&notice, &base), None);
         assert!(refusal(&UserOp::Suspend, &base).is_some());
-        assert!(refusal(&notice, &TargetFacts { target: &bot, ..base }).is_some());
+        assert!(
+            refusal(
+                &notice,
+                &TargetFacts {
+                    target: &bot,
+                    ..base
+                }
+            )
+            .is_some()
+        );
         let gone = TargetFacts {
             details: Some(Account {
                 admin: false,

@@ -78,7 +78,13 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].event_id, "$a");
         store.postpone_secret_message("$a", 300).expect("postpone");
-        assert!(store.due_secret_messages(250).expect("due").iter().all(|m| m.event_id == "$b"));
+        assert!(
+            store
+                .due_secret_messages(250)
+                .expect("due")
+                .iter()
+                .all(|m| m.event_id == "$b")
+        );
         store.forget_secret_message("$b").expect("forget");
         let left = store.due_secret_messages(1000).expect("due");
         assert_eq!(left.len(), 1);

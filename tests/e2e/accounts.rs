@@ -203,7 +203,7 @@ async fn suspend_lock_and_shadow_ban_take_effect_and_undo() {
             "!suspend @nobody-here:localhost".to_owned(),
             "does not exist",
         ),
-        ("!suspend".to_owned(), "<USER>"),
+        ("!suspend".to_owned(), "name the user to suspend"),
         (format!("!unsuspend {user} --force"), "--force"),
         (format!("!lock {user} --erase"), "--erase"),
     ];

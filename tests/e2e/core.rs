@@ -51,7 +51,7 @@ async fn help_ping_and_user_answer_from_the_server() {
     assert!(
         usage
             .body
-            .contains("!deactivate <user> [--erase] [--force] [--dry-run]"),
+            .contains("!deactivate [users…] [--regex RE] [--registered-since AGE] [--inactive AGE] [--erase] [--force] [--dry-run]"),
         "{}",
         usage.body
     );

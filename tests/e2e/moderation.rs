@@ -28,9 +28,7 @@ fn job_number(preview: &ReceivedMessage) -> String {
 /// Confirms a set's preview and waits for its job's summary.
 async fn run_job(fx: &Fixture, preview: &ReceivedMessage) -> ReceivedMessage {
     let job = job_number(preview);
-    let started = fx
-        .ask(&format!("!confirm {}", confirm_code(preview)))
-        .await;
+    let started = fx.ask(&format!("!confirm {}", confirm_code(preview))).await;
     assert!(started.body.contains("started"), "{}", started.body);
     summary(fx, &job).await
 }
@@ -208,11 +206,7 @@ async fn a_new_password_arrives_as_a_file_that_is_redacted_and_logs_in() {
     let crossing = fx
         .ask_as(&helpdesk, &format!("!create-user {name} --admin"))
         .await;
-    assert!(
-        crossing.body.contains("user.admin"),
-        "{}",
-        crossing.body
-    );
+    assert!(crossing.body.contains("user.admin"), "{}", crossing.body);
     let (status, _) = fx
         .synapse
         .admin_request(
@@ -223,7 +217,10 @@ async fn a_new_password_arrives_as_a_file_that_is_redacted_and_logs_in() {
         .await;
     assert_eq!(status, 404, "nothing was created");
     let preview = fx
-        .ask_as(&helpdesk, &format!("!create-user {name} --displayname Newcomer"))
+        .ask_as(
+            &helpdesk,
+            &format!("!create-user {name} --displayname Newcomer"),
+        )
         .await;
     assert!(preview.body.contains("Create"), "{}", preview.body);
     let created = fx
@@ -254,8 +251,14 @@ async fn devices_are_deleted_notices_arrive_and_the_list_finds_new_accounts() {
 
     let vague = fx.ask(&format!("!delete-devices {user}")).await;
     assert!(vague.body.contains("say which devices"), "{}", vague.body);
-    let no_such = fx.ask(&format!("!delete-devices {user} NOSUCHDEVICE")).await;
-    assert!(no_such.body.contains("no device NOSUCHDEVICE"), "{}", no_such.body);
+    let no_such = fx
+        .ask(&format!("!delete-devices {user} NOSUCHDEVICE"))
+        .await;
+    assert!(
+        no_such.body.contains("no device NOSUCHDEVICE"),
+        "{}",
+        no_such.body
+    );
     let one = &before[0];
     let preview = fx.ask(&format!("!delete-devices {user} {one}")).await;
     assert!(preview.body.contains(one.as_str()), "{}", preview.body);
@@ -285,7 +288,9 @@ async fn devices_are_deleted_notices_arrive_and_the_list_finds_new_accounts() {
 
     // The list: found by name and by age; bad ages refused.
     let listed = fx
-        .ask(&format!("!users --search {localpart} --registered-since 1h"))
+        .ask(&format!(
+            "!users --search {localpart} --registered-since 1h"
+        ))
         .await;
     assert!(
         listed.body.contains(user) && listed.body.contains("1 match"),
@@ -424,7 +429,9 @@ async fn redactions_and_offboarding_run_to_the_end_on_synapse() {
     let bad_age = fx.ask(&format!("!redact-user {user} --since 2x")).await;
     assert!(bad_age.body.contains("2x"), "{}", bad_age.body);
     let both = fx
-        .ask(&format!("!redact-user {user} --since 1d --before 2026-01-01"))
+        .ask(&format!(
+            "!redact-user {user} --since 1d --before 2026-01-01"
+        ))
         .await;
     assert!(both.body.contains("--since"), "{}", both.body);
     let preview = fx
@@ -445,14 +452,19 @@ async fn redactions_and_offboarding_run_to_the_end_on_synapse() {
     let contents = messages_of(&fx, &room, user).await;
     assert_eq!(contents.len(), 3, "{contents:?}");
     assert!(
-        contents.iter().all(|c| c.as_object().is_some_and(|o| o.is_empty())),
+        contents
+            .iter()
+            .all(|c| c.as_object().is_some_and(|o| o.is_empty())),
         "every message redacted: {contents:?}"
     );
 
     // Offboarding: a narrower role may not; the whole playbook after one confirmation.
     send_message(&fx, &token, &room, "one more").await;
     let upload = http_client()
-        .post(fx.synapse.endpoint("/_matrix/media/v3/upload?filename=spam.txt"))
+        .post(
+            fx.synapse
+                .endpoint("/_matrix/media/v3/upload?filename=spam.txt"),
+        )
         .bearer_auth(&token)
         .header("content-type", "text/plain")
         .body("spam spam spam")
@@ -473,7 +485,8 @@ async fn redactions_and_offboarding_run_to_the_end_on_synapse() {
     );
     let done = run_job(&fx, &preview).await;
     assert!(
-        done.body.contains("suspended; messages redacted; 1 media deleted; deactivated and erased"),
+        done.body
+            .contains("suspended; messages redacted; 1 media deleted; deactivated and erased"),
         "{}",
         done.body
     );
@@ -512,7 +525,8 @@ async fn a_set_of_thirty_leaves_protected_and_remote_users_alone() {
     body.push_str(&format!("{prot1}\n{prot2}\n@spammer:elsewhere.org\n```"));
     let preview = fx.ask(&body).await;
     assert!(
-        preview.body.contains("Suspending 27 users") && preview.body.contains("Refused, left alone (3)"),
+        preview.body.contains("Suspending 27 users")
+            && preview.body.contains("Refused, left alone (3)"),
         "{}",
         preview.body
     );
@@ -540,9 +554,17 @@ async fn a_set_of_thirty_leaves_protected_and_remote_users_alone() {
 
     // Only refused users, an empty set, a regex that does not compile: one line, nothing runs.
     let only = fx.ask(&format!("!suspend\n{prot1}\n{prot2}")).await;
-    assert!(only.body.contains("all 2 users of the set are refused"), "{}", only.body);
+    assert!(
+        only.body.contains("all 2 users of the set are refused"),
+        "{}",
+        only.body
+    );
     let bad = fx.ask("!suspend --regex \"(\"").await;
-    assert!(bad.body.contains("not a regular expression"), "{}", bad.body);
+    assert!(
+        bad.body.contains("not a regular expression"),
+        "{}",
+        bad.body
+    );
     let none = fx.ask("!lock --regex '^@nobody-matches-this-xyz'").await;
     assert!(none.body.contains("no users"), "{}", none.body);
 
@@ -562,11 +584,9 @@ async fn a_set_of_thirty_leaves_protected_and_remote_users_alone() {
 async fn a_restart_mid_offboarding_resumes_and_repeats_nothing() {
     let mut fx = Fixture::start(|_| Spec::default()).await;
     let prefix = fx.synapse.unique_localpart("crash");
-    let n = 16;
+    let n = 24;
     let users = register_many(&fx, &prefix, n).await;
-    let preview = fx
-        .ask(&format!("!offboard --regex '^@{prefix}-'"))
-        .await;
+    let preview = fx.ask(&format!("!offboard --regex '^@{prefix}-'")).await;
     assert!(
         preview.body.contains(&format!("Offboarding {n} users")),
         "{}",
@@ -577,7 +597,16 @@ async fn a_restart_mid_offboarding_resumes_and_repeats_nothing() {
         .ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
     assert!(started.body.contains("started"), "{}", started.body);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Stop the bot as a crash would, as soon as the first account is through.
+    let deadline = tokio::time::Instant::now() + LONG;
+    'first: while tokio::time::Instant::now() < deadline {
+        for u in &users {
+            if flag(&fx, u, "deactivated").await {
+                break 'first;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     fx.stop_bot().await;
     let mut before = 0;
     for u in &users {
@@ -599,4 +628,81 @@ async fn a_restart_mid_offboarding_resumes_and_repeats_nothing() {
     for u in &users {
         assert!(flag(&fx, u, "deactivated").await, "{u}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_come_from_a_csv_file_and_notices_go_to_many() {
+    let fx = Fixture::start(|_| Spec::default()).await;
+    let prefix = fx.synapse.unique_localpart("set");
+    let users = register_many(&fx, &prefix, 4).await;
+
+    // A CSV file's id column, the command as its caption.
+    let csv = format!("id,displayname\n{},A\n{},B\n", users[0], users[1]);
+    let upload = fx
+        .admin
+        .send_file(
+            &fx.room_id,
+            "spam.csv",
+            csv.as_bytes(),
+            "text/csv",
+            Some("!shadow-ban"),
+        )
+        .await;
+    let preview = fx.reply_to(&fx.admin, &upload).await;
+    assert!(
+        preview.body.contains("Shadow-banning 2 users"),
+        "{}",
+        preview.body
+    );
+    let done = run_job(&fx, &preview).await;
+    assert!(done.body.contains("Done: 2"), "{}", done.body);
+    assert!(flag(&fx, &users[0], "shadow_banned").await);
+    assert!(flag(&fx, &users[1], "shadow_banned").await);
+    assert!(
+        !flag(&fx, &users[2], "shadow_banned").await,
+        "not in the file"
+    );
+
+    // A notice to many: the recipients in the preview, the notice in each one's room.
+    let preview = fx
+        .ask(&format!(
+            "!notice --to {},{} Welcome to the server",
+            users[2], users[3]
+        ))
+        .await;
+    assert!(
+        preview.body.contains("Sending a server notice to 2 users")
+            && preview.body.contains(&users[3]),
+        "{}",
+        preview.body
+    );
+    let done = run_job(&fx, &preview).await;
+    assert!(done.body.contains("Done: 2"), "{}", done.body);
+    let token = log_in(&fx, &users[3], &format!("pw-{prefix}-3-x"))
+        .await
+        .expect("login");
+    let notices = notices_for(&fx, &token).await;
+    assert!(
+        notices.iter().any(|b| b == "Welcome to the server"),
+        "{notices:?}"
+    );
+
+    // Deactivating a list in the body: both gone, the one not listed untouched.
+    let preview = fx
+        .ask(&format!("!deactivate\n- {}\n- {}", users[2], users[3]))
+        .await;
+    assert!(
+        preview.body.contains("Deactivating 2 users"),
+        "{}",
+        preview.body
+    );
+    assert!(
+        !flag(&fx, &users[2], "deactivated").await,
+        "nothing before ✅"
+    );
+    let done = run_job(&fx, &preview).await;
+    assert!(done.body.contains("Done: 2"), "{}", done.body);
+    assert!(flag(&fx, &users[2], "deactivated").await);
+    assert!(flag(&fx, &users[3], "deactivated").await);
+    assert!(!flag(&fx, &users[0], "deactivated").await);
 }
