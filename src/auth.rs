@@ -53,6 +53,8 @@ permissions! {
     UserDevices => "user.devices": "log out and delete an account's devices",
     UserRedact => "user.redact": "redact an account's messages",
     NoticeSend => "notice.send": "send server notices to accounts",
+    ReportView => "report.view": "see abuse reports (!reports, !report)",
+    ReportHandle => "report.handle": "dismiss abuse reports (!dismiss, ✅ on a report's card)",
     JobView => "job.view": "see jobs and their progress",
     JobCancel => "job.cancel": "stop running jobs",
     MediaList => "media.list": "list a user's uploads",

@@ -82,6 +82,17 @@ pub struct Config {
     /// Sets of more users than this need `--force`.
     pub max_bulk: usize,
     pub import: ImportSettings,
+    /// The reports inbox; `None` without an `[inbox]` section.
+    pub inbox: Option<InboxSettings>,
+}
+
+/// `[inbox]`: abuse reports as cards in an admin room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxSettings {
+    /// The admin room the cards go to; `None`: the first of `bot.rooms`.
+    pub room: Option<String>,
+    pub poll_interval: Duration,
+    pub remind_after: Duration,
 }
 
 /// Limits and speed of CSV imports.
@@ -113,6 +124,15 @@ struct RawConfig {
     safety: RawSafety,
     #[serde(default)]
     import: RawImport,
+    inbox: Option<RawInbox>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInbox {
+    room: Option<Spanned<String>>,
+    poll_interval: Option<Spanned<String>>,
+    remind_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -495,6 +515,36 @@ impl Config {
             import.max_rows = v as usize;
         }
 
+        let inbox = match &raw.inbox {
+            None => None,
+            Some(i) => Some(InboxSettings {
+                room: i.room.as_ref().map(|r| r.get_ref().clone()),
+                poll_interval: parse_duration_key(
+                    i.poll_interval.as_ref(),
+                    "inbox.poll_interval",
+                    Duration::from_secs(30),
+                )
+                .map_err(|(s, m)| err(s, m))?,
+                remind_after: parse_duration_key(
+                    i.remind_after.as_ref(),
+                    "inbox.remind_after",
+                    Duration::from_secs(12 * 3600),
+                )
+                .map_err(|(s, m)| err(s, m))?,
+            }),
+        };
+        if let Some(i) = &inbox
+            && i.poll_interval < Duration::from_secs(1)
+        {
+            return Err(err(
+                raw.inbox
+                    .as_ref()
+                    .and_then(|r| r.poll_interval.as_ref())
+                    .map(|p| p.span()),
+                "inbox.poll_interval: use at least \"1s\"".into(),
+            ));
+        }
+
         Ok(Config {
             homeserver_url,
             server_name,
@@ -516,6 +566,7 @@ impl Config {
             secret_ttl,
             max_bulk,
             import,
+            inbox,
         })
     }
 }

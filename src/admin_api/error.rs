@@ -107,6 +107,16 @@ impl AdminError {
         matches!(self, AdminError::NotFound { .. })
     }
 
+    /// True when Synapse does not know the endpoint (`M_UNRECOGNIZED`, or a bare 404/405): an
+    /// older version.
+    pub(crate) fn is_unrecognized(&self) -> bool {
+        match self {
+            AdminError::Synapse { errcode, .. } => errcode == "M_UNRECOGNIZED",
+            AdminError::UnexpectedResponse { status, .. } => matches!(status, 404 | 405),
+            _ => false,
+        }
+    }
+
     /// The Matrix error code, when the error came from a Synapse error body.
     #[cfg(test)]
     pub(crate) fn errcode(&self) -> Option<&str> {

@@ -9,7 +9,7 @@
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
 //!   Synapse errors to [`AdminError`] (in `error.rs` only).
 //! * The endpoint catalogue, by area: [`server`], [`users`], [`moderation`], [`media`], [`rooms`],
-//!   [`tokens`].
+//!   [`tokens`], [`reports`].
 //! * Calls that take several requests (paging, existence checks, alias resolution), as methods
 //!   of [`AdminClient`] in `paging.rs`.
 //!
@@ -20,6 +20,7 @@ mod error;
 pub(crate) mod media;
 pub(crate) mod moderation;
 mod paging;
+pub(crate) mod reports;
 pub(crate) mod rooms;
 pub(crate) mod server;
 pub(crate) mod tokens;

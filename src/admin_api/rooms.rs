@@ -750,3 +750,46 @@ mod tests {
         );
     }
 }
+
+/// `GET /_synapse/admin/v1/rooms/{room_id}/context/{event_id}?limit=0`: one event, as the server
+/// has it (sender, time), whoever may see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EventContext {
+    pub(crate) room_id: String,
+    pub(crate) event_id: String,
+}
+
+/// The event of [`EventContext`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct ContextEvent {
+    pub(crate) sender: String,
+    pub(crate) origin_server_ts: i64,
+}
+
+/// Response of [`EventContext`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct EventContextResponse {
+    pub(crate) event: ContextEvent,
+}
+
+impl Endpoint for EventContext {
+    type Response = EventContextResponse;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        format!(
+            "/_synapse/admin/v1/rooms/{}/context/{}",
+            encode_segment(&self.room_id),
+            encode_segment(&self.event_id)
+        )
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        vec![("limit", "0".into())]
+    }
+
+    fn subject(&self) -> String {
+        format!("event {}", self.event_id)
+    }
+}

@@ -491,6 +491,9 @@ fn drop_pending(ctx: &Ctx, pending: &PendingRow) {
 
 /// A reaction that passed the gate: ✅ or ❌ on a preview.
 pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
+    if super::cards::on_card_reaction(&ctx, &reaction).await {
+        return;
+    }
     let key = reaction.key.trim_end_matches('\u{FE0F}');
     let approve = if CONFIRM_KEYS.contains(&key) {
         true

@@ -2,6 +2,7 @@
 //! rooms, rate limit), the event handlers, the pipeline, the confirmation flow, the scheduler,
 //! and shutdown.
 
+mod cards;
 mod confirmation;
 mod handlers;
 mod pipeline;
@@ -143,6 +144,7 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         .context("cannot read unfinished jobs")?;
     crate::jobs::resume_all(&ctx, &unfinished).await;
     scheduler::start(&ctx);
+    crate::jobs::inbox::start(&ctx);
     info!(rooms = ctx.rooms.len(), "ready");
     Ok(BotHandle {
         ctx,

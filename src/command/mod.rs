@@ -101,6 +101,7 @@ pub(crate) enum Area {
     Rooms,
     Media,
     Registration,
+    Reports,
     Automation,
     Basics,
 }
@@ -308,6 +309,9 @@ commands! {
     "unblock-room" => UnblockRoom(unblock_room::UnblockRoom),
     "make-room-admin" => MakeRoomAdmin(make_room_admin::MakeRoomAdmin),
     "purge-history" => PurgeHistory(purge_history::PurgeHistory),
+    "reports" => Reports(reports::Reports),
+    "report" => Report(report::Report),
+    "dismiss" => Dismiss(dismiss::Dismiss),
     "tokens" => Tokens(tokens::Tokens),
     "token" => Token(token::Token),
     "token-create" => TokenCreate(token_create::TokenCreate),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::args::{Age, RoomArg, UserArg};
 use super::user_set::{SetAction, SetFilters, is_set, no_user, plan_set, resolve};
 use super::{Area, CommandError, Declared, Planned, Risk};
+use crate::admin_api::rooms::EventContext;
 use crate::admin_api::users::JoinedRooms;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -55,6 +56,9 @@ pub(crate) struct RedactUser {
     /// Only in this room
     #[arg(long, value_name = "ROOM")]
     room: Option<RoomArg>,
+    /// Only this one event (with --room; it must be the user's)
+    #[arg(long, value_name = "EVENT", requires = "room", conflicts_with_all = ["since", "before", "after"])]
+    event: Option<String>,
     /// Shown with each redaction
     #[arg(long, value_name = "TEXT")]
     reason: Option<String>,
@@ -99,12 +103,13 @@ impl Declared for RedactUser {
         ctx: &Arc<Ctx>,
         origin: &Origin,
     ) -> Result<Planned<SetAction>, CommandError> {
-        let window = Window {
+        let mut window = Window {
             after_ms: self.since.map(Age::cutoff_ms).or(self.after.map(|d| d.0)),
             before_ms: self.before.map(|d| d.0),
         };
         if let (Some(a), Some(b)) = (window.after_ms, window.before_ms)
             && a >= b
+            && self.event.is_none()
         {
             return Err(CommandError::Refused(
                 "Refused: --after must be a day before --before".into(),
@@ -117,6 +122,33 @@ impl Declared for RedactUser {
             Some(room) => vec![room.resolve(&ctx.admin).await?],
             None => Vec::new(),
         };
+        // One event: Synapse redacts by time, so the window is that event's millisecond (both
+        // ends inclusive), in its room, of its sender only.
+        if let (Some(event), Some(room)) = (&self.event, rooms.first()) {
+            let [user] = self.users.as_slice() else {
+                return Err(CommandError::Refused(
+                    "Refused: --event goes with exactly one user, its sender".into(),
+                ));
+            };
+            let user = user.resolve(&ctx.config.server_name);
+            let found = ctx
+                .admin
+                .send(&EventContext {
+                    room_id: room.clone(),
+                    event_id: event.clone(),
+                })
+                .await?;
+            if found.event.sender != user.as_str() {
+                return Err(CommandError::Refused(format!(
+                    "Refused: {event} was sent by {}, not {user}",
+                    found.event.sender
+                )));
+            }
+            window = Window {
+                after_ms: Some(found.event.origin_server_ts),
+                before_ms: Some(found.event.origin_server_ts),
+            };
+        }
         let reason = self
             .reason
             .map(|r| crate::text::clip(r.trim(), 200))
@@ -127,7 +159,11 @@ impl Declared for RedactUser {
             reason,
         };
         let resolved = resolve(ctx, origin, &self.users, &self.filters, &op, self.force).await?;
-        let mut extra = vec![Line::new().text(format!("What: {}", window_text(&window)))];
+        let what = match &self.event {
+            Some(event) => format!("the event {event}"),
+            None => window_text(&window),
+        };
+        let mut extra = vec![Line::new().text(format!("What: {what}"))];
         match (rooms.first(), resolved.targets.as_slice()) {
             (Some(room), _) => extra.push(Line::new().text("Where: ").code(room.as_str())),
             (None, [only]) => {

@@ -3,6 +3,7 @@
 //! nothing and repeats nothing; one progress message per job is edited as it goes.
 
 pub(crate) mod import;
+pub(crate) mod inbox;
 pub(crate) mod room;
 pub(crate) mod targets;
 pub(crate) mod users;

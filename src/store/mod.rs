@@ -1,6 +1,6 @@
 //! The bot's own state, in `<store_path>/syndic.sqlite3` beside matrix-sdk's store: the schema and
 //! its migrations here, each table's queries in its own file (handled events, pending
-//! confirmations, audit, jobs, schedules, messages holding secrets). All of the bot's SQL lives in this module.
+//! confirmations, audit, jobs, schedules, reports, messages holding secrets). All of the bot's SQL lives in this module.
 //!
 //! Calls are short and local, so one connection behind a mutex is enough.
 
@@ -8,6 +8,7 @@ mod audit;
 mod events;
 mod jobs;
 mod pending;
+mod reports;
 mod schedules;
 mod secrets;
 
@@ -20,6 +21,7 @@ use rusqlite::{Connection, params};
 pub(crate) use audit::{AuditFilter, AuditRow, Decision, NewAudit};
 pub(crate) use jobs::{JobRecord, JobRow, JobState, NewJob, RowState};
 pub(crate) use pending::PendingRow;
+pub(crate) use reports::{NewReport, ReportRow, ReportState};
 pub(crate) use schedules::{Schedule, ScheduleSpec};
 
 /// A storage failure: the bot cannot keep its promises without its state, so callers fail closed.
@@ -109,6 +111,28 @@ CREATE TABLE IF NOT EXISTS schedules (
     next_run_at      INTEGER NOT NULL,
     last_run_at      INTEGER
 );
+CREATE TABLE IF NOT EXISTS reports (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    synapse_id  INTEGER NOT NULL,
+    received_ts INTEGER NOT NULL,
+    reporter    TEXT NOT NULL,
+    target_user TEXT,
+    room_id     TEXT,
+    event_id    TEXT,
+    reason      TEXT,
+    media       TEXT,
+    summary     TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    card_room   TEXT,
+    card_event  TEXT,
+    handled_by  TEXT,
+    handled_how TEXT,
+    handled_at  INTEGER,
+    reminded    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (kind, synapse_id)
+);
+CREATE INDEX IF NOT EXISTS reports_by_card ON reports(card_event);
 CREATE TABLE IF NOT EXISTS secret_messages (
     event_id  TEXT PRIMARY KEY,
     room_id   TEXT NOT NULL,

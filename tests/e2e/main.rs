@@ -12,6 +12,7 @@ mod core;
 mod harness_smoke;
 mod identity;
 mod import;
+mod inbox;
 mod maintenance;
 mod moderation;
 mod support;

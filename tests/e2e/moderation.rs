@@ -98,7 +98,7 @@ fn urlencoding(s: &str) -> String {
     s.replace('$', "%24").replace(':', "%3A")
 }
 
-async fn flag(fx: &Fixture, user: &str, key: &str) -> bool {
+pub(crate) async fn flag(fx: &Fixture, user: &str, key: &str) -> bool {
     fx.user_on_server(user).await[key]
         .as_bool()
         .unwrap_or(false)
@@ -356,7 +356,7 @@ async fn notices_for(fx: &Fixture, token: &str) -> Vec<String> {
 }
 
 /// A public room the account makes, with `n` messages from it; the room ID.
-async fn room_with_messages(fx: &Fixture, token: &str, n: usize) -> String {
+pub(crate) async fn room_with_messages(fx: &Fixture, token: &str, n: usize) -> String {
     let (status, room) = as_user(
         fx,
         reqwest::Method::POST,
@@ -373,7 +373,7 @@ async fn room_with_messages(fx: &Fixture, token: &str, n: usize) -> String {
     room_id
 }
 
-async fn send_message(fx: &Fixture, token: &str, room_id: &str, body: &str) {
+pub(crate) async fn send_message(fx: &Fixture, token: &str, room_id: &str, body: &str) {
     let txn = format!("t{}", rand_suffix());
     let (status, sent) = as_user(
         fx,

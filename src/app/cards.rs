@@ -1,0 +1,89 @@
+//! Reactions on a report's card: each button is a typed command run as the one who reacted,
+//! through the same pipeline (parse, authorize, plan, confirm, audit). A reaction whose command
+//! the reactor may not run does nothing but leave its audit row.
+
+use std::sync::Arc;
+
+use matrix_sdk::ruma::OwnedEventId;
+use tracing::info;
+
+use super::confirmation::ReactionIn;
+use super::pipeline::{FileIn, Ran, audit, finish, run};
+use crate::context::{Ctx, Origin, Trigger};
+use crate::jobs::inbox::mark_handled;
+use crate::store::{Decision, ReportRow, ReportState};
+
+/// The command a button stands for on this report, if it is one.
+fn command_for(key: &str, r: &ReportRow) -> Option<Vec<String>> {
+    let user = r.target_user.clone();
+    Some(match key {
+        "✅" | "✔" | "☑" => vec!["dismiss".into(), r.id.to_string()],
+        "⏸" => vec!["suspend".into(), user?],
+        "🔨" => vec!["offboard".into(), user?],
+        "🗑" => vec![
+            "redact-user".into(),
+            user?,
+            "--room".into(),
+            r.room_id.clone()?,
+            "--event".into(),
+            r.event_id.clone()?,
+        ],
+        "☣" => vec!["quarantine".into(), r.media.clone()?],
+        _ => return None,
+    })
+}
+
+/// Whether the reaction was on a card (and so is handled here).
+pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> bool {
+    let Ok(Some(report)) = ctx.store.report_by_card(reaction.target.as_str()) else {
+        return false;
+    };
+    let key = reaction.key.trim_end_matches('\u{FE0F}');
+    let Some(argv) = command_for(key, &report) else {
+        return true;
+    };
+    if report.state != ReportState::Open {
+        return true;
+    }
+    match ctx.store.claim_event(reaction.event_id.as_str()) {
+        Ok(true) => {}
+        _ => return true,
+    }
+    let origin = Origin {
+        room_id: reaction.room_id.clone(),
+        sender: reaction.sender.clone(),
+        device: None,
+        // Answers go under the card.
+        event_id: OwnedEventId::from(reaction.target.clone()),
+        file: None,
+        room_encrypted: reaction.room_encrypted,
+        trigger: Trigger::Reaction,
+        body: String::new(),
+    };
+    match run(ctx, &origin, &argv, FileIn::default()).await {
+        Ran::Answer {
+            reply,
+            working,
+            command,
+            decision,
+        } => {
+            if decision == Decision::Refused {
+                info!(sender = %origin.sender, "card button refused: {}", reply.plain());
+                audit(ctx, &origin, &command, decision, &reply.plain());
+                return true;
+            }
+            let succeeded = reply.outcome == crate::report::Outcome::Success;
+            finish(ctx, &origin, working, &command, decision, reply).await;
+            let how = match argv[0].as_str() {
+                "suspend" => Some("sender suspended"),
+                "quarantine" => Some("media quarantined"),
+                _ => None,
+            };
+            if succeeded && let Some(how) = how {
+                mark_handled(ctx, report.id, origin.sender.as_str(), how).await;
+            }
+        }
+        Ran::Waiting => {}
+    }
+    true
+}
