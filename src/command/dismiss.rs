@@ -18,7 +18,7 @@ pub(crate) struct Dismiss {
 impl Declared for Dismiss {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::ReportHandle];
-    const AREA: Area = Area::Reports;
+    const AREA: Area = Area::Moderation;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

@@ -19,7 +19,7 @@ pub(crate) struct Lock {
 impl Declared for Lock {
     type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserLock];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {

@@ -98,10 +98,9 @@ impl CommandError {
 #[strum(ascii_case_insensitive)]
 pub(crate) enum Area {
     Accounts,
+    Moderation,
     Rooms,
     Media,
-    Registration,
-    Reports,
     Automation,
     Basics,
 }

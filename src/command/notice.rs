@@ -51,7 +51,7 @@ fn checked_text(text: String) -> Result<String, CommandError> {
 impl Declared for Notice {
     type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::NoticeSend];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {

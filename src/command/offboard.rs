@@ -55,7 +55,7 @@ impl Declared for Offboard {
         Permission::UserRedact,
         Permission::MediaDelete,
     ];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn permissions(&self) -> Vec<Permission> {

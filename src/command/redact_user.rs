@@ -87,7 +87,7 @@ pub(super) fn window_text(w: &Window) -> String {
 impl Declared for RedactUser {
     type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserRedact];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {

@@ -17,7 +17,7 @@ pub(crate) struct Report {
 impl Declared for Report {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::ReportView];
-    const AREA: Area = Area::Reports;
+    const AREA: Area = Area::Moderation;
     const INSTANT: bool = true;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {

@@ -29,7 +29,7 @@ pub(crate) struct Reports {
 impl Declared for Reports {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::ReportView];
-    const AREA: Area = Area::Reports;
+    const AREA: Area = Area::Moderation;
     const INSTANT: bool = true;
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {

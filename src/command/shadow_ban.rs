@@ -19,7 +19,7 @@ pub(crate) struct ShadowBan {
 impl Declared for ShadowBan {
     type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserShadowBan];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {

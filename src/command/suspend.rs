@@ -19,7 +19,7 @@ pub(crate) struct Suspend {
 impl Declared for Suspend {
     type Action = SetAction;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserSuspend];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {

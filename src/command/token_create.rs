@@ -29,7 +29,7 @@ pub(crate) struct TokenCreate {
 impl Declared for TokenCreate {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
-    const AREA: Area = Area::Registration;
+    const AREA: Area = Area::Accounts;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

@@ -19,7 +19,7 @@ pub(crate) struct TokenDelete {
 impl Declared for TokenDelete {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
-    const AREA: Area = Area::Registration;
+    const AREA: Area = Area::Accounts;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

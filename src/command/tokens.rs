@@ -25,7 +25,7 @@ pub(crate) struct Tokens {
 impl Declared for Tokens {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
-    const AREA: Area = Area::Registration;
+    const AREA: Area = Area::Accounts;
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
         only_encrypted(origin, "a registration token")?;

@@ -18,7 +18,7 @@ pub(crate) struct Unlock {
 impl Declared for Unlock {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserLock];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
 
     fn risk(&self) -> Risk {
         self.args.risk()

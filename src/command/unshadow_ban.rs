@@ -18,7 +18,7 @@ pub(crate) struct UnshadowBan {
 impl Declared for UnshadowBan {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserShadowBan];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
 
     fn risk(&self) -> Risk {
         self.args.risk()

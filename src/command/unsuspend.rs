@@ -18,7 +18,7 @@ pub(crate) struct Unsuspend {
 impl Declared for Unsuspend {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::UserSuspend];
-    const AREA: Area = Area::Accounts;
+    const AREA: Area = Area::Moderation;
 
     fn risk(&self) -> Risk {
         self.args.risk()
