@@ -55,6 +55,7 @@ permissions! {
     NoticeSend => "notice.send": "send server notices to accounts",
     ReportView => "report.view": "see abuse reports (!reports, !report)",
     ReportHandle => "report.handle": "dismiss abuse reports (!dismiss, ✅ on a report's card)",
+    DigestView => "digest.view": "read the daily digest (!digest): new accounts, reports, failed tasks, federation, media, updates",
     JobView => "job.view": "see jobs and their progress",
     JobCancel => "job.cancel": "stop running jobs",
     MediaList => "media.list": "list a user's uploads",

@@ -93,6 +93,17 @@ pub struct InboxSettings {
     pub room: Option<String>,
     pub poll_interval: Duration,
     pub remind_after: Duration,
+    /// New accounts are gathered into one notice this often; `None`: never.
+    pub signups_every: Option<Duration>,
+    /// Display names matching any of these (regular expressions, checked at load) are flagged.
+    pub suspicious_names: Vec<String>,
+    /// More new accounts than this within `wave_window` raise an alert at once.
+    pub wave_threshold: usize,
+    pub wave_window: Duration,
+    /// The daily digest's time (hour, minute, UTC); `None`: only `!digest`.
+    pub digest_at: Option<(u32, u32)>,
+    /// Synapse unreachable for longer than this is reported once it answers again.
+    pub outage_alert_after: Duration,
 }
 
 /// Limits and speed of CSV imports.
@@ -133,6 +144,13 @@ struct RawInbox {
     room: Option<Spanned<String>>,
     poll_interval: Option<Spanned<String>>,
     remind_after: Option<Spanned<String>>,
+    signups_every: Option<Spanned<String>>,
+    #[serde(default)]
+    suspicious_names: Vec<Spanned<String>>,
+    wave_threshold: Option<Spanned<i64>>,
+    wave_window: Option<Spanned<String>>,
+    digest_at: Option<Spanned<String>>,
+    outage_alert_after: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -531,8 +549,77 @@ impl Config {
                     Duration::from_secs(12 * 3600),
                 )
                 .map_err(|(s, m)| err(s, m))?,
+                signups_every: match &i.signups_every {
+                    None => None,
+                    Some(v) => Some(
+                        parse_duration_key(Some(v), "inbox.signups_every", Duration::ZERO)
+                            .map_err(|(s, m)| err(s, m))?,
+                    ),
+                },
+                suspicious_names: {
+                    let mut names = Vec::new();
+                    for re in &i.suspicious_names {
+                        regex::Regex::new(re.get_ref()).map_err(|e| {
+                            err(
+                                Some(re.span()),
+                                format!(
+                                    "inbox.suspicious_names: {:?} is not a regular expression ({})",
+                                    re.get_ref(),
+                                    e.to_string().lines().last().unwrap_or("").trim()
+                                ),
+                            )
+                        })?;
+                        names.push(re.get_ref().clone());
+                    }
+                    names
+                },
+                wave_threshold: match &i.wave_threshold {
+                    None => 20,
+                    Some(v) if (1..=1_000_000).contains(v.get_ref()) => *v.get_ref() as usize,
+                    Some(v) => {
+                        return Err(err(
+                            Some(v.span()),
+                            "inbox.wave_threshold: use a number from 1 to 1000000".into(),
+                        ));
+                    }
+                },
+                wave_window: parse_duration_key(
+                    i.wave_window.as_ref(),
+                    "inbox.wave_window",
+                    Duration::from_secs(600),
+                )
+                .map_err(|(s, m)| err(s, m))?,
+                digest_at: match &i.digest_at {
+                    None => None,
+                    Some(v) => Some(parse_hh_mm(v.get_ref()).ok_or_else(|| {
+                        err(
+                            Some(v.span()),
+                            format!(
+                                "inbox.digest_at: {:?} is not a time; write it as \"08:30\" (UTC)",
+                                v.get_ref()
+                            ),
+                        )
+                    })?),
+                },
+                outage_alert_after: parse_duration_key(
+                    i.outage_alert_after.as_ref(),
+                    "inbox.outage_alert_after",
+                    Duration::from_secs(120),
+                )
+                .map_err(|(s, m)| err(s, m))?,
             }),
         };
+        if let Some(i) = &inbox
+            && i.signups_every.is_some_and(|d| d < Duration::from_secs(5))
+        {
+            return Err(err(
+                raw.inbox
+                    .as_ref()
+                    .and_then(|r| r.signups_every.as_ref())
+                    .map(|p| p.span()),
+                "inbox.signups_every: use at least \"5s\"".into(),
+            ));
+        }
         if let Some(i) = &inbox
             && i.poll_interval < Duration::from_secs(1)
         {
@@ -569,6 +656,13 @@ impl Config {
             inbox,
         })
     }
+}
+
+/// `HH:MM` (24-hour) → (hour, minute).
+fn parse_hh_mm(s: &str) -> Option<(u32, u32)> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.trim().len() == 5).then_some((h, m))
 }
 
 fn parse_user_id(value: &Spanned<String>, key: &str) -> Result<OwnedUserId, String> {

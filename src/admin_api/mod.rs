@@ -9,7 +9,7 @@
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
 //!   Synapse errors to [`AdminError`] (in `error.rs` only).
 //! * The endpoint catalogue, by area: [`server`], [`users`], [`moderation`], [`media`], [`rooms`],
-//!   [`tokens`], [`reports`].
+//!   [`tokens`], [`reports`], [`health`].
 //! * Calls that take several requests (paging, existence checks, alias resolution), as methods
 //!   of [`AdminClient`] in `paging.rs`.
 //!
@@ -17,6 +17,7 @@
 
 mod de;
 mod error;
+pub(crate) mod health;
 pub(crate) mod media;
 pub(crate) mod moderation;
 mod paging;

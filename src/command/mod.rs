@@ -311,6 +311,7 @@ commands! {
     "reports" => Reports(reports::Reports),
     "report" => Report(report::Report),
     "dismiss" => Dismiss(dismiss::Dismiss),
+    "digest" => Digest(digest::Digest),
     "tokens" => Tokens(tokens::Tokens),
     "token" => Token(token::Token),
     "token-create" => TokenCreate(token_create::TokenCreate),

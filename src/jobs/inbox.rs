@@ -1,4 +1,5 @@
-//! The reports inbox: Synapse's event and user reports read every `inbox.poll_interval`, each new
+//! The reports inbox (and, each poll, `super::watch`'s sign-ups, waves, digest and health):
+//! Synapse's event and user reports read every `inbox.poll_interval`, each new
 //! one stored and posted as one card in the inbox room; cards of reports handled here or gone from
 //! Synapse (handled in another tool) edited to say so; one reminder for reports left open past
 //! `inbox.remind_after`. A report is stored before its card is posted, so a restart neither
@@ -68,8 +69,13 @@ pub(crate) fn start(ctx: &Arc<Ctx>) {
     info!(room_id = %room, "reports inbox on");
     let c = ctx.clone();
     ctx.spawn(async move {
+        let mut health = super::watch::Health::default();
         loop {
+            health.check(&c, &room, &settings).await;
             poll_once(&c, &room, settings.remind_after).await;
+            super::watch::check_wave(&c, &room, &settings).await;
+            super::watch::tell_signups(&c, &room, &settings).await;
+            super::watch::daily_digest(&c, &room, &settings).await;
             tokio::time::sleep(settings.poll_interval).await;
         }
     });

@@ -7,6 +7,7 @@ pub(crate) mod inbox;
 pub(crate) mod room;
 pub(crate) mod targets;
 pub(crate) mod users;
+pub(crate) mod watch;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -133,6 +133,10 @@ CREATE TABLE IF NOT EXISTS reports (
     UNIQUE (kind, synapse_id)
 );
 CREATE INDEX IF NOT EXISTS reports_by_card ON reports(card_event);
+CREATE TABLE IF NOT EXISTS inbox_state (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS secret_messages (
     event_id  TEXT PRIMARY KEY,
     room_id   TEXT NOT NULL,

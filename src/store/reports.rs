@@ -1,5 +1,5 @@
 //! The `reports` table: every abuse report the inbox has seen, its card in the room, and who
-//! handled it how. A report is stored before its card is posted, so a restart posts the cards
+//! handled it how; and `inbox_state`, the inbox's few marks (last wave alert, sign-ups told). A report is stored before its card is posted, so a restart posts the cards
 //! still missing and never one twice.
 
 use rusqlite::{OptionalExtension, params};
@@ -83,6 +83,35 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportRow> {
 }
 
 impl Store {
+    /// A mark the inbox keeps (when the last wave alert went out, up to when sign-ups were told).
+    pub(crate) fn inbox_mark(&self, key: &str) -> StoreResult<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT value FROM inbox_state WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub(crate) fn set_inbox_mark(&self, key: &str, value: i64) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO inbox_state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// How many reports are open.
+    pub(crate) fn open_report_count(&self) -> StoreResult<i64> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM reports WHERE state = 'open'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Stores a report not seen before; `None` when it was.
     pub(crate) fn add_report(&self, r: &NewReport) -> StoreResult<Option<i64>> {
         let conn = self.conn();

@@ -204,3 +204,209 @@ async fn reports_become_cards_whose_buttons_act_and_a_restart_loses_none() {
     let dismiss = fx.ask_as(&viewer, "!dismiss 1").await;
     assert!(dismiss.body.contains("report.handle"), "{}", dismiss.body);
 }
+
+/// Registers `n` accounts named `<prefix>-<i>`, four at a time.
+async fn register_burst(fx: &Fixture, prefix: &str, n: usize) {
+    use futures_util::StreamExt;
+    let synapse = fx.synapse;
+    futures_util::stream::iter(0..n)
+        .map(|i| async move {
+            let localpart = format!("{prefix}-{i}");
+            let name = format!("Spammy {i}");
+            synapse
+                .register_with_display_name(
+                    &localpart,
+                    &format!("pw-{localpart}-x"),
+                    false,
+                    Some(&name),
+                )
+                .await
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+fn bot_messages_after(
+    fx: &Fixture,
+    mark: crate::support::Mark,
+    needle: &str,
+) -> Vec<ReceivedMessage> {
+    fx.admin
+        .messages_after(mark, &fx.room_id)
+        .into_iter()
+        .filter(|m| m.sender == fx.bot_user_id && m.replaces.is_none() && m.body.contains(needle))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_thirty_sign_ups_raises_exactly_one_wave_alert_and_is_told_flagged() {
+    // Alone: nobody else registers meanwhile, so the window holds only this burst.
+    let fx = Fixture::start_exclusive(
+        |_| Spec {
+            tail: "[inbox]\npoll_interval = \"1s\"\nwave_threshold = 25\nwave_window = \"15s\"\nsignups_every = \"5s\"\nsuspicious_names = [\"^Spammy \"]\n"
+                .into(),
+            ..Spec::default()
+        },
+        Vec::new(),
+    )
+    .await;
+    // Accounts made before (other tests, this fixture) leave the window first.
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    let mark = fx.admin.mark();
+    let prefix = fx.synapse.unique_localpart("burst");
+    register_burst(&fx, &prefix, 30).await;
+    let bot = fx.bot_user_id.clone();
+    let alert = fx
+        .admin
+        .wait_for_message_after(
+            mark,
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with("Sign-up wave:"),
+            CARD_WAIT,
+        )
+        .await;
+    assert!(
+        alert.body.contains("!suspend --registered-since 15s")
+            && alert.body.contains("!users --registered-since 15s")
+            && alert.body.contains(&prefix),
+        "{}",
+        alert.body
+    );
+    // The sign-ups notice: the new accounts, flagged.
+    let bot = fx.bot_user_id.clone();
+    let told = fx
+        .admin
+        .wait_for_message_after(
+            mark,
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with("New accounts since"),
+            CARD_WAIT,
+        )
+        .await;
+    assert!(
+        told.body.contains(&prefix)
+            && told.body.contains("no e-mail")
+            && told.body.contains("suspicious name"),
+        "{}",
+        told.body
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        bot_messages_after(&fx, mark, "Sign-up wave:").len(),
+        1,
+        "exactly one alert for one wave"
+    );
+}
+
+/// The number after `label` in `body`.
+fn number_after(body: &str, label: &str) -> Option<u64> {
+    let at = body.find(label)? + label.len();
+    body[at..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_counts_what_the_admin_api_reports() {
+    let synapse = crate::support::Synapse::shared();
+    let viewer = Human::new(synapse, "digest-viewer").await;
+    let viewer_id = viewer.user_id();
+    // Alone, so no account appears between the digest and the check.
+    let fx = Fixture::start_exclusive(
+        |_| Spec::default().role("viewers", &[&viewer_id], &["report.view"]),
+        vec![&viewer],
+    )
+    .await;
+    let refused = fx.ask_as(&viewer, "!digest").await;
+    assert!(refused.body.contains("digest.view"), "{}", refused.body);
+    let digest = fx.ask("!digest").await;
+    let users = fx
+        .admin_get("/_synapse/admin/v2/users?deactivated=true&locked=true&guests=false&limit=1")
+        .await;
+    // The harness's Synapse is younger than a day: every account is new.
+    assert_eq!(
+        number_after(&digest.body, "New accounts (24 h):"),
+        users["total"].as_u64(),
+        "{}",
+        digest.body
+    );
+    let events = fx
+        .admin_get("/_synapse/admin/v1/event_reports?limit=1")
+        .await;
+    let user_reports = fx
+        .admin_get("/_synapse/admin/v1/user_reports?limit=1")
+        .await;
+    assert!(
+        digest.body.contains(&format!(
+            "Reports on Synapse: {} event, {} user",
+            events["total"], user_reports["total"]
+        )),
+        "{}",
+        digest.body
+    );
+    let tasks = fx
+        .admin_get("/_synapse/admin/v1/scheduled_tasks?status=failed")
+        .await;
+    let day_ago = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64)
+        - 86_400_000;
+    let failed = tasks["scheduled_tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["timestamp_ms"].as_i64().is_some_and(|ts| ts >= day_ago))
+        .count() as u64;
+    assert_eq!(
+        number_after(&digest.body, "Failed scheduled tasks (24 h):"),
+        Some(failed),
+        "{}",
+        digest.body
+    );
+    assert!(
+        digest.body.contains("Federation: 0 destinations")
+            && digest.body.contains("Background updates:"),
+        "{}",
+        digest.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_told_once_synapse_answers_again() {
+    let proxy = crate::support::proxy::Proxy::start(&crate::support::Synapse::shared().url()).await;
+    let url = proxy.url().clone();
+    let fx = Fixture::start(move |_| Spec {
+        homeserver_url: Some(url),
+        tail: "[inbox]\npoll_interval = \"1s\"\noutage_alert_after = \"2s\"\nwave_threshold = 100000\n"
+            .into(),
+        ..Spec::default()
+    })
+    .await;
+    let mark = fx.admin.mark();
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    proxy.restore();
+    let bot = fx.bot_user_id.clone();
+    let told = fx
+        .admin
+        .wait_for_message_after(
+            mark,
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with("Synapse could not be reached from"),
+            CARD_WAIT,
+        )
+        .await;
+    assert!(told.body.contains("Delayed meanwhile"), "{}", told.body);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        bot_messages_after(&fx, mark, "Synapse could not be reached").len(),
+        1,
+        "said once"
+    );
+}

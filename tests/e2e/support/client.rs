@@ -686,6 +686,23 @@ impl Human {
             .collect()
     }
 
+    /// The messages observed in a room after `mark`, in arrival order.
+    pub fn messages_after(
+        &self,
+        mark: Mark,
+        room: &(impl AsRoomId + ?Sized),
+    ) -> Vec<ReceivedMessage> {
+        let room_id = room.as_room_id();
+        self.seen()
+            .into_iter()
+            .skip(mark.0)
+            .filter_map(|s| match s {
+                Seen::Message(m) if m.room_id == room_id => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Waits for a message in the room matching `predicate`, looking at everything observed
     /// since login (so a message that arrived before the call counts).
     pub async fn wait_for_message(
