@@ -893,4 +893,38 @@ protected_users = ["@ceo:example.org"]
         let e = parse(&text.replace("= 50", "= 9007199254740992")).expect_err("range");
         assert!(e.to_string().contains("roles.min_power_level"), "{e}");
     }
+
+    #[test]
+    fn the_inbox_and_the_account_safety_keys_parse_with_their_defaults() {
+        let c = parse(GOOD).expect("valid");
+        assert_eq!(c.inbox, None, "no [inbox] section: no inbox");
+        assert_eq!(c.secret_ttl, Duration::from_secs(900));
+        assert_eq!(c.max_bulk, 50);
+        let text = format!(
+            "{}\n[inbox]\nsuspicious_names = [\"(?i)crypto\"]\ndigest_at = \"08:30\"\n",
+            GOOD.replace("[safety]", "[safety]\nsecret_ttl = \"5m\"\nmax_bulk = 10")
+        );
+        let c = parse(&text).expect("valid");
+        assert_eq!((c.secret_ttl, c.max_bulk), (Duration::from_secs(300), 10));
+        let inbox = c.inbox.expect("inbox");
+        assert_eq!(inbox.poll_interval, Duration::from_secs(30));
+        assert_eq!(inbox.remind_after, Duration::from_secs(12 * 3600));
+        assert_eq!((inbox.wave_threshold, inbox.wave_window), (20, Duration::from_secs(600)));
+        assert_eq!(inbox.signups_every, None);
+        assert_eq!(inbox.digest_at, Some((8, 30)));
+        assert_eq!(inbox.outage_alert_after, Duration::from_secs(120));
+        for (bad, key) in [
+            ("digest_at = \"25:00\"", "inbox.digest_at"),
+            ("suspicious_names = [\"(\"]", "inbox.suspicious_names"),
+            ("wave_threshold = 0", "inbox.wave_threshold"),
+            ("signups_every = \"1s\"", "inbox.signups_every"),
+            ("poll_interval = \"soon\"", "inbox.poll_interval"),
+        ] {
+            let text = format!("{GOOD}\n[inbox]\n{bad}\n");
+            let e = parse(&text).expect_err(bad);
+            assert!(e.to_string().contains(key), "{bad}: {e}");
+        }
+        let e = parse(&GOOD.replace("[safety]", "[safety]\nmax_bulk = 0")).expect_err("zero");
+        assert!(e.to_string().contains("safety.max_bulk"), "{e}");
+    }
 }
