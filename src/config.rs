@@ -909,7 +909,10 @@ protected_users = ["@ceo:example.org"]
         let inbox = c.inbox.expect("inbox");
         assert_eq!(inbox.poll_interval, Duration::from_secs(30));
         assert_eq!(inbox.remind_after, Duration::from_secs(12 * 3600));
-        assert_eq!((inbox.wave_threshold, inbox.wave_window), (20, Duration::from_secs(600)));
+        assert_eq!(
+            (inbox.wave_threshold, inbox.wave_window),
+            (20, Duration::from_secs(600))
+        );
         assert_eq!(inbox.signups_every, None);
         assert_eq!(inbox.digest_at, Some((8, 30)));
         assert_eq!(inbox.outage_alert_after, Duration::from_secs(120));

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use matrix_sdk::ruma::OwnedEventId;
 use tracing::info;
 
 use super::confirmation::ReactionIn;
@@ -54,7 +53,7 @@ pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> b
         sender: reaction.sender.clone(),
         device: None,
         // Answers go under the card.
-        event_id: OwnedEventId::from(reaction.target.clone()),
+        event_id: reaction.target.clone(),
         file: None,
         room_encrypted: reaction.room_encrypted,
         trigger: Trigger::Reaction,

@@ -199,8 +199,9 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         );
     }
     // A second approver can only be waited for where a preview waits: a reversible change would
-    // run at once, so it is refused instead (read-only commands and dry runs change nothing).
-    if origin.trigger == Trigger::Message
+    // run at once, so it is refused instead (read-only commands and dry runs change nothing). A
+    // button on a report card is such a change too.
+    if matches!(origin.trigger, Trigger::Message | Trigger::Reaction)
         && command.risk() == Risk::Reversible
         && let Some(p) = command
             .permissions()

@@ -145,6 +145,11 @@ struct Harness {
 
 impl Harness {
     async fn new(confirm_timeout: &str) -> Self {
+        Self::new_with(confirm_timeout, "").await
+    }
+
+    /// With more of bot.toml after the roles (a `[safety]` section, say).
+    async fn new_with(confirm_timeout: &str, tail: &str) -> Self {
         let synapse = MockServer::start().await;
         let dir = tempfile::tempdir().expect("tmp");
         let text = format!(
@@ -169,6 +174,8 @@ allow = ["*"]
 name = "helpdesk"
 users = ["{BOB}"]
 allow = ["user.info", "help"]
+
+{tail}
 "#,
             url = synapse.uri(),
             store = dir.path().display(),
@@ -504,4 +511,39 @@ async fn an_unverified_session_is_refused_before_the_command_is_read() {
         Vec::<String>::new(),
         "nothing reached Synapse"
     );
+}
+
+#[tokio::test]
+async fn a_card_button_needing_a_second_approver_is_refused_and_changes_nothing() {
+    let h = Harness::new_with("10m", "[safety]\ntwo_person = [\"user.suspend\"]\n").await;
+    let id = h
+        .ctx
+        .store
+        .add_report(&crate::store::NewReport {
+            kind: "event",
+            synapse_id: 1,
+            received_ts: 0,
+            reporter: BOB.into(),
+            target_user: Some("@spam:example.org".into()),
+            room_id: Some(ROOM.into()),
+            event_id: Some("$reported".into()),
+            reason: None,
+            media: None,
+            summary: "About: @spam:example.org".into(),
+        })
+        .expect("store")
+        .expect("new");
+    h.ctx
+        .store
+        .set_report_card(id, ROOM, "$card")
+        .expect("card");
+    let card = OwnedEventId::try_from("$card").expect("id");
+    h.react(ALICE, &card, "⏸").await;
+    assert_eq!(
+        h.requests().await,
+        Vec::<String>::new(),
+        "nothing was asked of Synapse"
+    );
+    let row = h.ctx.store.report(id).expect("read").expect("row");
+    assert_eq!(row.state, crate::store::ReportState::Open);
 }

@@ -55,10 +55,12 @@ impl Declared for Notice {
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
+        match (self.dry_run, &self.to) {
+            (true, _) => Risk::ReadOnly,
+            // One notice is sent at once, without a preview (so never where a second approver
+            // is asked for).
+            (false, None) => Risk::Reversible,
+            (false, Some(_)) => Risk::Irreversible,
         }
     }
 
