@@ -84,6 +84,20 @@ pub struct Config {
     pub import: ImportSettings,
     /// The reports inbox; `None` without an `[inbox]` section.
     pub inbox: Option<InboxSettings>,
+    /// Where `/metrics` and `/health` are served; `None` without a `[metrics]` section.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    pub log_format: LogFormat,
+}
+
+/// `log.format`: how the bot writes its log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line, for log systems.
+    Json,
 }
 
 /// `[inbox]`: abuse reports as cards in an admin room.
@@ -136,6 +150,22 @@ struct RawConfig {
     #[serde(default)]
     import: RawImport,
     inbox: Option<RawInbox>,
+    metrics: Option<RawMetrics>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    #[serde(default)]
+    format: LogFormat,
 }
 
 #[derive(Deserialize, Default)]
@@ -632,6 +662,22 @@ impl Config {
             ));
         }
 
+        let metrics_listen = match &raw.metrics {
+            None => None,
+            Some(m) => Some(match &m.listen {
+                None => std::net::SocketAddr::from(([127, 0, 0, 1], 9108)),
+                Some(l) => l.get_ref().parse().map_err(|_| {
+                    err(
+                        Some(l.span()),
+                        format!(
+                            "metrics.listen: {:?} is not an address; write it as \"127.0.0.1:9108\"",
+                            l.get_ref()
+                        ),
+                    )
+                })?,
+            }),
+        };
+
         Ok(Config {
             homeserver_url,
             server_name,
@@ -654,6 +700,8 @@ impl Config {
             max_bulk,
             import,
             inbox,
+            metrics_listen,
+            log_format: raw.log.format,
         })
     }
 }

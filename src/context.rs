@@ -11,7 +11,7 @@ use matrix_sdk::ruma::{
 use tokio::task::JoinSet;
 
 use crate::admin_api::AdminClient;
-use crate::auth::Grants;
+use crate::auth::{Grants, Roles};
 use crate::config::Config;
 use crate::matrix::chat::{Chat, ChatError};
 use crate::report::Reply;
@@ -27,6 +27,9 @@ pub(crate) struct Ctx {
     pub(crate) user_id: OwnedUserId,
     /// The configured admin rooms, aliases resolved.
     pub(crate) rooms: HashSet<OwnedRoomId>,
+    /// The roles in force: `config.roles` at start, replaced by [`Ctx::replace_roles`] on a
+    /// reload.
+    roles: std::sync::RwLock<Arc<Roles>>,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -39,7 +42,9 @@ impl Ctx {
         user_id: OwnedUserId,
         rooms: HashSet<OwnedRoomId>,
     ) -> Self {
+        let roles = std::sync::RwLock::new(Arc::new(config.roles.clone()));
         Self {
+            roles,
             config,
             chat,
             admin,
@@ -70,12 +75,23 @@ impl Ctx {
     /// What `user` may do in `room`: the roles listing them, and those granted by their power
     /// level in the room's current state (only in an admin room, only while joined to it).
     pub(crate) async fn grants(&self, room: &RoomId, user: &UserId) -> Grants {
-        let level = if self.config.roles.by_power_level() && self.is_admin_room(room) {
+        let roles = self.roles();
+        let level = if roles.by_power_level() && self.is_admin_room(room) {
             self.chat.power_level(room, user).await
         } else {
             None
         };
-        self.config.roles.of(user, level)
+        roles.of(user, level)
+    }
+
+    /// The roles in force now.
+    pub(crate) fn roles(&self) -> Arc<Roles> {
+        self.roles.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts new roles in force (a reload); every check from now on reads them.
+    pub(crate) fn replace_roles(&self, roles: Roles) {
+        *self.roles.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(roles);
     }
 
     /// [`Self::is_admin_room`] for a room ID kept as text (schedules, jobs, command arguments): an
@@ -173,4 +189,6 @@ pub(crate) struct Origin {
     pub(crate) trigger: Trigger,
     /// The message's lines after the command line (a list of users, a notice's text).
     pub(crate) body: String,
+    /// The command's server timestamp (ms), for the latency metric; none for schedules.
+    pub(crate) sent_at_ms: Option<i64>,
 }

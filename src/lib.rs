@@ -18,6 +18,7 @@ pub mod check;
 pub mod config;
 mod confirm;
 mod matrix;
+mod metrics;
 mod report;
 mod store;
 mod text;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use syndic::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 /// Chat-ops bot for Synapse administrators.
@@ -60,14 +61,10 @@ const DEFAULT_FILTER: &str = "info,matrix_sdk=warn,matrix_sdk::http_client=off,m
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SYNDIC_LOG")
-                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // `run` logs as its config says (read first); everything else as text.
+    if !matches!(cli.command, Cmd::Run { .. }) {
+        init_logging(LogFormat::Text);
+    }
     if let Cmd::Audit { action } = &cli.command {
         let ok = match action {
             AuditCmd::Verify { config } => syndic::audit_cli::verify(config),
@@ -108,6 +105,20 @@ fn main() -> ExitCode {
     }
 }
 
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("SYNDIC_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+}
+
 /// glibc gives every thread that allocates its own malloc arena (up to 8 per core), which mostly
 /// holds freed memory: two are plenty for a bot and keep its resident memory small.
 fn limit_malloc_arenas() {
@@ -126,6 +137,7 @@ async fn run(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    init_logging(config.log_format);
     let mut handle = match syndic::app::start(config).await {
         Ok(h) => h,
         Err(e) => {
@@ -133,11 +145,21 @@ async fn run(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = tokio::select! {
-        r = handle.wait() => r,
-        _ = shutdown_signal() => {
-            tracing::info!("shutting down");
-            Ok(())
+    let reloader = handle.roles_reloader();
+    let mut hangups = hangups();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let result = loop {
+        tokio::select! {
+            r = handle.wait() => break r,
+            _ = &mut stop => {
+                tracing::info!("shutting down");
+                break Ok(());
+            }
+            _ = next_hangup(&mut hangups) => match reloader.reload(&path) {
+                Ok(n) => tracing::info!("SIGHUP: {n} roles in force"),
+                Err(e) => tracing::error!("SIGHUP: the file was not applied, the roles in force stay: {e}"),
+            },
         }
     };
     handle.shutdown().await;
@@ -148,6 +170,31 @@ async fn run(path: PathBuf) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+#[cfg(unix)]
+fn hangups() -> Hangups {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+}
+#[cfg(not(unix))]
+fn hangups() -> Hangups {}
+
+/// The next SIGHUP (never, where there are none).
+async fn next_hangup(h: &mut Hangups) {
+    #[cfg(unix)]
+    if let Some(h) = h
+        && h.recv().await.is_some()
+    {
+        return;
+    }
+    #[cfg(not(unix))]
+    let _ = h;
+    std::future::pending::<()>().await
 }
 
 async fn shutdown_signal() {

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "confirm",
             "matrix",
+            "metrics",
             "report",
             "store",
             "text",

@@ -348,6 +348,7 @@ impl AdminClient {
                 );
                 return Err(error);
             }
+            crate::metrics::get().admin_retry(rate_limited);
             if rate_limited {
                 tracing::debug!(
                     method = %ep.method(),
@@ -388,11 +389,16 @@ impl AdminClient {
         if let Some(body) = body {
             req = req.json(body);
         }
+        let endpoint = crate::metrics::endpoint_label(url.path());
         let resp = match req.send().await {
             Ok(resp) => resp,
-            Err(e) => return Attempt::Transient(self.transport_error(&e, ep.timeout())),
+            Err(e) => {
+                crate::metrics::get().admin_request(&endpoint, 0);
+                return Attempt::Transient(self.transport_error(&e, ep.timeout()));
+            }
         };
         let status = resp.status();
+        crate::metrics::get().admin_request(&endpoint, status.as_u16());
         let retry_after_header = resp
             .headers()
             .get(RETRY_AFTER)

@@ -58,6 +58,7 @@ pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> b
         room_encrypted: reaction.room_encrypted,
         trigger: Trigger::Reaction,
         body: String::new(),
+        sent_at_ms: None,
     };
     match run(ctx, &origin, &argv, FileIn::default()).await {
         Ran::Answer {

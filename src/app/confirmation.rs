@@ -83,8 +83,9 @@ async fn approvers(
         .into_iter()
         .filter(|(user, _)| user != author && *user != ctx.user_id)
         .filter(|(user, level)| {
-            let level = ctx.config.roles.by_power_level().then_some(*level);
-            ctx.config.roles.of(user, level).authorize(required).is_ok()
+            let roles = ctx.roles();
+            let level = roles.by_power_level().then_some(*level);
+            roles.of(user, level).authorize(required).is_ok()
         })
         .map(|(user, _)| user)
         .collect();
@@ -463,6 +464,7 @@ async fn decide_inner(
         room_encrypted: origin.room_encrypted,
         trigger: origin.trigger,
         body: String::new(),
+        sent_at_ms: None,
     };
     let reply = action
         .execute(ctx, &command_origin)
@@ -529,6 +531,7 @@ pub(crate) async fn on_reaction(ctx: Arc<Ctx>, reaction: ReactionIn) {
         room_encrypted: reaction.room_encrypted,
         trigger: Trigger::Reaction,
         body: String::new(),
+        sent_at_ms: None,
     };
     // Another room's previews are not this room's business: silent, as for any other message.
     if pending.room_id != origin.room_id.as_str() {

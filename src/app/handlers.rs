@@ -50,6 +50,7 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
                         None => false,
                     },
                     content: ev.content,
+                    sent_at_ms: Some(i64::from(ev.origin_server_ts.get())),
                 };
                 let c2 = ctx.clone();
                 ctx.spawn(async move { on_message_from(c2, msg, device).await });

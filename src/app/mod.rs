@@ -5,6 +5,7 @@
 mod cards;
 mod confirmation;
 mod handlers;
+mod metrics_server;
 mod pipeline;
 mod scheduler;
 #[cfg(test)]
@@ -29,6 +30,25 @@ use crate::matrix::sync;
 use crate::store::Store;
 
 /// A started bot. Dropping it does not stop it: call [`BotHandle::shutdown`].
+/// Puts the roles of a re-read configuration file in force.
+#[derive(Clone)]
+pub struct RolesReloader {
+    ctx: Arc<Ctx>,
+}
+
+impl RolesReloader {
+    /// Reads the configuration file again and puts its roles in force. A file that does not load
+    /// keeps the roles in force and says why; nothing else changes on a reload (rooms, safety and
+    /// the homeserver need a restart). The number of roles now in force.
+    pub fn reload(&self, path: &std::path::Path) -> Result<usize, crate::config::ConfigError> {
+        let config = Config::load(path)?;
+        let n = config.roles.len();
+        self.ctx.replace_roles(config.roles);
+        info!(roles = n, "roles reloaded from {}", path.display());
+        Ok(n)
+    }
+}
+
 pub struct BotHandle {
     ctx: Arc<Ctx>,
     client: Client,
@@ -36,9 +56,22 @@ pub struct BotHandle {
     /// Taken by [`BotHandle::wait`] once it has seen the loop end.
     sync_task: Option<tokio::task::JoinHandle<Result<(), sync::SyncEnd>>>,
     handlers: Vec<EventHandlerHandle>,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl BotHandle {
+    /// What reloads the roles while the bot runs (`SIGHUP`).
+    pub fn roles_reloader(&self) -> RolesReloader {
+        RolesReloader {
+            ctx: self.ctx.clone(),
+        }
+    }
+
+    /// Where `/metrics` and `/health` are served, if they are.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+
     /// The bot's Matrix client (its device, its session).
     pub fn client(&self) -> &Client {
         &self.client
@@ -145,6 +178,10 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     crate::jobs::resume_all(&ctx, &unfinished).await;
     scheduler::start(&ctx);
     crate::jobs::inbox::start(&ctx);
+    let metrics_addr = match ctx.config.metrics_listen {
+        Some(addr) => Some(metrics_server::start(&ctx, addr).await?),
+        None => None,
+    };
     info!(rooms = ctx.rooms.len(), "ready");
     Ok(BotHandle {
         ctx,
@@ -152,6 +189,7 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         shutdown,
         sync_task: Some(sync_task),
         handlers,
+        metrics_addr,
     })
 }
 

@@ -34,6 +34,8 @@ pub(crate) struct MessageIn {
     /// Sent from a session its owner cross-signed (see `matrix::gate::signed_by_owner`).
     pub(crate) device_verified: bool,
     pub(crate) content: RoomMessageEventContent,
+    /// Its server timestamp (ms).
+    pub(crate) sent_at_ms: Option<i64>,
 }
 
 /// Longest command line and outcome text kept in the audit trail.
@@ -108,6 +110,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
         room_encrypted: msg.room_encrypted,
         trigger: Trigger::Message,
         body: String::new(),
+        sent_at_ms: msg.sent_at_ms,
     };
     // A password is not enough: commands (and !confirm) come only from sessions their owner
     // cross-signed. Checked before the command is even read.
@@ -463,6 +466,10 @@ pub(crate) async fn finish(
 pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decision, outcome: &str) {
     let device = origin.device.as_ref().map(|d| d.as_str());
     info!(room = %origin.room_id, sender = %origin.sender, device, command, decision = decision.name(), outcome, "audit");
+    // Only declared names become labels: what a sender typed never does.
+    let word = command.split_whitespace().next().unwrap_or("");
+    let name = crate::command::info(word).map_or("unknown", |i| i.name);
+    crate::metrics::get().command(name, decision.name(), origin.sent_at_ms);
     if let Err(e) = ctx.store.audit(&NewAudit {
         room_id: origin.room_id.as_str(),
         sender: origin.sender.as_str(),

@@ -72,6 +72,7 @@ async fn run_once(ctx: &Arc<Ctx>, s: &Schedule) {
         room_encrypted: false,
         trigger: Trigger::Schedule { id: s.id },
         body: String::new(),
+        sent_at_ms: None,
     };
     let (result, command, decision) = match run(ctx, &origin, &s.argv, FileIn::default()).await {
         Ran::Answer {

@@ -220,6 +220,7 @@ allow = ["user.info", "help"]
             room_encrypted: true,
             device_verified: verified,
             content,
+            sent_at_ms: None,
         };
         on_message(self.ctx.clone(), msg).await;
         event_id
@@ -462,6 +463,7 @@ async fn the_same_event_is_acted_on_once_and_strangers_are_not_answered_here() {
         room_encrypted: true,
         device_verified: true,
         content: RoomMessageEventContent::text_plain("!help"),
+        sent_at_ms: None,
     };
     on_message(h.ctx.clone(), msg).await;
     assert!(

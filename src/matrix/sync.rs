@@ -40,6 +40,7 @@ pub(crate) async fn run(
         };
         match result {
             Ok(_) => {
+                crate::metrics::get().sync_ok();
                 if let Some(since) = failing_since.take() {
                     info!("sync works again after {:?}", since.elapsed());
                 }
@@ -49,6 +50,7 @@ pub(crate) async fn run(
                 }
             }
             Err(e) => {
+                crate::metrics::get().sync_failed();
                 if matches!(e.client_api_error_kind(), Some(ErrorKind::UnknownToken(_))) {
                     error!("{}", SyncEnd::InvalidToken);
                     return Err(SyncEnd::InvalidToken);

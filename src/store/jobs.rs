@@ -269,6 +269,16 @@ impl Store {
         Ok(())
     }
 
+    /// How many jobs there are of each kind in each state (for the metrics).
+    pub(crate) fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        let conn = self.conn();
+        let mut q = conn.prepare("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state")?;
+        let rows = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Row counts by state.
     pub(crate) fn row_counts(&self, id: i64) -> StoreResult<Vec<(RowState, i64)>> {
         let conn = self.conn();

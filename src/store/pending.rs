@@ -116,6 +116,15 @@ impl Store {
 
     /// Removes a pending confirmation; true only for the one call that removed it, so a code
     /// confirmed twice at once runs once.
+    /// How many previews wait for their confirmation.
+    pub(crate) fn pending_count(&self) -> StoreResult<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM pending_confirmations", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     pub(crate) fn remove_pending(&self, code: &str) -> StoreResult<bool> {
         Ok(self.conn().execute(
             "DELETE FROM pending_confirmations WHERE code = ?1",

@@ -15,5 +15,6 @@ mod import;
 mod inbox;
 mod maintenance;
 mod moderation;
+mod service;
 mod support;
 mod team;
