@@ -191,8 +191,12 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         });
         return answer(reply, None, Decision::Refused);
     }
+    // A file that may not be read refuses a command that came with it or cannot do without it;
+    // one that only takes a file among other sources (a set of users) goes on without it, so
+    // `!suspend @x` in reply to someone's picture still suspends @x.
     if let Some(why) = file.refused
         && command.info().takes_file
+        && (file.own || command.info().needs_file)
     {
         info!(sender = %origin.sender, command = command.name(), "refused: {why}");
         return answer(

@@ -45,6 +45,7 @@ impl Declared for ImportUsers {
     const AREA: Area = Area::Accounts;
     const SCHEDULABLE: bool = false;
     const TAKES_FILE: bool = true;
+    const NEEDS_FILE: bool = true;
 
     fn risk(&self) -> Risk {
         if self.dry_run {

@@ -117,6 +117,9 @@ pub(crate) trait Declared: Sized {
     const SCHEDULABLE: bool = true;
     /// Whether it takes a file (the message's attachment or the file it replies to).
     const TAKES_FILE: bool = false;
+    /// Whether it cannot do without one: a file it replies to that may not be read refuses it.
+    /// (Others, which take a file as one source among several, go on without that file.)
+    const NEEDS_FILE: bool = false;
     /// Answers without calling Synapse, so the admin never needs ⏳ on it.
     const INSTANT: bool = false;
 
@@ -176,6 +179,7 @@ pub(crate) struct Info {
     pub(crate) area: Area,
     pub(crate) schedulable: bool,
     pub(crate) takes_file: bool,
+    pub(crate) needs_file: bool,
 }
 
 /// Generates, from the one list of commands: their modules, the grammar, the persisted actions,
@@ -204,6 +208,7 @@ macro_rules! commands {
             area: <$module::$ty as Declared>::AREA,
             schedulable: <$module::$ty as Declared>::SCHEDULABLE,
             takes_file: <$module::$ty as Declared>::TAKES_FILE,
+            needs_file: <$module::$ty as Declared>::NEEDS_FILE,
         },)*];
 
         impl Command {

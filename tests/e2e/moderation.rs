@@ -663,6 +663,22 @@ async fn sets_come_from_a_csv_file_and_notices_go_to_many() {
         "not in the file"
     );
 
+    // A command for one user in reply to a file nobody with a role sent (the bot's own results):
+    // the file is left out, the user is acted on.
+    let job = job_number(&preview);
+    let results = attached(&fx, &format!("job-{job}-results.csv")).await;
+    let reply = fx
+        .admin
+        .reply_to(
+            &fx.room_id,
+            &results.event_id,
+            &format!("!lock {}", users[0]),
+        )
+        .await;
+    let locked = fx.reply_to(&fx.admin, &reply).await;
+    assert!(locked.body.contains("is now locked"), "{}", locked.body);
+    assert!(flag(&fx, &users[0], "locked").await);
+
     // A notice to many: the recipients in the preview, the notice in each one's room.
     let preview = fx
         .ask(&format!(
