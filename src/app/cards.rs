@@ -8,8 +8,10 @@ use tracing::info;
 
 use super::confirmation::ReactionIn;
 use super::pipeline::{FileIn, Ran, audit, finish, run};
+use crate::config::ConfirmWith;
 use crate::context::{Ctx, Origin, Trigger};
 use crate::jobs::inbox::mark_handled;
+use crate::report::{Line, Reply};
 use crate::store::{Decision, ReportRow, ReportState};
 
 /// The command a button stands for on this report, if it is one.
@@ -32,6 +34,21 @@ fn command_for(key: &str, r: &ReportRow) -> Option<Vec<String>> {
     })
 }
 
+/// The reactor, as the sender of the button's command; answers go under the card.
+fn card_origin(reaction: &ReactionIn) -> Origin {
+    Origin {
+        room_id: reaction.room_id.clone(),
+        sender: reaction.sender.clone(),
+        device: None,
+        event_id: reaction.target.clone(),
+        file: None,
+        room_encrypted: reaction.room_encrypted,
+        trigger: Trigger::Reaction,
+        body: String::new(),
+        sent_at_ms: None,
+    }
+}
+
 /// Whether the reaction was on a card (and so is handled here).
 pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> bool {
     let Ok(Some(report)) = ctx.store.report_by_card(reaction.target.as_str()) else {
@@ -48,18 +65,32 @@ pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> b
         Ok(true) => {}
         _ => return true,
     }
-    let origin = Origin {
-        room_id: reaction.room_id.clone(),
-        sender: reaction.sender.clone(),
-        device: None,
-        // Answers go under the card.
-        event_id: reaction.target.clone(),
-        file: None,
-        room_encrypted: reaction.room_encrypted,
-        trigger: Trigger::Reaction,
-        body: String::new(),
-        sent_at_ms: None,
-    };
+    // Reactions go in the clear: they prove the account, not the session. Where the team asked
+    // for proof of the session, a button only says what to type.
+    if ctx.config.confirm_with == ConfirmWith::Code {
+        let typed = format!("{}{}", ctx.config.prefix, argv.join(" "));
+        let origin = card_origin(reaction);
+        audit(
+            ctx,
+            &origin,
+            &argv.join(" "),
+            Decision::Refused,
+            "button refused: safety.confirm_with = \"code\"",
+        );
+        let hint = Reply::error(
+            Line::new()
+                .text("Buttons do not act here (safety.confirm_with = \"code\"); type ")
+                .code(typed),
+        );
+        if let Err(e) = ctx
+            .reply(&origin.room_id, Some(&origin.event_id), &hint)
+            .await
+        {
+            tracing::warn!("{e}");
+        }
+        return true;
+    }
+    let origin = card_origin(reaction);
     match run(ctx, &origin, &argv, FileIn::default()).await {
         Ran::Answer {
             reply,

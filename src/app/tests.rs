@@ -549,3 +549,40 @@ async fn a_card_button_needing_a_second_approver_is_refused_and_changes_nothing(
     let row = h.ctx.store.report(id).expect("read").expect("row");
     assert_eq!(row.state, crate::store::ReportState::Open);
 }
+
+#[tokio::test]
+async fn a_card_button_where_only_typed_codes_count_says_what_to_type_and_does_nothing() {
+    let h = Harness::new_with("10m", "[safety]\nconfirm_with = \"code\"\n").await;
+    let id = h
+        .ctx
+        .store
+        .add_report(&crate::store::NewReport {
+            kind: "user",
+            synapse_id: 7,
+            received_ts: 0,
+            reporter: BOB.into(),
+            target_user: Some("@spam:example.org".into()),
+            room_id: None,
+            event_id: None,
+            reason: None,
+            media: None,
+            summary: "About: the account @spam:example.org".into(),
+        })
+        .expect("store")
+        .expect("new");
+    h.ctx
+        .store
+        .set_report_card(id, ROOM, "$card7")
+        .expect("card");
+    let card = OwnedEventId::try_from("$card7").expect("id");
+    h.react(ALICE, &card, "⏸").await;
+    assert_eq!(
+        h.requests().await,
+        Vec::<String>::new(),
+        "nothing was asked of Synapse"
+    );
+    let sent = h.chat.take();
+    let said = replies(&sent);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("!suspend @spam:example.org"), "{said:?}");
+}
