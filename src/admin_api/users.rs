@@ -249,6 +249,18 @@ pub(crate) struct UserListEntry {
     pub(crate) approved: Option<bool>,
 }
 
+impl UserListEntry {
+    /// Registered at or after `cutoff_ms` (an account of unknown age is not).
+    pub(crate) fn registered_since(&self, cutoff_ms: i64) -> bool {
+        self.creation_ts.is_some_and(|ts| ts >= cutoff_ms)
+    }
+
+    /// Not seen since `cutoff_ms`; never seen counts from its registration.
+    pub(crate) fn inactive_since(&self, cutoff_ms: i64) -> bool {
+        self.last_seen_ts.or(self.creation_ts).unwrap_or(0) < cutoff_ms
+    }
+}
+
 /// Response of [`ListUsers`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ListUsersResponse {

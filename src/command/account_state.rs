@@ -174,15 +174,15 @@ pub(super) async fn set_state(
     };
     let target = user.resolve(&ctx.config.server_name);
     let verb = state.verb();
-    let facts = |details: Option<&UserDetails>| TargetFacts {
-        verb: &verb,
-        target: &target,
-        sender: &origin.sender,
-        bot: &ctx.user_id,
-        server_name: ctx.config.server_name.as_str(),
-        protected: ctx.config.protected_users.contains(&target),
-        force: args.force,
-        details: details.map(Into::into),
+    let facts = |details: Option<&UserDetails>| {
+        TargetFacts::new(
+            ctx,
+            &verb,
+            &target,
+            &origin.sender,
+            args.force,
+            details.map(Into::into),
+        )
     };
     if on && let Some(why) = target_refusal(&facts(None)) {
         return Err(CommandError::Refused(format!("Refused: {why}")));

@@ -100,16 +100,8 @@ fn refusal(
     admin: bool,
     details: Option<&UserDetails>,
 ) -> Option<String> {
-    let facts = TargetFacts {
-        verb: if admin { &PROMOTE } else { &DEMOTE },
-        target,
-        sender,
-        bot: &ctx.user_id,
-        server_name: ctx.config.server_name.as_str(),
-        protected: ctx.config.protected_users.contains(target),
-        force: true,
-        details: details.map(Into::into),
-    };
+    let verb = if admin { &PROMOTE } else { &DEMOTE };
+    let facts = TargetFacts::new(ctx, verb, target, sender, true, details.map(Into::into));
     if let Some(why) = target_refusal(&facts) {
         return Some(why);
     }

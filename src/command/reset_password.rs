@@ -53,16 +53,7 @@ fn facts<'a>(
     force: bool,
     details: Option<&UserDetails>,
 ) -> TargetFacts<'a> {
-    TargetFacts {
-        verb: &RESET,
-        target,
-        sender,
-        bot: &ctx.user_id,
-        server_name: ctx.config.server_name.as_str(),
-        protected: ctx.config.protected_users.contains(target),
-        force,
-        details: details.map(Into::into),
-    }
+    TargetFacts::new(ctx, &RESET, target, sender, force, details.map(Into::into))
 }
 
 impl Declared for ResetPassword {

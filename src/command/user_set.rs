@@ -167,16 +167,10 @@ async fn filtered(
             {
                 continue;
             }
-            if let Some(after) = registered_after
-                && u.creation_ts.is_none_or(|ts| ts < after)
+            if registered_after.is_some_and(|t| !u.registered_since(t))
+                || seen_before.is_some_and(|t| !u.inactive_since(t))
             {
                 continue;
-            }
-            if let Some(before) = seen_before {
-                let last = u.last_seen_ts.or(u.creation_ts).unwrap_or(0);
-                if last >= before {
-                    continue;
-                }
             }
             if let Ok(id) = OwnedUserId::try_from(u.name.as_str()) {
                 found.insert(id, Account::from(&u));
@@ -251,16 +245,7 @@ pub(super) async fn resolve(
             out.refused.push((id.to_string(), "no such account".into()));
             continue;
         }
-        let facts = TargetFacts {
-            verb: &verb,
-            target: &id,
-            sender: &origin.sender,
-            bot: &ctx.user_id,
-            server_name: server.as_str(),
-            protected: ctx.config.protected_users.contains(&id),
-            force,
-            details: account,
-        };
+        let facts = TargetFacts::new(ctx, &verb, &id, &origin.sender, force, account);
         match refusal(op, &facts) {
             Some(why) => out.refused.push((id.to_string(), why)),
             None => out.targets.push(id),

@@ -62,21 +62,13 @@ pub(crate) struct Users {
 }
 
 impl Users {
-    fn keeps(&self, u: &UserListEntry) -> bool {
-        if u.is_guest || (self.deactivated != u.deactivated) || (self.locked && !u.locked) {
-            return false;
-        }
-        if let Some(after) = self.registered_since.map(Age::cutoff_ms)
-            && u.creation_ts.is_none_or(|ts| ts < after)
-        {
-            return false;
-        }
-        if let Some(before) = self.inactive.map(Age::cutoff_ms)
-            && u.last_seen_ts.or(u.creation_ts).unwrap_or(0) >= before
-        {
-            return false;
-        }
-        true
+    /// Whether the account passes the filters Synapse cannot apply; the ages are cutoffs (ms).
+    fn keeps(&self, u: &UserListEntry, registered_after: Option<i64>, seen_before: Option<i64>) -> bool {
+        !(u.is_guest
+            || self.deactivated != u.deactivated
+            || (self.locked && !u.locked)
+            || registered_after.is_some_and(|t| !u.registered_since(t))
+            || seen_before.is_some_and(|t| !u.inactive_since(t)))
     }
 
     /// The `!users` line that shows page `page` with the same filters.
@@ -126,8 +118,14 @@ impl Declared for Users {
             name: self.search.clone(),
             ..ListUsers::default()
         }));
+        let registered_after = self.registered_since.map(Age::cutoff_ms);
+        let seen_before = self.inactive.map(Age::cutoff_ms);
         while let Some(page) = pages.try_next().await? {
-            all.extend(page.users.into_iter().filter(|u| self.keeps(u)));
+            all.extend(
+                page.users
+                    .into_iter()
+                    .filter(|u| self.keeps(u, registered_after, seen_before)),
+            );
         }
         if self.suspended {
             all = only_suspended(ctx, all).await?;

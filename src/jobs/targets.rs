@@ -53,6 +53,30 @@ pub(crate) struct TargetFacts<'a> {
     pub(crate) details: Option<Account>,
 }
 
+impl<'a> TargetFacts<'a> {
+    /// The facts for `sender` acting on `target`, with this bot's configuration (its own ID,
+    /// its server, the protected users).
+    pub(crate) fn new(
+        ctx: &'a Ctx,
+        verb: &'a Verb,
+        target: &'a UserId,
+        sender: &'a UserId,
+        force: bool,
+        details: Option<Account>,
+    ) -> Self {
+        TargetFacts {
+            verb,
+            target,
+            sender,
+            bot: &ctx.user_id,
+            server_name: ctx.config.server_name.as_str(),
+            protected: ctx.config.protected_users.contains(target),
+            force,
+            details,
+        }
+    }
+}
+
 /// The target as Synapse has it now (the rules' `details`).
 pub(crate) async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, AdminError> {
     ctx.admin

@@ -441,16 +441,14 @@ async fn apply(
     if !(resuming_deactivation && details.deactivated) {
         let requester_id = UserId::parse(requester).ok();
         let verb = spec.op.verb();
-        let facts = TargetFacts {
-            verb: &verb,
-            target: &user,
-            sender: requester_id.as_deref().unwrap_or(&ctx.user_id),
-            bot: &ctx.user_id,
-            server_name: ctx.config.server_name.as_str(),
-            protected: ctx.config.protected_users.contains(&user),
-            force: spec.force,
-            details: Some((&details).into()),
-        };
+        let facts = TargetFacts::new(
+            ctx,
+            &verb,
+            &user,
+            requester_id.as_deref().unwrap_or(&ctx.user_id),
+            spec.force,
+            Some((&details).into()),
+        );
         if let Some(why) = refusal(&spec.op, &facts) {
             return (RowState::Skipped, why);
         }

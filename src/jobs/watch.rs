@@ -56,7 +56,7 @@ pub(crate) async fn created_since(
     while let Some(page) = pages.try_next().await? {
         let mut older = false;
         for u in page.users {
-            if u.creation_ts.is_some_and(|ts| ts >= since_ms) {
+            if u.registered_since(since_ms) {
                 out.push(u);
             } else {
                 older = true;

@@ -179,6 +179,106 @@ async fn reports_become_cards_whose_buttons_act_and_a_restart_loses_none() {
         "dismissed on Synapse"
     );
 
+    // ☣ on an image's card quarantines its file on Synapse.
+    let upload = crate::support::synapse::http_client()
+        .post(
+            fx.synapse
+                .endpoint("/_matrix/media/v3/upload?filename=spam.png"),
+        )
+        .bearer_auth(&spam_token)
+        .header("content-type", "image/png")
+        .body("not really a png")
+        .send()
+        .await
+        .expect("upload");
+    let mxc: Value = upload.json().await.expect("upload reply");
+    let mxc = mxc["content_uri"].as_str().expect("content uri").to_owned();
+    let (status, sent) = as_user(
+        &fx,
+        reqwest::Method::PUT,
+        &format!("/_matrix/client/v3/rooms/{room}/send/m.room.message/img-{spam_local}"),
+        &spam_token,
+        &json!({"msgtype": "m.image", "body": "spam.png", "url": mxc}),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let image = sent["event_id"].as_str().expect("event id").to_owned();
+    let image_tag = format!("image from {spam_local}");
+    report_event(&fx, &rep_token, &room, &image, &image_tag).await;
+    let image_card = card(&fx, &image_tag).await;
+    assert!(
+        image_card.body.contains("☣ quarantine media"),
+        "{}",
+        image_card.body
+    );
+    fx.admin.react(&fx.room_id, &image_card.event_id, "☣").await;
+    edited(&fx, &image_card, "media quarantined").await;
+    let media_path = mxc.trim_start_matches("mxc://");
+    let info = fx
+        .admin_get(&format!("/_synapse/admin/v1/media/{media_path}"))
+        .await;
+    assert!(info["media_info"]["quarantined_by"].is_string(), "{info}");
+
+    // 🗑 previews the redaction of exactly that event; confirmed, it is redacted on Synapse.
+    let bot = fx.bot_user_id.clone();
+    let card_id = event_card.event_id.clone();
+    let mark = fx.admin.mark();
+    fx.admin.react(&fx.room_id, &event_card.event_id, "🗑").await;
+    let preview = fx
+        .admin
+        .wait_for_message_after(
+            mark,
+            &fx.room_id,
+            move |m| m.sender == bot && m.in_reply_to.as_ref() == Some(&card_id),
+            CARD_WAIT,
+        )
+        .await;
+    assert!(
+        preview.body.contains("Redacting the messages of 1 user")
+            && preview.body.contains(&format!("the event {event}")),
+        "{}",
+        preview.body
+    );
+    let at = preview.body.rfind("Job #").expect("job number");
+    let job: String = preview.body[at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    fx.ask(&format!(
+        "!confirm {}",
+        crate::support::bot::confirm_code(&preview)
+    ))
+    .await;
+    let bot = fx.bot_user_id.clone();
+    let needle = format!("Job #{job} finished");
+    fx.admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.starts_with(&needle) && m.replaces.is_none(),
+            CARD_WAIT,
+        )
+        .await;
+    let after = fx
+        .admin_get(&format!(
+            "/_synapse/admin/v1/rooms/{room}/context/{event}?limit=0"
+        ))
+        .await;
+    assert!(
+        after["event"]["content"]
+            .as_object()
+            .is_some_and(|c| c.is_empty()),
+        "the reported event is redacted: {after}"
+    );
+    let image_now = fx
+        .admin_get(&format!(
+            "/_synapse/admin/v1/rooms/{room}/context/{image}?limit=0"
+        ))
+        .await;
+    assert!(
+        image_now["event"]["content"]["url"].is_string(),
+        "only that event: {image_now}"
+    );
+
     // ⏸ suspends the sender.
     fx.admin.react(&fx.room_id, &event_card.event_id, "⏸").await;
     edited(&fx, &event_card, "sender suspended").await;
@@ -201,6 +301,19 @@ async fn reports_become_cards_whose_buttons_act_and_a_restart_loses_none() {
 
     let list = fx.ask_as(&viewer, "!reports --open").await;
     assert!(list.body.contains("Reports, page 1"), "{}", list.body);
+    let number: String = user_card.body["Report #".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let one = fx.ask_as(&viewer, &format!("!report {number}")).await;
+    assert!(
+        one.body.starts_with(&format!("Report #{number} "))
+            && one.body.contains("Handled by")
+            && one.body.contains(&format!("bot account {spam_local}")),
+        "{}",
+        one.body
+    );
+
     let dismiss = fx.ask_as(&viewer, "!dismiss 1").await;
     assert!(dismiss.body.contains("report.handle"), "{}", dismiss.body);
 }
