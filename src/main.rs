@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use syndic::config::LogFormat;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Chat-ops bot for Synapse administrators.
 #[derive(Parser)]
@@ -108,8 +109,16 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let filter =
         EnvFilter::try_from_env("SYNDIC_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // SYNDIC_PROFILE_SPANS=1: a line per closed span of the message path (sync, handler, gate,
+    // claim, parse, plan, admin_api, audit, reply, react) with its busy and idle time.
+    let spans = if std::env::var_os("SYNDIC_PROFILE_SPANS").is_some_and(|v| v == "1") {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(spans)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

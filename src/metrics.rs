@@ -179,9 +179,14 @@ impl Metrics {
 /// An endpoint's path with its variable segments left out, so the label set stays small:
 /// `/_synapse/admin/v2/users/@a:x` → `/_synapse/admin/v2/users/{}`.
 pub(crate) fn endpoint_label(path: &str) -> String {
+    let mut previous = "";
     path.split('/')
         .map(|seg| {
-            let variable = seg.contains(['@', '!', '#', '$', '%', ':'])
+            // A registration token can be any word: never a label, never in a log.
+            let token = previous == "registration_tokens" && seg != "new";
+            previous = seg;
+            let variable = token
+                || seg.contains(['@', '!', '#', '$', '%', ':'])
                 || seg.chars().any(|c| c.is_ascii_digit()) && !seg.starts_with('v');
             if variable { "{}" } else { seg }
         })
@@ -202,6 +207,14 @@ mod tests {
         assert_eq!(
             endpoint_label("/_synapse/admin/v1/event_reports/12"),
             "/_synapse/admin/v1/event_reports/{}"
+        );
+        assert_eq!(
+            endpoint_label("/_synapse/admin/v1/registration_tokens/onlyletters"),
+            "/_synapse/admin/v1/registration_tokens/{}"
+        );
+        assert_eq!(
+            endpoint_label("/_synapse/admin/v1/registration_tokens/new"),
+            "/_synapse/admin/v1/registration_tokens/new"
         );
         assert_eq!(
             endpoint_label("/_synapse/admin/v1/server_version"),

@@ -10,6 +10,10 @@
 pub mod client;
 #[path = "../../tests/e2e/support/synapse.rs"]
 pub mod synapse;
+#[path = "../../tests/e2e/support/postgres.rs"]
+pub mod postgres;
+#[path = "../../tests/e2e/support/secrets.rs"]
+pub mod secrets;
 
 pub mod env;
 pub mod process;

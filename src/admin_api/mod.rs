@@ -30,6 +30,7 @@ pub(crate) mod users;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
@@ -315,11 +316,18 @@ impl AdminClient {
             (None, _) => None,
         };
         let policy = self.retry;
+        // The label, not the path: a path can name a registration token.
+        let endpoint = crate::metrics::endpoint_label(url.path());
+        let span = tracing::info_span!("admin_api", method = %ep.method(), endpoint = %endpoint);
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let (wait, error, rate_limited) = match self.attempt(ep, &url, body.as_ref()).await {
+            let sent = self
+                .attempt(ep, &url, body.as_ref())
+                .instrument(span.clone())
+                .await;
+            let (wait, error, rate_limited) = match sent {
                 Attempt::Done(result) => return result,
                 Attempt::RateLimited { wait, error } => {
                     (wait.unwrap_or_else(|| policy.backoff(attempt)), error, true)
@@ -328,7 +336,7 @@ impl AdminClient {
                     if !E::RETRY_SAFE {
                         tracing::debug!(
                             method = %ep.method(),
-                            path = %url.path(),
+                            endpoint = %endpoint,
                             error = %error,
                             "admin API write failed transiently; not retrying a non-idempotent request"
                         );
@@ -341,7 +349,7 @@ impl AdminClient {
             {
                 tracing::warn!(
                     method = %ep.method(),
-                    path = %url.path(),
+                    endpoint = %endpoint,
                     attempts = attempt,
                     error = %error,
                     "admin API request failed; giving up"
@@ -352,7 +360,7 @@ impl AdminClient {
             if rate_limited {
                 tracing::debug!(
                     method = %ep.method(),
-                    path = %url.path(),
+                    endpoint = %endpoint,
                     attempt,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "admin API request rate-limited; retrying"
@@ -360,7 +368,7 @@ impl AdminClient {
             } else {
                 tracing::warn!(
                     method = %ep.method(),
-                    path = %url.path(),
+                    endpoint = %endpoint,
                     attempt,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     error = %error,

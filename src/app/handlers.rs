@@ -13,7 +13,7 @@ use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, Relation};
 use matrix_sdk::ruma::{MilliSecondsSinceUnixEpoch, UserId};
 use matrix_sdk::{Client, Room, RoomState};
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use super::confirmation::{ReactionIn, on_reaction};
 use super::pipeline::{MessageIn, on_message_from};
@@ -31,10 +31,13 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
             async move {
                 let is_edit = matches!(ev.content.relates_to, Some(Relation::Replacement(_)));
                 let facts = Facts::gather(&ctx, &room, &ev.sender, ev.origin_server_ts).await;
-                if let Err(why) = gate(
-                    &facts.judge(&ctx, is_edit, enc.is_some()),
-                    ctx.config.max_event_age,
-                ) {
+                let judged = info_span!("gate").in_scope(|| {
+                    gate(
+                        &facts.judge(&ctx, is_edit, enc.is_some()),
+                        ctx.config.max_event_age,
+                    )
+                });
+                if let Err(why) = judged {
                     log_ignored(&why, ev.event_id.as_str(), ev.sender.as_str());
                     return;
                 }
@@ -53,8 +56,10 @@ pub(super) fn register(ctx: &Arc<Ctx>, client: &Client) -> Vec<EventHandlerHandl
                     sent_at_ms: Some(i64::from(ev.origin_server_ts.get())),
                 };
                 let c2 = ctx.clone();
-                ctx.spawn(async move { on_message_from(c2, msg, device).await });
+                let span = info_span!("command", event_id = %msg.event_id);
+                ctx.spawn(async move { on_message_from(c2, msg, device).await }.instrument(span));
             }
+            .instrument(info_span!("handler"))
         },
     );
     let c = ctx.clone();

@@ -152,7 +152,7 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     if start == Start::FreshLogin {
         // A new device must not act on history: one sync to catch up, before any handler exists.
         client
-            .sync_once(matrix_sdk::config::SyncSettings::default())
+            .sync_once(sync::settings(&client).await)
             .await
             .context("first sync failed")?;
     }

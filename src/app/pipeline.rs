@@ -10,7 +10,7 @@ use matrix_sdk::ruma::events::room::message::{
     FileMessageEventContent, MessageType, Relation, RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
-use tracing::{error, info};
+use tracing::{Instrument as _, error, info};
 
 use super::confirmation;
 use crate::command::normalize::{CommandLine, Incoming, NormalizeError, normalize};
@@ -83,7 +83,9 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
         // Notices are what bots send: never commands.
         _ => return,
     };
-    match ctx.store.claim_event(msg.event_id.as_str()) {
+    let claimed =
+        tracing::info_span!("claim").in_scope(|| ctx.store.claim_event(msg.event_id.as_str()));
+    match claimed {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
@@ -168,7 +170,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         command: line.clone(),
         decision,
     };
-    let command = match parse(argv, prefix) {
+    let command = match tracing::info_span!("parse").in_scope(|| parse(argv, prefix)) {
         Ok(c) => c,
         Err(e) => return answer(Reply::error(e.message), None, Decision::Refused),
     };
@@ -328,14 +330,28 @@ pub(crate) fn ran_or_failed(reply: &Reply) -> Decision {
     }
 }
 
+/// How much of a secret argument the audit trail keeps: enough to tell two apart.
+const SECRET_SHOWN: usize = 3;
+
 /// Flags whose value may be a secret: whatever follows one is not kept.
 const SECRET_FLAG_WORDS: &[&str] = &["password", "passwd", "pass", "secret", "token", "key"];
 
 /// The command line as the audit trail keeps it: no secret (everything after a password-like
 /// flag is dropped), never a file's content (only its name), clipped.
 pub(crate) fn audit_line(argv: &[String], file: Option<&FileMessageEventContent>) -> String {
+    let secret_args = argv
+        .first()
+        .and_then(|name| crate::command::info(name))
+        .is_some_and(|i| i.secret_args);
     let mut words = Vec::new();
-    for word in argv {
+    for (i, word) in argv.iter().enumerate() {
+        if secret_args && i > 0 && !word.starts_with('-') {
+            words.push(format!(
+                "{}…",
+                word.chars().take(SECRET_SHOWN).collect::<String>()
+            ));
+            continue;
+        }
         let flag = word.trim_start_matches('-');
         let is_flag = word.starts_with('-') && !flag.is_empty();
         let name = flag.split('=').next().unwrap_or("").to_ascii_lowercase();
@@ -369,7 +385,8 @@ async fn plan_showing_work(
     command: Command,
 ) -> (Result<Planned<Action>, CommandError>, Option<OwnedEventId>) {
     let show_working = origin.trigger == Trigger::Message && !command.instant();
-    let work = command.plan(ctx, origin);
+    let span = tracing::info_span!("plan", command = command.name());
+    let work = command.plan(ctx, origin).instrument(span);
     tokio::pin!(work);
     if !show_working {
         return (work.await, None);
@@ -445,9 +462,11 @@ pub(crate) async fn finish(
     reply: Reply,
 ) {
     // Recorded before the admin sees the answer: a stop in between loses no row.
-    audit(ctx, origin, command, decision, &outcome_text(&reply));
+    tracing::info_span!("audit")
+        .in_scope(|| audit(ctx, origin, command, decision, &outcome_text(&reply)));
     if let Err(e) = ctx
         .reply(&origin.room_id, Some(&origin.event_id), &reply)
+        .instrument(tracing::info_span!("reply"))
         .await
     {
         error!("cannot send a reply: {e}");
@@ -462,6 +481,7 @@ pub(crate) async fn finish(
     };
     ctx.chat
         .react(&origin.room_id, &origin.event_id, mark)
+        .instrument(tracing::info_span!("react"))
         .await;
 }
 
@@ -472,7 +492,13 @@ pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decisio
     info!(room = %origin.room_id, sender = %origin.sender, device, command, decision = decision.name(), outcome, "audit");
     // Only declared names become labels: what a sender typed never does.
     let word = command.split_whitespace().next().unwrap_or("");
-    let name = crate::command::info(word).map_or("unknown", |i| i.name);
+    let info = crate::command::info(word);
+    let name = info.map_or("unknown", |i| i.name);
+    let outcome = if info.is_some_and(|i| i.secret_args) {
+        "(not kept: the reply names a token)"
+    } else {
+        outcome
+    };
     crate::metrics::get().command(name, decision.name(), origin.sent_at_ms);
     if let Err(e) = ctx.store.audit(&NewAudit {
         room_id: origin.room_id.as_str(),
@@ -511,6 +537,10 @@ mod audit_line_tests {
                 "x --Admin-Token [redacted]",
             ),
             (&["x", "-", "--"], "x - --"),
+            // A registration token is a secret argument: only its first characters are kept.
+            (&["token", "abcdef123456"], "token abc…"),
+            (&["token-delete", "zyxwvut"], "token-delete zyx…"),
+            (&["tokens", "--valid"], "tokens --valid"),
         ];
         for (words, expected) in cases {
             assert_eq!(audit_line(&argv(words), None), *expected);

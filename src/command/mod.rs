@@ -122,6 +122,9 @@ pub(crate) trait Declared: Sized {
     const NEEDS_FILE: bool = false;
     /// Answers without calling Synapse, so the admin never needs ⏳ on it.
     const INSTANT: bool = false;
+    /// Its arguments are secrets (a registration token): the audit trail and the log keep only
+    /// their first characters, and not the reply, which repeats them.
+    const SECRET_ARGS: bool = false;
 
     /// The permissions it needs with these flags.
     fn permissions(&self) -> Vec<Permission> {
@@ -180,6 +183,7 @@ pub(crate) struct Info {
     pub(crate) schedulable: bool,
     pub(crate) takes_file: bool,
     pub(crate) needs_file: bool,
+    pub(crate) secret_args: bool,
 }
 
 /// Generates, from the one list of commands: their modules, the grammar, the persisted actions,
@@ -209,6 +213,7 @@ macro_rules! commands {
             schedulable: <$module::$ty as Declared>::SCHEDULABLE,
             takes_file: <$module::$ty as Declared>::TAKES_FILE,
             needs_file: <$module::$ty as Declared>::NEEDS_FILE,
+            secret_args: <$module::$ty as Declared>::SECRET_ARGS,
         },)*];
 
         impl Command {

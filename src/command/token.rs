@@ -22,6 +22,7 @@ impl Declared for Token {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
     const AREA: Area = Area::Accounts;
+    const SECRET_ARGS: bool = true;
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
         only_encrypted(origin, "a registration token")?;

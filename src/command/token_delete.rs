@@ -20,6 +20,7 @@ impl Declared for TokenDelete {
     type Action = Never;
     const PERMISSIONS: &'static [Permission] = &[Permission::TokenManage];
     const AREA: Area = Area::Accounts;
+    const SECRET_ARGS: bool = true;
 
     fn risk(&self) -> Risk {
         Risk::Reversible

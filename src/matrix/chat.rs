@@ -6,6 +6,9 @@
 //! limit is sent: a reply too long for one event goes as a file. Downloads stop at a limit on the
 //! bytes actually received, whatever size the sender declared.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::room::RoomMember;
@@ -20,11 +23,12 @@ use matrix_sdk::ruma::events::room::message::{
 };
 use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
 use matrix_sdk::ruma::events::{
-    AnySyncMessageLikeEvent, AnySyncTimelineEvent, Mentions, SyncMessageLikeEvent,
+    AnySyncMessageLikeEvent, AnySyncTimelineEvent, Mentions, MessageLikeEventContent,
+    SyncMessageLikeEvent,
 };
 use matrix_sdk::ruma::{EventId, MxcUri, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
 use matrix_sdk::{Client, Room, RoomMemberships};
-use tracing::warn;
+use tracing::{Instrument as _, warn};
 
 use crate::report::{Attachment, Line, Reply};
 
@@ -46,6 +50,8 @@ pub(crate) enum ChatError {
     /// More bytes arrived than the limit allows; the download was stopped there.
     #[error("the file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("the send was cancelled (the bot is stopping)")]
+    Cancelled,
 }
 
 /// What a reply became: its notice, and the files among its attachments that hold secrets (to
@@ -150,6 +156,9 @@ fn split_long(reply: &Reply) -> (Reply, Option<Attachment>) {
 /// The chat port on a logged-in matrix-sdk client.
 pub(crate) struct MatrixChat {
     client: Client,
+    /// Turns for sending again after matrix-sdk 0.18 panicked on a send (see [`Self::send`]),
+    /// and for attachments, one at a time per room.
+    send_turns: std::sync::Mutex<HashMap<OwnedRoomId, Arc<tokio::sync::Mutex<()>>>>,
     /// For downloads: matrix-sdk reads a whole file into memory before anyone can look at its
     /// size, so files are fetched here, a chunk at a time.
     http: reqwest::Client,
@@ -162,7 +171,62 @@ impl MatrixChat {
             .user_agent(concat!("syndic/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Self { client, http }
+        Self {
+            client,
+            http,
+            send_turns: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Sends a message event; concurrent sends stay concurrent.
+    ///
+    /// matrix-sdk 0.18's `Room::send` makes sure the room key is shared (rotating a used-up one)
+    /// and then encrypts, with nothing held in between: sends racing past a room key's 100th
+    /// message make the late ones panic ("Session expired", matrix-sdk-crypto 0.18.0
+    /// `session_manager/group_sessions/mod.rs` line 220, reached from matrix-sdk 0.18.0
+    /// `room/futures.rs` line 217), and such a reply was lost. The send runs as its own task;
+    /// one that panicked is sent again in the room's turn, which shares a fresh key first.
+    /// (Holding the turn for every send instead made five admins' burst of commands wait on
+    /// one PUT at a time.)
+    async fn send<C>(
+        &self,
+        room: &RoomId,
+        joined: &Room,
+        content: C,
+    ) -> Result<OwnedEventId, ChatError>
+    where
+        C: MessageLikeEventContent + Clone + Send + Sync + 'static,
+    {
+        let first = {
+            let joined = joined.clone();
+            let content = content.clone();
+            tokio::spawn(
+                async move { joined.send(content).await.map(|r| r.response.event_id) }
+                    .instrument(tracing::Span::current()),
+            )
+            .await
+        };
+        match first {
+            Ok(sent) => Ok(sent?),
+            Err(e) if e.is_panic() => {
+                warn!(room_id = %room, "matrix-sdk panicked encrypting a message (concurrent sends used up the room key); sending it again");
+                let _turn = self.send_turn(room).await;
+                Ok(joined.send(content).await?.response.event_id)
+            }
+            Err(_) => Err(ChatError::Cancelled),
+        }
+    }
+
+    /// Waits for this room's turn to send (see `send_turns`).
+    async fn send_turn(&self, room: &RoomId) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut turns = self
+                .send_turns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            turns.entry(room.to_owned()).or_default().clone()
+        };
+        turn.lock_owned().await
     }
 
     fn room(&self, id: &RoomId) -> Result<Room, ChatError> {
@@ -290,7 +354,7 @@ impl Chat for MatrixChat {
                 to.to_owned(),
             ))));
         }
-        let event_id = joined.send(content).await?.response.event_id;
+        let event_id = self.send(room, &joined, content).await?;
         let mut secret_files = Vec::new();
         for file in overflow.iter().chain(reply.attachments.iter()) {
             let id = self.send_file(room, to, file).await?;
@@ -348,7 +412,7 @@ impl Chat for MatrixChat {
         let joined = self.room(room)?;
         let new: RoomMessageEventContentWithoutRelation = notice(reply).into();
         let content = new.make_replacement(ReplacementMetadata::new(original.to_owned(), None));
-        joined.send(content).await?;
+        self.send(room, &joined, content).await?;
         Ok(())
     }
 
@@ -371,6 +435,7 @@ impl Chat for MatrixChat {
                 add_mentions: AddMentions::No,
             }));
         }
+        let _turn = self.send_turn(room).await;
         let response = joined
             .send_attachment(file.filename.clone(), &mime, file.bytes.clone(), config)
             .await?;

@@ -29,6 +29,7 @@ pub(crate) async fn as_user(
 
 /// Logs in with a password: the access token, or the error code.
 pub(crate) async fn log_in(fx: &Fixture, user_id: &str, password: &str) -> Result<String, String> {
+    crate::support::secrets::remember(password);
     let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password});
     let response = http_client()
         .post(fx.synapse.endpoint("/_matrix/client/v3/login"))
@@ -39,7 +40,10 @@ pub(crate) async fn log_in(fx: &Fixture, user_id: &str, password: &str) -> Resul
     let ok = response.status().is_success();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     match (ok, body["access_token"].as_str()) {
-        (true, Some(token)) => Ok(token.to_owned()),
+        (true, Some(token)) => {
+            crate::support::secrets::remember(token);
+            Ok(token.to_owned())
+        }
         _ => Err(body["errcode"].as_str().unwrap_or("?").to_owned()),
     }
 }
@@ -361,6 +365,7 @@ async fn a_registration_token_made_in_the_room_registers_an_account_once() {
         .take_while(|c| !c.is_whitespace())
         .collect();
     assert_eq!(token.len(), 12, "{}", made.body);
+    crate::support::secrets::remember(&token);
 
     let first = fx.synapse.unique_localpart("acct-bytoken");
     let (status, body) = register_with_token(&fx, &first, &token).await;

@@ -90,6 +90,7 @@ async fn exists(fx: &Fixture, user_id: &str) -> bool {
 }
 
 async fn can_log_in(fx: &Fixture, user_id: &str, password: &str) -> bool {
+    crate::support::secrets::remember(password);
     let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user_id}, "password": password});
     let (status, _) = fx
         .synapse

@@ -13,6 +13,7 @@ mod harness_smoke;
 mod identity;
 mod import;
 mod inbox;
+mod load;
 mod maintenance;
 mod moderation;
 mod service;

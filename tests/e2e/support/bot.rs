@@ -99,16 +99,74 @@ pub struct Fixture {
     _media: MediaGuard,
 }
 
-fn init_logging() {
+/// Installs the run's log subscriber (once): the test's output, and the file the secrets check reads.
+pub fn init_logging() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let filter = std::env::var("SYNDIC_LOG")
             .unwrap_or_else(|_| "syndic=info,matrix_sdk=error,matrix_sdk::http_client=off".into());
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let console = tracing_subscriber::fmt::layer()
             .with_test_writer()
+            .with_filter(tracing_subscriber::EnvFilter::new(filter));
+        // Everything the bots log, at debug, for the check that no secret is in it.
+        let file = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(super::secrets::log_writer())
+            .with_filter(tracing_subscriber::EnvFilter::new(
+                super::secrets::LOG_FILTER,
+            ));
+        let _ = tracing_subscriber::registry()
+            .with(console)
+            .with(file)
             .try_init();
     });
+}
+
+impl Drop for Fixture {
+    /// The bot's own secrets join the run's, and none may be in what the bots logged so far.
+    fn drop(&mut self) {
+        let data = self.store.path().join("data");
+        if let Ok(session) = std::fs::read_to_string(data.join("session.json"))
+            && let Ok(json) = serde_json::from_str::<serde_json::Value>(&session)
+        {
+            remember_strings_named(&json, &["access_token", "refresh_token"]);
+        }
+        for key_file in [
+            self.store.path().join("recovery-key.txt"),
+            data.join("recovery-key"),
+        ] {
+            if let Ok(key) = std::fs::read_to_string(key_file) {
+                super::secrets::remember(&key);
+            }
+        }
+        if !std::thread::panicking() {
+            super::secrets::assert_none_logged();
+        }
+    }
+}
+
+fn remember_strings_named(json: &serde_json::Value, names: &[&str]) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    serde_json::Value::String(s) if names.contains(&k.as_str()) => {
+                        super::secrets::remember(s)
+                    }
+                    _ => remember_strings_named(v, names),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                remember_strings_named(v, names);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Fixture {

@@ -107,6 +107,8 @@ pub struct ReceivedMessage {
     pub was_encrypted: bool,
     /// The (decrypted) content as JSON, for assertions on anything else.
     pub content: Value,
+    /// Synapse's timestamp of the event, in milliseconds.
+    pub origin_server_ts: u64,
 }
 
 impl ReceivedMessage {
@@ -264,6 +266,9 @@ impl Human {
             .initial_device_display_name("Element (syndic e2e)")
             .await
             .unwrap_or_else(|e| panic!("password login of {}: {e}", user.user_id));
+        if let Some(token) = client.access_token() {
+            super::secrets::remember(&token);
+        }
         client
             .encryption()
             .wait_for_e2ee_initialization_tasks()
@@ -280,7 +285,18 @@ impl Human {
         let sync_client = client.clone();
         let who = user.user_id.clone();
         let sync_task = tokio::spawn(async move {
-            let settings = SyncSettings::default().timeout(Duration::from_secs(10));
+            // Synapse's default of 10 events per room and sync would skip messages in a burst.
+            let mut timeline = matrix_sdk::ruma::api::client::filter::RoomEventFilter::empty();
+            timeline.limit = Some(500u32.into());
+            let mut filter = matrix_sdk::ruma::api::client::filter::FilterDefinition::empty();
+            filter.room.timeline = timeline;
+            let settings = SyncSettings::default()
+                .timeout(Duration::from_secs(10))
+                .filter(
+                    matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter::FilterDefinition(
+                        filter,
+                    ),
+                );
             loop {
                 if let Err(e) = sync_client.sync_once(settings.clone()).await {
                     if let Some(ErrorKind::UnknownToken(_)) = e.client_api_error_kind() {
@@ -983,6 +999,7 @@ async fn received_message(
         file_error,
         was_encrypted,
         content: content_json,
+        origin_server_ts: event.origin_server_ts.get().into(),
     }
 }
 

@@ -13,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod secrets;
 pub mod synapse;
 
 #[allow(unused_imports)]
@@ -22,4 +23,5 @@ pub use client::{
 #[allow(unused_imports)]
 pub use synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse, ensure_venv};
 pub mod bot;
+pub mod postgres;
 pub mod proxy;

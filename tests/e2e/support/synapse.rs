@@ -49,8 +49,10 @@ const HARNESS_ADMIN_PASSWORD: &str = "harness-admin-password";
 /// alive and, once it is gone, terminates (then kills) Synapse and deletes the work dir.
 /// If Synapse exits on its own, it writes `synapse.exited` so the harness can fail fast,
 /// and keeps the directory (with the log) until the test process is gone.
-const WATCHDOG: &str = r#"
-import os, shutil, signal, subprocess, sys, time
+/// With `SYNDIC_WATCHDOG_USER` set (PostgreSQL, when the tests run as root), the child runs as
+/// that user.
+pub(super) const WATCHDOG: &str = r#"
+import os, pwd, shutil, signal, subprocess, sys, time
 ppid = int(sys.argv[1])
 workdir = sys.argv[2]
 cmd = sys.argv[3:]
@@ -58,7 +60,11 @@ stop = False
 def on_term(signum, frame):
     global stop
     stop = True
-child = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL)
+user = os.environ.get("SYNDIC_WATCHDOG_USER")
+as_user = {}
+if user:
+    as_user = dict(user=user, group=pwd.getpwnam(user).pw_gid, extra_groups=[])
+child = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, **as_user)
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 signal.signal(signal.SIGTERM, on_term)
 signal.signal(signal.SIGHUP, on_term)
@@ -278,6 +284,8 @@ impl Synapse {
                 .unwrap_or_else(|| panic!("registering {localpart}: no {name} in {reply}"))
                 .to_owned()
         };
+        super::secrets::remember(password);
+        super::secrets::remember(&field("access_token"));
         RegisteredUser {
             user_id: field("user_id"),
             localpart: localpart.to_owned(),
@@ -369,11 +377,40 @@ impl Synapse {
 
     fn start() -> Result<Synapse, String> {
         let python = ensure_venv().join("bin").join("python");
+        let database = match Database::chosen()? {
+            Database::Sqlite => None,
+            Database::Postgres => {
+                ensure_psycopg2(&python)?;
+                let dir = tempfile::Builder::new()
+                    .prefix("syndic-e2e-postgres-")
+                    .tempdir()
+                    .map_err(|e| format!("creating PostgreSQL's temp dir: {e}"))?
+                    // The watchdog deletes it once the test process is gone.
+                    .keep();
+                let pg = super::postgres::start(&python, WATCHDOG, &dir, free_port()?)?;
+                eprintln!(
+                    "PostgreSQL is up on 127.0.0.1:{} (data in {})",
+                    pg.port,
+                    dir.display()
+                );
+                Some(json!({
+                    "name": "psycopg2",
+                    "args": {
+                        "user": super::postgres::DATABASE,
+                        "database": super::postgres::DATABASE,
+                        "host": "127.0.0.1",
+                        "port": pg.port,
+                        "cp_min": 1,
+                        "cp_max": 10,
+                    },
+                }))
+            }
+        };
         let mut last_error = String::new();
         // A port picked as free can be taken by someone else before Synapse binds it;
         // such a start fails fast, so simply try again on another port.
         for attempt in 1..=3 {
-            match Synapse::start_once(&python) {
+            match Synapse::start_once(&python, database.clone()) {
                 Ok(synapse) => return Ok(synapse),
                 Err(StartError::Exited(why)) => {
                     eprintln!("Synapse start attempt {attempt} failed: {why}");
@@ -385,7 +422,8 @@ impl Synapse {
         Err(last_error)
     }
 
-    fn start_once(python: &Path) -> Result<Synapse, StartError> {
+    /// Starts Synapse on SQLite, or on the database `database` describes.
+    fn start_once(python: &Path, database: Option<Value>) -> Result<Synapse, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("syndic-e2e-synapse-")
             .tempdir()
@@ -396,7 +434,10 @@ impl Synapse {
         let shared_secret = random_hex(32);
         let config_path = dir.join("homeserver.yaml");
         let log_path = dir.join("homeserver.log");
-        let config = homeserver_config(&dir, port, &shared_secret);
+        let mut config = homeserver_config(&dir, port, &shared_secret);
+        if let Some(database) = database {
+            config["database"] = database;
+        }
         let write = |path: &Path, text: &str| {
             fs::write(path, text)
                 .map_err(|e| StartError::Fatal(format!("writing {}: {e}", path.display())))
@@ -535,9 +576,62 @@ fn homeserver_config(dir: &Path, port: u16, shared_secret: &str) -> Value {
     })
 }
 
+/// The database under the shared Synapse: SQLite unless `SYNDIC_TEST_DATABASE=postgres`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    pub fn chosen() -> Result<Database, String> {
+        match std::env::var("SYNDIC_TEST_DATABASE").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Ok(Database::Sqlite),
+            Ok("postgres" | "postgresql") => Ok(Database::Postgres),
+            Ok(other) => Err(format!(
+                "SYNDIC_TEST_DATABASE={other:?}: use sqlite or postgres"
+            )),
+        }
+    }
+}
+
+/// Synapse's PostgreSQL driver, installed into the venv on first use (PyPI's binary wheel).
+fn ensure_psycopg2(python: &Path) -> Result<(), String> {
+    let has = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import psycopg2"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has(python) {
+        return Ok(());
+    }
+    eprintln!("Installing psycopg2-binary into the Synapse venv (once)...");
+    let status = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-input", "psycopg2-binary==2.9.10"])
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("running pip: {e}"))?;
+    if status.success() && has(python) {
+        Ok(())
+    } else {
+        Err("installing psycopg2-binary failed".into())
+    }
+}
+
 /// The directory cargo builds into: `$CARGO_TARGET_DIR` (at run or build time), else
 /// `<repo>/target`.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let configured = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
