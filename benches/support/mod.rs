@@ -8,12 +8,12 @@
 
 #[path = "../../tests/e2e/support/client.rs"]
 pub mod client;
-#[path = "../../tests/e2e/support/synapse.rs"]
-pub mod synapse;
 #[path = "../../tests/e2e/support/postgres.rs"]
 pub mod postgres;
 #[path = "../../tests/e2e/support/secrets.rs"]
 pub mod secrets;
+#[path = "../../tests/e2e/support/synapse.rs"]
+pub mod synapse;
 
 pub mod env;
 pub mod process;

@@ -489,7 +489,6 @@ pub(crate) async fn finish(
 /// what came of it.
 pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decision, outcome: &str) {
     let device = origin.device.as_ref().map(|d| d.as_str());
-    info!(room = %origin.room_id, sender = %origin.sender, device, command, decision = decision.name(), outcome, "audit");
     // Only declared names become labels: what a sender typed never does.
     let word = command.split_whitespace().next().unwrap_or("");
     let info = crate::command::info(word);
@@ -499,6 +498,7 @@ pub(crate) fn audit(ctx: &Ctx, origin: &Origin, command: &str, decision: Decisio
     } else {
         outcome
     };
+    info!(room = %origin.room_id, sender = %origin.sender, device, command, decision = decision.name(), outcome, "audit");
     crate::metrics::get().command(name, decision.name(), origin.sent_at_ms);
     if let Err(e) = ctx.store.audit(&NewAudit {
         room_id: origin.room_id.as_str(),
