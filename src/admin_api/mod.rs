@@ -324,7 +324,7 @@ impl AdminClient {
         loop {
             attempt += 1;
             let sent = self
-                .attempt(ep, &url, body.as_ref())
+                .attempt(ep, &url, &endpoint, body.as_ref())
                 .instrument(span.clone())
                 .await;
             let (wait, error, rate_limited) = match sent {
@@ -380,11 +380,12 @@ impl AdminClient {
         }
     }
 
-    /// One HTTP exchange, classified for the retry loop.
+    /// One HTTP exchange, classified for the retry loop; `endpoint` is the path's metric label.
     async fn attempt<E: Endpoint>(
         &self,
         ep: &E,
         url: &Url,
+        endpoint: &str,
         body: Option<&serde_json::Value>,
     ) -> Attempt<E::Response> {
         let mut req = self
@@ -397,16 +398,15 @@ impl AdminClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let endpoint = crate::metrics::endpoint_label(url.path());
         let resp = match req.send().await {
             Ok(resp) => resp,
             Err(e) => {
-                crate::metrics::get().admin_request(&endpoint, 0);
+                crate::metrics::get().admin_request(endpoint, 0);
                 return Attempt::Transient(self.transport_error(&e, ep.timeout()));
             }
         };
         let status = resp.status();
-        crate::metrics::get().admin_request(&endpoint, status.as_u16());
+        crate::metrics::get().admin_request(endpoint, status.as_u16());
         let retry_after_header = resp
             .headers()
             .get(RETRY_AFTER)

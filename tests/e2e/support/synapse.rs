@@ -595,6 +595,17 @@ impl Database {
     }
 }
 
+/// `pip install` of one requirement into `python`'s environment, quietly.
+fn pip_install(python: &Path, requirement: &str) -> Command {
+    let mut command = Command::new(python);
+    command.args(["-m", "pip", "install", "--quiet"]).args([
+        "--disable-pip-version-check",
+        "--no-input",
+        requirement,
+    ]);
+    command
+}
+
 /// Synapse's PostgreSQL driver, installed into the venv on first use (PyPI's binary wheel).
 fn ensure_psycopg2(python: &Path) -> Result<(), String> {
     let has = |python: &Path| {
@@ -610,15 +621,7 @@ fn ensure_psycopg2(python: &Path) -> Result<(), String> {
         return Ok(());
     }
     eprintln!("Installing psycopg2-binary into the Synapse venv (once)...");
-    let status = Command::new(python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(["--no-input", "psycopg2-binary==2.9.10"])
+    let status = pip_install(python, "psycopg2-binary==2.9.10")
         .stdin(Stdio::null())
         .status()
         .map_err(|e| format!("running pip: {e}"))?;
@@ -726,17 +729,11 @@ fn install_venv(target: &Path, venv: &Path) {
     run(Command::new(&system_python)
         .args(["-m", "venv"])
         .arg(&staging));
-    run(Command::new(staging.join("bin").join("python"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            &format!("matrix-synapse=={SYNAPSE_VERSION}"),
-        ])
-        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"));
+    run(pip_install(
+        &staging.join("bin").join("python"),
+        &format!("matrix-synapse=={SYNAPSE_VERSION}"),
+    )
+    .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"));
     assert!(
         venv_ok(&staging),
         "pip installed matrix-synapse=={SYNAPSE_VERSION} into {} but `import synapse` fails there",
