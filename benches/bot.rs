@@ -5,9 +5,12 @@
 //! are read from `/proc/<pid>`; the admin is a real matrix-sdk client in an encrypted room (the
 //! end-to-end test harness, `tests/e2e/support/`, reused unchanged).
 //!
-//! * `cargo bench --bench bot` (or `-- roundtrip`): round trip of `!user`, against the Admin API
-//!   called directly and against `synadm`; memory idle, after the commands and during a
-//!   2,000-row import; CPU per command; start-up on a warm store. Writes
+//! * `cargo bench --bench bot` (or `-- roundtrip`): `!user` one at a time, bot-side (Synapse's
+//!   timestamps) and at the client, next to a minimal matrix-sdk pong bot ([`support::pong`],
+//!   this binary in `pong-bot` mode) and a matrix-nio bot doing the same lookup
+//!   (`benches/nio_bot.py`), each as its own process with its CPU and memory; the Admin API
+//!   called directly and `synadm`; memory during a 2,000-row import; start-up on a warm store;
+//!   a pass with `SYNDIC_PROFILE_SPANS=1` that says where the time goes. Writes
 //!   `target/bench/results.json`.
 //! * `cargo bench --bench bot -- import [N]`: bulk import of N users with passwords, against the
 //!   same PUTs sent directly with the bot's concurrency and against synapse-admin's sequential
@@ -16,18 +19,22 @@
 // Test support is shared between modules of one binary: `pub` there means "for the tests".
 #![allow(unreachable_pub)]
 
+#[path = "bot/scale.rs"]
+mod scale;
 mod support;
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use support::client::{Human, ReceivedMessage};
+use matrix_sdk::ruma::{OwnedUserId, UserId};
+
+use support::client::ReceivedMessage;
 use support::env::{Env, confirm_code, count_after, http, job_number, target_dir};
+use support::pong::PongConfig;
 use support::process::{BotProcess, Memory, OtherLoad, clock_ticks_per_second, synapse_pids};
 use support::stats::{Summary, ms, round2, verdict, wall_ms};
 use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
@@ -35,7 +42,27 @@ use support::synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse};
 const WARMUP: usize = 10;
 // What `scripts/bench` measures; `SYNDIC_BENCH_QUICK=1` measures much less, to try the harness
 // (its figures are then not the benchmark's).
-const COMMANDS: usize = 200;
+const COMMANDS: usize = 990;
+/// Commands for each comparison bot (the pong bot, the matrix-nio bot).
+const COMPARED_COMMANDS: usize = 200;
+/// Commands of the pass with SYNDIC_PROFILE_SPANS=1.
+const SPAN_COMMANDS: usize = 100;
+/// The spans of the message path, in its order (the report's).
+const SPAN_ORDER: &[&str] = &[
+    "sync",
+    "handler",
+    "gate",
+    "command",
+    "claim",
+    "parse",
+    "plan",
+    "admin_api",
+    "audit",
+    "reply",
+    "react",
+];
+/// How long a comparison bot may take to log in, join and sync.
+const FIRST_START: Duration = Duration::from_secs(120);
 const DIRECT_CALLS: usize = 200;
 const SYNADM_RUNS: usize = 50;
 const MEMORY_IMPORT_ROWS: usize = 2000;
@@ -44,11 +71,15 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The bot's `[import] concurrency` in the import benchmark (its default).
 const IMPORT_CONCURRENCY: usize = 4;
 
-// Goals (README).
-const GOAL_P50_MS: f64 = 100.0;
-const GOAL_P95_MS: f64 = 250.0;
-const GOAL_IDLE_RSS_MB: f64 = 40.0;
-const GOAL_STARTUP_MS: f64 = 1000.0;
+// Goals (README; issue 12).
+const GOAL_P50_OVER_PONG_MS: f64 = 15.0;
+const GOAL_P95_OVER_PONG_MS: f64 = 30.0;
+const GOAL_VS_NIO: f64 = 0.6;
+const GOAL_CPU_MS: f64 = 5.0;
+const GOAL_IDLE_RSS_MB: f64 = 30.0;
+const GOAL_RSS_AFTER_MB: f64 = 35.0;
+const GOAL_BINARY_MB: f64 = 30.0;
+const GOAL_STARTUP_MS: f64 = 500.0;
 const GOAL_VS_DIRECT: f64 = 0.9;
 const GOAL_VS_SEQUENTIAL: f64 = 1.8;
 
@@ -59,11 +90,23 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let mode = args.first().map(String::as_str).unwrap_or("roundtrip");
+    if mode == "pong-bot" {
+        // The comparison bot, started by the benchmark itself (no Synapse of its own).
+        let config = PathBuf::from(args.get(1).unwrap_or_else(|| usage()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(support::pong::run(&config));
+        return;
+    }
     let rows = match (mode, args.get(1)) {
         ("import", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
         ("import", None) => 500,
         ("suspend", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
         ("suspend", None) => 500,
+        ("scale", Some(n)) => n.parse().unwrap_or_else(|_| usage()),
+        ("scale", None) => 20_000,
         ("roundtrip", None) => 0,
         _ => usage(),
     };
@@ -75,12 +118,15 @@ fn main() {
     match mode {
         "import" => runtime.block_on(bench_import(synapse, rows)),
         "suspend" => runtime.block_on(bench_suspend(synapse, rows)),
+        "scale" => runtime.block_on(scale::bench_scale(synapse, rows)),
         _ => runtime.block_on(bench_bot(synapse)),
     }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: cargo bench --bench bot [-- roundtrip | -- import [N] | -- suspend [N]]");
+    eprintln!(
+        "usage: cargo bench --bench bot [-- roundtrip | -- import [N] | -- suspend [N] | -- scale [N]]"
+    );
     std::process::exit(2)
 }
 
@@ -134,15 +180,17 @@ async fn bench_bot(synapse: &'static Synapse) {
     let (commands, direct_calls, synadm_runs) =
         (scale(COMMANDS), scale(DIRECT_CALLS), scale(SYNADM_RUNS));
     let (import_rows, restarts) = (scale(MEMORY_IMPORT_ROWS), scale(RESTARTS));
+    let (compared, span_commands) = (scale(COMPARED_COMMANDS), scale(SPAN_COMMANDS));
     let env = Env::set_up(synapse, "").await;
     header(
         if quick {
             "Syndic benchmark, QUICK pass (SYNDIC_BENCH_QUICK): fewer samples, not comparable"
         } else {
-            "Syndic benchmark: round trip, memory, CPU, start-up"
+            "Syndic benchmark: latency against a pong bot and a matrix-nio bot, memory, CPU, start-up"
         },
         &env,
     );
+    let binary_bytes = std::fs::metadata(&env.bin).map_or(0, |m| m.len());
     let target = synapse
         .register(
             &synapse.unique_localpart("bench-target"),
@@ -151,62 +199,32 @@ async fn bench_bot(synapse: &'static Synapse) {
         )
         .await;
     let command = format!("!user {}", target.user_id);
-    let ticks = clock_ticks_per_second();
+    let user_reply = |reply: &ReceivedMessage| check_user_reply(reply, &target.user_id);
 
     println!("starting the bot (fresh store: login, cross-signing, recovery)...");
     let mut bot = env.start_bot("bot.log").await;
     let first_ready = bot.wait_ready(Duration::ZERO).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = bot.memory();
     println!(
-        "bot pid {} ready after {:.2} s; idle RSS {:.1} MB",
+        "bot pid {} ready after {:.2} s",
         bot.pid(),
-        first_ready.as_secs_f64(),
-        mb(idle.rss_kib)
+        first_ready.as_secs_f64()
     );
 
-    // 1. Round trip through the bot.
+    // 1. Syndic: `!user`, one at a time.
     println!("{WARMUP} warm-up + {commands} × `{command}` (one at a time)...");
-    for _ in 0..WARMUP {
-        let reply = env.ask(&command, REPLY_TIMEOUT).await;
-        check_user_reply(&reply, &target.user_id);
-    }
-    // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let synapse_pids = synapse_pids(synapse.log_path());
-    let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
-    let cpu_before = bot.cpu_ticks();
-    let mut samples = Vec::with_capacity(commands);
-    for _ in 0..commands {
-        let mark = env.admin.mark();
-        let sent_wall_ms = wall_ms();
-        let t0 = Instant::now();
-        let id = env.say(&command).await;
-        let send_call = t0.elapsed();
-        let reply = env.reply_to(mark, &id, REPLY_TIMEOUT).await;
-        let round_trip = t0.elapsed();
-        check_user_reply(&reply, &target.user_id);
-        samples.push(Sample {
-            command: id,
-            reply: reply.event_id,
-            sent_wall_ms,
-            received_wall_ms: sent_wall_ms + ms(round_trip),
-            round_trip,
-            send_call,
-        });
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu_after = bot.cpu_ticks();
-    let others_during_commands = others.cores();
-    let after_commands = bot.memory();
-    let cpu_per_command_ms =
-        (cpu_after - cpu_before) as f64 / ticks as f64 / commands as f64 * 1000.0;
-    let rt = Summary::of(&samples.iter().map(|s| s.round_trip).collect::<Vec<_>>());
-    let send_calls = Summary::of(&samples.iter().map(|s| s.send_call).collect::<Vec<_>>());
-
+    let syndic = timed_commands(
+        &env,
+        &bot,
+        &env.bot_user_id,
+        &command,
+        commands,
+        &user_reply,
+    )
+    .await;
+    let syndic_side = bot_side(&env, &syndic.samples).await;
     // Where the time goes: Synapse's origin_server_ts of the command, of the bot's ⏳ reaction
-    // and of its reply split each round trip into four legs (same clock: all on this machine).
-    let phases = phases(&env, &samples).await;
+    // and of its reply split each round trip into legs (same clock: all on this machine).
+    let phases = phases(&env, &syndic.samples).await;
 
     // 2. The floor: the same lookup sent directly to the Admin API.
     let server_admin = env.server_admin().await;
@@ -307,34 +325,50 @@ async fn bench_bot(synapse: &'static Synapse) {
             .collect::<Vec<_>>(),
     );
 
-    // 6. The floor for any bot on this machine: the same round trip answered by a bare
-    // matrix-sdk client that replies at once (no Admin API, no parsing, no store of its own), with
-    // the bot stopped.
-    println!("{commands} × the same round trip answered by a bare matrix-sdk echo client...");
-    let echo = echo_round_trips(&env, WARMUP + commands).await;
+    // 6. Where Syndic's time goes: a separate pass with SYNDIC_PROFILE_SPANS=1 (its log lines
+    // cost a little, so the figures above are taken without it).
+    println!("{span_commands} × `{command}` with SYNDIC_PROFILE_SPANS=1 (where the time goes)...");
+    let (spans, legs) = span_breakdown(&env, &command, span_commands, &user_reply).await;
+
+    // 7. The same `!user` answered by the comparison bots, each alone in the room with the
+    // admin's client (Syndic is stopped), measured the same way.
+    println!(
+        "{WARMUP} warm-up + {compared} × the same command answered by a minimal matrix-sdk pong bot..."
+    );
+    let pong = run_pong_bot(&env, &command, compared).await;
+    let nio = run_nio_bot(&env, &command, compared, &user_reply).await;
 
     // Report.
+    let mut bots: Vec<(&str, &TimedRun, &Summary)> = vec![
+        ("Syndic", &syndic, &syndic_side),
+        ("pong bot (matrix-sdk, no Admin API)", &pong.0, &pong.1),
+    ];
+    if let Some((run, side)) = &nio {
+        bots.push(("matrix-nio bot, same lookup", run, side));
+    }
     println!();
-    println!("Round trip: admin client sends `!user <id>` → client has the bot's m.notice reply");
+    println!(
+        "Bot-side latency: the reply's origin_server_ts − the command's (Synapse's clock; the client's own costs left out)"
+    );
     println!(
         "  {:<62} {:>8} {:>8} {:>8}",
-        "(ms, sequential)", "p50", "p95", "max"
+        "(ms, one command at a time)", "p50", "p95", "max"
     );
+    for (name, run, side) in &bots {
+        row3(&format!("{name} ×{}", run.samples.len()), side);
+    }
+    println!();
+    println!("Round trip at the admin's client: sends `!user <id>` → has the reply");
+    for (name, run, _) in &bots {
+        row3(&format!("{name} ×{}", run.samples.len()), &run.round_trip);
+    }
     row3(
-        &format!("Syndic, {commands} commands after {WARMUP} warm-up"),
-        &rt,
-    );
-    row3(
-        "  of which the client's send call (encrypt + PUT /send)",
-        &send_calls,
+        "  of which Syndic's commands: the client's send call (encrypt + PUT)",
+        &syndic.send_call,
     );
     row3(
         &format!("Admin API GET /v2/users/<id> direct (reqwest, keep-alive) ×{direct_calls}"),
         &direct,
-    );
-    row3(
-        "bare matrix-sdk client replying at once (floor for any bot)",
-        &echo,
     );
     if let Some(s) = &synadm {
         row3(
@@ -343,73 +377,73 @@ async fn bench_bot(synapse: &'static Synapse) {
         );
     }
     println!(
-        "  other processes on the machine used {others_during_commands:.2} of {} cores during the {commands} commands",
+        "  other processes used {:.2} of {} cores during Syndic's commands",
+        syndic.others_cores,
         cpus()
     );
     println!(
-        "  the bot's own share of the p50 (bot − bare client): {:.1} ms",
-        rt.p50 - echo.p50
-    );
-    println!(
-        "  ratio bot p50 / direct p50 = {:.1}×{}",
-        rt.p50 / direct.p50,
-        synadm
-            .as_ref()
-            .map(|s| format!("; synadm p50 / bot p50 = {:.1}×", s.p50 / rt.p50))
-            .unwrap_or_default()
-    );
-    println!(
-        "  where the bot's round trip goes (split at Synapse's origin_server_ts; p50 / p95 ms):"
+        "  where Syndic's round trip goes (split at Synapse's origin_server_ts; p50 / p95 ms):"
     );
     for (name, s) in &phases {
         println!("    {name:<76} {:>7.1} {:>7.1}", s.p50, s.p95);
     }
     println!();
-    println!("Memory of the bot process (/proc/<pid>/status; MB = 10^6 bytes)");
     println!(
-        "  {:<62} {:>8.1} MB",
-        "idle RSS after start-up and first sync (fresh store)",
-        mb(idle.rss_kib)
+        "Syndic's spans ({span_commands} commands, SYNDIC_PROFILE_SPANS=1; busy = CPU, wall = busy + idle)"
     );
     println!(
-        "    {:<60} {:>8.1} MB",
-        format!(
-            "of which anonymous (heap, stacks; {} threads)",
-            idle.threads
-        ),
-        mb(idle.anon_kib)
+        "  {:<14} {:>6} {:>10} {:>10} {:>10} {:>10}",
+        "span", "count", "busy p50", "busy p95", "wall p50", "wall p95"
+    );
+    for s in &spans {
+        println!(
+            "  {:<14} {:>6} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
+            s.name, s.busy.n, s.busy.p50, s.busy.p95, s.wall.p50, s.wall.p95
+        );
+    }
+    println!("  Syndic's bot-side latency in that pass, split at its span starts (p50 / p95 ms):");
+    for (name, s) in &legs {
+        println!("    {name:<96} {:>7.1} {:>7.1}", s.p50, s.p95);
+    }
+    println!();
+    println!("CPU and memory of each bot's process (/proc/<pid>; MB = 10^6 bytes)");
+    println!(
+        "  {:<44} {:>10} {:>12} {:>12}",
+        "", "CPU/cmd", "idle RSS", "RSS after"
+    );
+    for (name, run, _) in &bots {
+        println!(
+            "  {:<44} {:>7.2} ms {:>9.1} MB {:>9.1} MB",
+            name,
+            run.cpu_ms_per_command,
+            mb(run.idle.rss_kib),
+            mb(run.after.rss_kib)
+        );
+    }
+    println!(
+        "  Syndic idle: {:.1} MB anonymous (heap, stacks; {} threads), {:.1} MB file-backed (code)",
+        mb(syndic.idle.anon_kib),
+        syndic.idle.threads,
+        mb(syndic.idle.file_kib)
     );
     println!(
-        "    {:<60} {:>8.1} MB",
-        "of which file-backed (the binary's code, shared libraries)",
-        mb(idle.file_kib)
-    );
-    println!(
-        "  {:<62} {:>8.1} MB",
-        format!("RSS after the {} commands", WARMUP + commands),
-        mb(after_commands.rss_kib)
-    );
-    println!(
-        "  {:<62} {:>8.1} MB",
-        format!(
-            "peak RSS (VmHWM{}) during a {import_rows}-row import ({:.1} s)",
-            if peak_was_reset {
-                ", reset before"
-            } else {
-                " since start"
-            },
-            import_time.as_secs_f64()
-        ),
+        "  Syndic peak RSS (VmHWM{}) during a {import_rows}-row import ({:.1} s): {:.1} MB",
+        if peak_was_reset {
+            ", reset before"
+        } else {
+            " since start"
+        },
+        import_time.as_secs_f64(),
         mb(during_import.hwm_kib)
     );
     println!(
-        "  {:<62} {:>8.1} MB",
-        "idle RSS after a restart on the warm store",
+        "  Syndic idle RSS after a restart on the warm store: {:.1} MB",
         mb(idle_warm.rss_kib)
     );
-    println!();
     println!(
-        "CPU: {cpu_per_command_ms:.2} ms per `!user` command (utime+stime over {commands} commands, CLK_TCK {ticks})"
+        "  release binary: {:.1} MB ({})",
+        binary_bytes as f64 / 1e6,
+        env.bin.display()
     );
     println!();
     println!("Start-up on the warm store ({restarts} restarts; median / max)");
@@ -426,60 +460,93 @@ async fn bench_bot(synapse: &'static Synapse) {
         "SIGTERM → exit", shutdown_s.p50, shutdown_s.max
     );
     println!();
-    let goals = [
+    let pong_side = &pong.1;
+    let mut goals = vec![
         (
-            "round trip p50 ≤ 100 ms",
-            format!("{:.1} ms", rt.p50),
-            rt.p50 <= GOAL_P50_MS,
+            "bot-side p50 within 15 ms of the pong bot's".to_owned(),
+            format!("{:+.1} ms", syndic_side.p50 - pong_side.p50),
+            syndic_side.p50 - pong_side.p50 <= GOAL_P50_OVER_PONG_MS,
         ),
         (
-            "round trip p95 ≤ 250 ms",
-            format!("{:.1} ms", rt.p95),
-            rt.p95 <= GOAL_P95_MS,
+            "bot-side p95 within 30 ms of the pong bot's".to_owned(),
+            format!("{:+.1} ms", syndic_side.p95 - pong_side.p95),
+            syndic_side.p95 - pong_side.p95 <= GOAL_P95_OVER_PONG_MS,
+        ),
+    ];
+    if let Some((_, nio_side)) = &nio {
+        goals.push((
+            "bot-side p50 ≤ 0.6× the matrix-nio bot's".to_owned(),
+            format!("{:.2}×", syndic_side.p50 / nio_side.p50),
+            syndic_side.p50 / nio_side.p50 <= GOAL_VS_NIO,
+        ));
+    }
+    goals.extend([
+        (
+            "CPU per command ≤ 5 ms".to_owned(),
+            format!("{:.2} ms", syndic.cpu_ms_per_command),
+            syndic.cpu_ms_per_command <= GOAL_CPU_MS,
         ),
         (
-            "idle RSS ≤ 40 MB",
-            format!("{:.1} MB", mb(idle.rss_kib)),
-            mb(idle.rss_kib) <= GOAL_IDLE_RSS_MB,
+            "idle RSS ≤ 30 MB".to_owned(),
+            format!("{:.1} MB", mb(syndic.idle.rss_kib)),
+            mb(syndic.idle.rss_kib) <= GOAL_IDLE_RSS_MB,
         ),
         (
-            "start-up ≤ 1 s, warm store (start → first command answered, median)",
+            format!("RSS after {} commands ≤ 35 MB", WARMUP + commands),
+            format!("{:.1} MB", mb(syndic.after.rss_kib)),
+            mb(syndic.after.rss_kib) <= GOAL_RSS_AFTER_MB,
+        ),
+        (
+            "release binary ≤ 30 MB".to_owned(),
+            format!("{:.1} MB", binary_bytes as f64 / 1e6),
+            binary_bytes as f64 / 1e6 <= GOAL_BINARY_MB,
+        ),
+        (
+            "start-up ≤ 0.5 s, warm store (start → first command answered, median)".to_owned(),
             format!("{:.0} ms", answered_s.p50),
             answered_s.p50 <= GOAL_STARTUP_MS,
         ),
-    ];
+    ]);
     println!("Goals");
     for (goal, value, ok) in &goals {
         println!("  {goal:<70} {value:>10}  {}", verdict(*ok));
     }
 
+    let bot_json = |run: &TimedRun, side: &Summary| {
+        json!({
+            "bot_side": side.json(),
+            "round_trip": run.round_trip.json(),
+            "cpu_ms_per_command": round2(run.cpu_ms_per_command),
+            "idle_rss_mb": round2(mb(run.idle.rss_kib)),
+            "rss_after_mb": round2(mb(run.after.rss_kib)),
+            "commands": run.samples.len(),
+        })
+    };
     let results = json!({
         "synapse": SYNAPSE_VERSION,
-        "round_trip": {
-            "command": "!user <id>",
-            "bot": rt.json(),
-            "bot_send_call": send_calls.json(),
-            "direct_admin_api": direct.json(),
-            "bare_client_echo": echo.json(),
-            "synadm": synadm.as_ref().map(Summary::json),
-            "ratio_bot_to_direct_p50": round2(rt.p50 / direct.p50),
-            "other_processes_cores": round2(others_during_commands),
-            "ratio_synadm_to_bot_p50": synadm.as_ref().map(|s| round2(s.p50 / rt.p50)),
-            "phases": phases.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>(),
-        },
+        "command": "!user <id>",
+        "syndic": bot_json(&syndic, &syndic_side),
+        "pong_bot": bot_json(&pong.0, &pong.1),
+        "nio_bot": nio.as_ref().map(|(run, side)| bot_json(run, side)),
+        "ratio_syndic_to_nio_bot_side_p50": nio.as_ref().map(|(_, side)| round2(syndic_side.p50 / side.p50)),
+        "syndic_send_call": syndic.send_call.json(),
+        "direct_admin_api": direct.json(),
+        "synadm": synadm.as_ref().map(Summary::json),
+        "other_processes_cores": round2(syndic.others_cores),
+        "phases": phases.iter().map(|(n, s)| json!({"phase": n, "summary": s.json()})).collect::<Vec<_>>(),
+        "span_legs": legs.iter().map(|(n, s)| json!({"leg": n, "summary": s.json()})).collect::<Vec<_>>(),
+        "spans": spans.iter().map(|s| json!({"span": s.name, "busy": s.busy.json(), "wall": s.wall.json()})).collect::<Vec<_>>(),
         "memory_mb": {
-            "idle_rss": round2(mb(idle.rss_kib)),
-            "idle_rss_anon": round2(mb(idle.anon_kib)),
-            "idle_rss_file": round2(mb(idle.file_kib)),
-            "idle_threads": idle.threads,
-            "rss_after_commands": round2(mb(after_commands.rss_kib)),
+            "idle_rss_anon": round2(mb(syndic.idle.anon_kib)),
+            "idle_rss_file": round2(mb(syndic.idle.file_kib)),
+            "idle_threads": syndic.idle.threads,
             "import_peak_hwm": round2(mb(during_import.hwm_kib)),
             "import_peak_reset_before": peak_was_reset,
             "import_rows": import_rows,
             "import_seconds": round2(import_time.as_secs_f64()),
             "idle_rss_warm_restart": round2(mb(idle_warm.rss_kib)),
         },
-        "cpu_ms_per_command": round2(cpu_per_command_ms),
+        "binary_mb": round2(binary_bytes as f64 / 1e6),
         "startup_warm_store": {
             "ready": ready_s.json(),
             "first_command_answered": answered_s.json(),
@@ -492,57 +559,335 @@ async fn bench_bot(synapse: &'static Synapse) {
     keep_synapse_log(synapse, "synapse.log");
 }
 
-/// Round trips of `echo N` messages from the admin answered by a second plain client (a
-/// [`Human`] in a background task that replies as soon as its sync delivers the message). The
-/// first `WARMUP` are not counted.
-async fn echo_round_trips(env: &Env, rounds: usize) -> Summary {
-    let echo = Human::new(env.synapse, "echo").await;
-    let echo_id = echo.user_id();
-    env.admin.invite(&env.room_id, &echo_id).await;
-    echo.join(&env.room_id).await;
-    env.admin
-        .wait_for_join(&env.room_id, &echo_id, Duration::from_secs(60))
-        .await;
-    let admin_id = env.admin.user_id();
-    let room_id = env.room_id.clone();
-    let responder = tokio::spawn(async move {
-        let mut handled = HashSet::new();
-        loop {
-            let message = echo
-                .wait_for_message(
-                    &room_id,
-                    |m| {
-                        m.sender == admin_id
-                            && m.body.starts_with("echo ")
-                            && !handled.contains(&m.event_id)
-                    },
-                    Duration::from_secs(3600),
-                )
-                .await;
-            echo.reply_to(&room_id, &message.event_id, "echo").await;
-            handled.insert(message.event_id);
-        }
-    });
-    let mut times = Vec::with_capacity(rounds);
-    for i in 0..rounds {
+/// What one bot did for a run of timed commands.
+struct TimedRun {
+    samples: Vec<Sample>,
+    round_trip: Summary,
+    send_call: Summary,
+    cpu_ms_per_command: f64,
+    /// Cores the other processes (Synapse, the client) used meanwhile.
+    others_cores: f64,
+    /// Before the warm-up, 2 s after the bot was ready.
+    idle: Memory,
+    after: Memory,
+}
+
+/// `WARMUP` untimed, then `n` timed `command`s, one at a time, each answered by `bot_id`
+/// (checked with `check`); CPU and memory of `bot` around them.
+async fn timed_commands(
+    env: &Env,
+    bot: &BotProcess,
+    bot_id: &UserId,
+    command: &str,
+    n: usize,
+    check: &dyn Fn(&ReceivedMessage),
+) -> TimedRun {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = bot.memory();
+    for _ in 0..WARMUP {
         let mark = env.admin.mark();
+        let id = env.say(command).await;
+        check(&env.reply_from(mark, &id, bot_id, REPLY_TIMEOUT).await);
+    }
+    // Let the warm-up's trailing work (reactions) finish before the CPU count starts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ticks = clock_ticks_per_second();
+    let synapse_pids = synapse_pids(env.synapse.log_path());
+    let others = OtherLoad::start(&[&synapse_pids[..], &[bot.pid()]].concat());
+    let cpu_before = bot.cpu_ticks();
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mark = env.admin.mark();
+        let sent_wall_ms = wall_ms();
         let t0 = Instant::now();
-        let id = env.say(&format!("echo {i}")).await;
-        let echo_id = echo_id.clone();
-        env.admin
-            .wait_for_message_after(
-                mark,
-                &env.room_id,
-                move |m| m.sender == echo_id && m.in_reply_to.as_ref() == Some(&id),
-                REPLY_TIMEOUT,
-            )
-            .await;
-        if i >= WARMUP {
-            times.push(t0.elapsed());
+        let id = env.say(command).await;
+        let send_call = t0.elapsed();
+        let reply = env.reply_from(mark, &id, bot_id, REPLY_TIMEOUT).await;
+        let round_trip = t0.elapsed();
+        check(&reply);
+        samples.push(Sample {
+            command: id,
+            reply: reply.event_id,
+            sent_wall_ms,
+            received_wall_ms: sent_wall_ms + ms(round_trip),
+            round_trip,
+            send_call,
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_after = bot.cpu_ticks();
+    TimedRun {
+        round_trip: Summary::of(&samples.iter().map(|s| s.round_trip).collect::<Vec<_>>()),
+        send_call: Summary::of(&samples.iter().map(|s| s.send_call).collect::<Vec<_>>()),
+        cpu_ms_per_command: (cpu_after - cpu_before) as f64 / ticks as f64 / n as f64 * 1000.0,
+        others_cores: others.cores(),
+        after: bot.memory(),
+        idle,
+        samples,
+    }
+}
+
+/// Reply stamped − command stamped, by Synapse's clock.
+async fn bot_side(env: &Env, samples: &[Sample]) -> Summary {
+    let http = http();
+    let mut sides = Vec::with_capacity(samples.len());
+    for s in samples {
+        let command_ts = env.origin_ts(&http, &s.command).await;
+        let reply_ts = env.origin_ts(&http, &s.reply).await;
+        sides.push(reply_ts - command_ts);
+    }
+    Summary::of_ms(&sides)
+}
+
+/// A comparison bot's account, invited to the benchmark room; its store directory.
+async fn comparison_account(
+    env: &Env,
+    prefix: &str,
+    server_admin: bool,
+) -> (RegisteredUser, PathBuf) {
+    let localpart = env.synapse.unique_localpart(prefix);
+    let user = env
+        .synapse
+        .register(&localpart, &format!("pw-{localpart}"), server_admin)
+        .await;
+    let user_id = OwnedUserId::try_from(user.user_id.as_str()).expect("a user id");
+    // Syndic lifts its own rate limit at start; the comparison bots get the same.
+    env.synapse
+        .admin_post(
+            &format!("/_synapse/admin/v1/users/{user_id}/override_ratelimit"),
+            &json!({ "messages_per_second": 0, "burst_count": 0 }),
+        )
+        .await;
+    env.admin.invite(&env.room_id, &user_id).await;
+    let dir = env.synapse.scratch_dir().join(format!("{prefix}-store"));
+    std::fs::create_dir_all(&dir).expect("the comparison bot's store directory");
+    (user, dir)
+}
+
+/// The minimal matrix-sdk bot ([`support::pong`]), as its own process.
+async fn run_pong_bot(env: &Env, command: &str, n: usize) -> (TimedRun, Summary) {
+    let (user, dir) = comparison_account(env, "pong-bot", false).await;
+    let config = PongConfig {
+        homeserver: env.synapse.url().to_string(),
+        user_id: OwnedUserId::try_from(user.user_id.as_str()).expect("a user id"),
+        localpart: user.localpart.clone(),
+        password: user.password.clone(),
+        room_id: env.room_id.clone(),
+        store_path: dir.join("store"),
+    };
+    let config_path = dir.join("pong.json");
+    std::fs::write(&config_path, serde_json::to_vec(&config).expect("JSON"))
+        .expect("writing the pong bot's config");
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    let mut bot = BotProcess::spawn_program(
+        &exe,
+        &["pong-bot".as_ref(), config_path.as_os_str()],
+        &[],
+        &env.out_dir.join("pong-bot.log"),
+    );
+    bot.wait_ready(FIRST_START).await;
+    env.admin
+        .wait_for_join(&env.room_id, &config.user_id, Duration::from_secs(60))
+        .await;
+    let pong = |reply: &ReceivedMessage| assert_eq!(reply.body, "pong");
+    let run = timed_commands(env, &bot, &config.user_id, command, n, &pong).await;
+    bot.stop();
+    let side = bot_side(env, &run.samples).await;
+    (run, side)
+}
+
+/// The matrix-nio bot (`benches/nio_bot.py`) from the bench's venv, as its own process; `None`
+/// (said) if that venv is missing (`scripts/bench` installs it).
+async fn run_nio_bot(
+    env: &Env,
+    command: &str,
+    n: usize,
+    check: &dyn Fn(&ReceivedMessage),
+) -> Option<(TimedRun, Summary)> {
+    let python = std::env::var_os("NIO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("bench/nio-venv/bin/python"));
+    if !python.exists() {
+        println!(
+            "matrix-nio not found at {} (scripts/bench installs it): its row is skipped",
+            python.display()
+        );
+        return None;
+    }
+    println!("{WARMUP} warm-up + {n} × the same command answered by a matrix-nio bot...");
+    let (user, dir) = comparison_account(env, "nio-bot", true).await;
+    let config = json!({
+        "homeserver": env.synapse.url().as_str(),
+        "user_id": user.user_id,
+        "password": user.password,
+        "room_id": env.room_id.as_str(),
+        "store_path": dir.display().to_string(),
+    });
+    let config_path = dir.join("nio.json");
+    std::fs::write(&config_path, config.to_string()).expect("writing the nio bot's config");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/nio_bot.py");
+    let mut bot = BotProcess::spawn_program(
+        &python,
+        &[script.as_os_str(), config_path.as_os_str()],
+        &[("PYTHONUNBUFFERED", "1")],
+        &env.out_dir.join("nio-bot.log"),
+    );
+    bot.wait_ready(FIRST_START).await;
+    let user_id = OwnedUserId::try_from(user.user_id.as_str()).expect("a user id");
+    env.admin
+        .wait_for_join(&env.room_id, &user_id, Duration::from_secs(60))
+        .await;
+    let run = timed_commands(env, &bot, &user_id, command, n, check).await;
+    bot.stop();
+    let side = bot_side(env, &run.samples).await;
+    Some((run, side))
+}
+
+/// Busy (CPU) and wall (busy + idle) time of one span of the message path, in ms.
+struct SpanTimes {
+    name: String,
+    busy: Summary,
+    wall: Summary,
+}
+
+/// Syndic restarted with `SYNDIC_PROFILE_SPANS=1` and JSON logs for `n` commands; the span
+/// lines of its log, by span name, in the order of the message path.
+async fn span_breakdown(
+    env: &Env,
+    command: &str,
+    n: usize,
+    check: &dyn Fn(&ReceivedMessage),
+) -> (Vec<SpanTimes>, Vec<(&'static str, Summary)>) {
+    let config = std::fs::read_to_string(&env.config_path).expect("bot.toml");
+    let config_path = env.config_path.with_file_name("bot-spans.toml");
+    std::fs::write(
+        &config_path,
+        format!("{config}\n[log]\nformat = \"json\"\n"),
+    )
+    .expect("writing bot-spans.toml");
+    let log = env.out_dir.join("bot-spans.log");
+    let _ = std::fs::remove_file(&log);
+    let mut bot = BotProcess::spawn_program(
+        &env.bin,
+        &["run".as_ref(), "--config".as_ref(), config_path.as_os_str()],
+        &[("SYNDIC_PROFILE_SPANS", "1")],
+        &log,
+    );
+    bot.wait_ready(Duration::from_secs(60)).await;
+    let run = timed_commands(env, &bot, &env.bot_user_id, command, n, check).await;
+    bot.stop();
+    let text = std::fs::read_to_string(&log).expect("bot-spans.log");
+    let mut by_name: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
+    // Per command event: when its `command` and `reply` spans started (ms since the epoch).
+    let mut starts: std::collections::HashMap<(String, &'static str), f64> =
+        std::collections::HashMap::new();
+    for line in text.lines() {
+        let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let fields = &entry["fields"];
+        if fields["message"] != "close" {
+            continue;
+        }
+        let (Some(name), Some(busy), Some(idle)) = (
+            entry["span"]["name"].as_str(),
+            fields["time.busy"].as_str().and_then(duration_ms),
+            fields["time.idle"].as_str().and_then(duration_ms),
+        ) else {
+            continue;
+        };
+        let closed_ms = entry["timestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_micros() as f64 / 1000.0);
+        let event = std::iter::once(&entry["span"])
+            .chain(entry["spans"].as_array().into_iter().flatten())
+            .find(|s| s["name"] == "command")
+            .and_then(|s| s["event_id"].as_str());
+        if let (Some(closed), Some(event)) = (closed_ms, event) {
+            for leg in ["command", "reply"] {
+                if name == leg {
+                    starts.insert((event.to_owned(), leg), closed - busy - idle);
+                }
+            }
+        }
+        match by_name.iter_mut().find(|(n, _, _)| n == name) {
+            Some((_, b, w)) => {
+                b.push(busy);
+                w.push(busy + idle);
+            }
+            None => by_name.push((name.to_owned(), vec![busy], vec![busy + idle])),
         }
     }
-    responder.abort();
-    Summary::of(&times)
+    let order = |name: &str| {
+        SPAN_ORDER
+            .iter()
+            .position(|s| *s == name)
+            .unwrap_or(usize::MAX)
+    };
+    by_name.sort_by_key(|(name, _, _)| order(name));
+    // Only the message path's spans are reported (matrix-sdk's own push-rule spans are not).
+    by_name.retain(|(name, _, _)| order(name) != usize::MAX);
+    let spans = by_name
+        .into_iter()
+        .map(|(name, busy, wall)| SpanTimes {
+            name,
+            busy: Summary::of_ms(&busy),
+            wall: Summary::of_ms(&wall),
+        })
+        .collect();
+
+    // Each command's bot-side latency split at the span starts (the bot's clock is Synapse's:
+    // the same machine).
+    let http = http();
+    let (mut to_start, mut to_send, mut to_stamp) = (Vec::new(), Vec::new(), Vec::new());
+    for s in &run.samples {
+        let key = |leg| (s.command.to_string(), leg);
+        let (Some(started), Some(sending)) =
+            (starts.get(&key("command")), starts.get(&key("reply")))
+        else {
+            continue;
+        };
+        let command_ts = env.origin_ts(&http, &s.command).await;
+        let reply_ts = env.origin_ts(&http, &s.reply).await;
+        to_start.push(started - command_ts);
+        to_send.push(sending - started);
+        to_stamp.push(reply_ts - sending);
+    }
+    let legs = if to_start.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            (
+                "command stamped → bot starts it (Synapse wakes the sync; matrix-sdk receives, decrypts; gate)",
+                Summary::of_ms(&to_start),
+            ),
+            (
+                "bot: claim, parse, plan (the Admin API reads), audit → the reply's send starts",
+                Summary::of_ms(&to_send),
+            ),
+            (
+                "reply send starts → Synapse stamps it (encrypt, PUT)",
+                Summary::of_ms(&to_stamp),
+            ),
+        ]
+    };
+    (spans, legs)
+}
+
+/// tracing's span durations (`1.23ms`, `456µs`, `7.8s`, `12ns`) in ms.
+fn duration_ms(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit {
+        "s" => 1000.0,
+        "ms" => 1.0,
+        "µs" | "us" => 1e-3,
+        "ns" => 1e-6,
+        _ => return None,
+    };
+    Some(number * factor)
 }
 
 fn row3(name: &str, s: &Summary) {
@@ -992,6 +1337,15 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
         &format!("Syndic benchmark: a bulk !suspend of {n} users"),
         &env,
     );
+    let results = bulk_suspend(&env, n).await;
+    write_results("suspend-results.json", &results);
+    keep_synapse_log(synapse, "synapse-suspend.log");
+}
+
+/// A bulk `!suspend` of `n` new accounts through the bot (which it starts and stops), then the
+/// same suspensions sent directly; prints the comparison and returns it as JSON.
+async fn bulk_suspend(env: &Env, n: usize) -> Value {
+    let synapse = env.synapse;
     let admin_token = env.server_admin().await.access_token;
     let tag = std::process::id();
     let bot_prefix = format!("bsus-bot-{tag}");
@@ -1124,7 +1478,7 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
         rate(job_only) / rate(direct),
         rate(end_to_end) / rate(direct)
     );
-    let results = json!({
+    json!({
         "synapse": SYNAPSE_VERSION,
         "users": n,
         "concurrency": USERS_JOB_CONCURRENCY,
@@ -1133,7 +1487,6 @@ async fn bench_suspend(synapse: &'static Synapse, n: usize) {
         "bot_job_only": { "seconds": round2(job_only.as_secs_f64()), "users_per_s": round2(rate(job_only)) },
         "direct": { "seconds": round2(direct.as_secs_f64()), "users_per_s": round2(rate(direct)) },
         "other_processes_cores": { "bot": round2(others_bot), "direct": round2(others_direct) },
-    });
-    write_results("suspend-results.json", &results);
-    keep_synapse_log(synapse, "synapse-suspend.log");
+        "ratio_job_to_direct": round2(rate(job_only) / rate(direct)),
+    })
 }

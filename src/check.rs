@@ -11,7 +11,7 @@ use crate::admin_api::rooms::{RoomDetails, RoomMembers};
 use crate::admin_api::server::{ResolveRoomAlias, ServerVersion};
 use crate::admin_api::users::QueryUser;
 use crate::admin_api::{AdminClient, Endpoint, encode_segment};
-use crate::config::Config;
+use crate::config::{Config, Login};
 
 /// `GET /_synapse/admin/v1/rooms/{room_id}/state`: the room's current state events.
 struct RoomStateEvents {
@@ -86,7 +86,12 @@ pub async fn check_config(path: &Path) -> bool {
         }
     }
 
-    let (token, temporary) = match saved_token(&config) {
+    pass(&format!("login: {}", config.login.describe()));
+    let configured = match &config.login {
+        Login::AccessToken { token, .. } => Some(token.expose().to_owned()),
+        Login::Password(_) => saved_token(&config),
+    };
+    let (token, temporary) = match configured {
         Some(t) => (t, false),
         None => match login(&http, &config).await {
             Ok(t) => (t, true),
@@ -137,6 +142,17 @@ async fn probe(config: &Config, token: &str) -> bool {
         .await
     {
         Ok(me) if me.admin => pass(&format!("{} is a server admin", config.bot_user_id)),
+        // With MAS the admin flag lives there: Synapse reports false, and the token's
+        // `urn:synapse:admin:*` scope is what let this Admin API read through.
+        Ok(_) if matches!(config.login, Login::AccessToken { .. }) => pass(&format!(
+            "the access token carries the Synapse admin scope (urn:synapse:admin:*) for {}",
+            config.bot_user_id
+        )),
+        Err(e) if matches!(config.login, Login::AccessToken { .. }) && e.is_forbidden() => {
+            return fail(&format!(
+                "bot.access_token_file's token does not carry the Synapse admin scope: issue it with urn:synapse:admin:* ({e})"
+            ));
+        }
         Ok(_) => {
             return fail(&format!(
                 "bot.user_id {} is not a server admin: make it one (synadm user modify --admin or the Admin API)",
@@ -248,7 +264,7 @@ async fn login(http: &reqwest::Client, config: &Config) -> Result<String, String
     let body = serde_json::json!({
         "type": "m.login.password",
         "identifier": {"type": "m.id.user", "user": config.bot_user_id.as_str()},
-        "password": config.password.expose(),
+        "password": config.login.password().map(|p| p.expose()).unwrap_or_default(),
         "initial_device_display_name": "syndic check-config",
     });
     let r = http

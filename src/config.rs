@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedServerName, OwnedUserId, UserId};
+use matrix_sdk::ruma::{OwnedDeviceId, OwnedRoomOrAliasId, OwnedServerName, OwnedUserId, UserId};
 use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
@@ -43,6 +43,41 @@ impl Drop for Secret {
     }
 }
 
+/// How the bot logs in.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// `bot.password`, `bot.password_file` or `SYNDIC_PASSWORD`: a password login on the first
+    /// start, the saved session afterwards.
+    Password(Secret),
+    /// `bot.access_token_file` + `bot.device_id`: a token issued for the bot (on a server that
+    /// delegates accounts to MAS: a personal session or a compatibility token with the
+    /// `urn:synapse:admin:*` scope), read on every start, so it can be replaced.
+    AccessToken {
+        token: Secret,
+        device_id: OwnedDeviceId,
+    },
+}
+
+impl Login {
+    /// The password, for user-interactive authentication; `None` with a token.
+    pub fn password(&self) -> Option<&Secret> {
+        match self {
+            Login::Password(p) => Some(p),
+            Login::AccessToken { .. } => None,
+        }
+    }
+
+    /// What `check-config` and the start-up log say about the login mode.
+    pub fn describe(&self) -> String {
+        match self {
+            Login::Password(_) => "password login".to_owned(),
+            Login::AccessToken { device_id, .. } => {
+                format!("access token (bot.access_token_file), device {device_id}")
+            }
+        }
+    }
+}
+
 /// A configuration problem, rendered as `file:line: key: what is wrong (what to do)`.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -59,7 +94,8 @@ pub struct Config {
     /// The server name of this homeserver (the part after `:` in local user IDs).
     pub server_name: OwnedServerName,
     pub bot_user_id: OwnedUserId,
-    pub password: Secret,
+    /// How the bot logs in: its password, or an access token issued for it (by MAS).
+    pub login: Login,
     /// Recovery key given back by the operator, used to restore the identity on a new store.
     pub recovery_key: Option<Secret>,
     /// Where the recovery key is written (mode 0600) and read back; unset: `<store_path>/recovery-key`.
@@ -196,6 +232,8 @@ struct RawBot {
     user_id: Spanned<String>,
     password: Option<String>,
     password_file: Option<Spanned<String>>,
+    access_token_file: Option<Spanned<String>>,
+    device_id: Option<Spanned<String>>,
     recovery_key: Option<String>,
     recovery_key_file: Option<String>,
     store_path: String,
@@ -353,39 +391,103 @@ impl Config {
             ));
         }
 
-        let password = match (&raw.bot.password, &raw.bot.password_file) {
-            (Some(_), Some(f)) => {
+        let login = match (&raw.bot.access_token_file, &raw.bot.device_id) {
+            (Some(f), _) if raw.bot.password.is_some() || raw.bot.password_file.is_some() => {
                 return Err(err(
                     Some(f.span()),
-                    "bot: set either password or password_file, not both".into(),
+                    "bot: set either a password (password, password_file) or access_token_file, not both".into(),
                 ));
             }
-            (Some(p), None) => Secret::new(p.clone()),
-            (None, Some(f)) => {
+            (Some(f), None) => {
+                return Err(err(
+                    Some(f.span()),
+                    "bot.access_token_file needs bot.device_id: the device the token was issued for".into(),
+                ));
+            }
+            (None, Some(d)) => {
+                return Err(err(
+                    Some(d.span()),
+                    "bot.device_id is only used with bot.access_token_file (a password login makes its own device)".into(),
+                ));
+            }
+            (Some(f), Some(d)) => {
                 let file = base_dir.join(f.get_ref());
                 let contents = std::fs::read_to_string(&file).map_err(|e| {
                     err(
                         Some(f.span()),
-                        format!("bot.password_file: cannot read {}: {e}", file.display()),
+                        format!("bot.access_token_file: cannot read {}: {e}", file.display()),
                     )
                 })?;
-                Secret::new(contents.trim_end_matches(['\n', '\r']).to_owned())
-            }
-            (None, None) => match env.get(PASSWORD_ENV) {
-                Some(p) => Secret::new(p),
-                None => {
+                let token = Secret::new(contents.trim().to_owned());
+                if token.expose().is_empty() {
                     return Err(err(
-                        None,
+                        Some(f.span()),
+                        format!("bot.access_token_file: {} is empty", file.display()),
+                    ));
+                }
+                if token
+                    .expose()
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(err(
+                        Some(f.span()),
                         format!(
-                            "bot: no password: set bot.password, bot.password_file or the {PASSWORD_ENV} environment variable"
+                            "bot.access_token_file: {} holds more than one token (whitespace inside)",
+                            file.display()
                         ),
                     ));
                 }
-            },
+                let device = d.get_ref().trim();
+                if device.is_empty() || device.chars().any(|c| c.is_whitespace() || c.is_control())
+                {
+                    return Err(err(
+                        Some(d.span()),
+                        "bot.device_id: not a device ID (no spaces; e.g. SYNDICBOT)".into(),
+                    ));
+                }
+                Login::AccessToken {
+                    token,
+                    device_id: OwnedDeviceId::from(device),
+                }
+            }
+            (None, None) => {
+                let password = match (&raw.bot.password, &raw.bot.password_file) {
+                    (Some(_), Some(f)) => {
+                        return Err(err(
+                            Some(f.span()),
+                            "bot: set either password or password_file, not both".into(),
+                        ));
+                    }
+                    (Some(p), None) => Secret::new(p.clone()),
+                    (None, Some(f)) => {
+                        let file = base_dir.join(f.get_ref());
+                        let contents = std::fs::read_to_string(&file).map_err(|e| {
+                            err(
+                                Some(f.span()),
+                                format!("bot.password_file: cannot read {}: {e}", file.display()),
+                            )
+                        })?;
+                        Secret::new(contents.trim_end_matches(['\n', '\r']).to_owned())
+                    }
+                    (None, None) => match env.get(PASSWORD_ENV) {
+                        Some(p) => Secret::new(p),
+                        None => {
+                            return Err(err(
+                                None,
+                                format!(
+                                    "bot: no password: set bot.password, bot.password_file or the {PASSWORD_ENV} environment variable"
+                                ),
+                            ));
+                        }
+                    },
+                };
+                if password.expose().is_empty() {
+                    return Err(err(None, "bot: the password is empty".into()));
+                }
+                Login::Password(password)
+            }
         };
-        if password.expose().is_empty() {
-            return Err(err(None, "bot: the password is empty".into()));
-        }
 
         let recovery_key_file = raw.bot.recovery_key_file.as_ref().map(|f| base_dir.join(f));
         let recovery_key = match (&raw.bot.recovery_key, env.get(RECOVERY_KEY_ENV)) {
@@ -682,7 +784,7 @@ impl Config {
             homeserver_url,
             server_name,
             bot_user_id,
-            password,
+            login,
             recovery_key,
             recovery_key_file,
             store_path: base_dir.join(&raw.bot.store_path),
@@ -801,7 +903,7 @@ protected_users = ["@ceo:example.org"]
             c.protected_users
                 .contains(<&UserId>::try_from("@ceo:example.org").unwrap())
         );
-        assert_eq!(format!("{:?}", c.password), "Secret(<redacted>)");
+        assert!(matches!(&c.login, Login::Password(p) if format!("{p:?}") == "Secret(<redacted>)"));
         assert!(!format!("{c:?}").contains("change-me"));
     }
 
@@ -889,7 +991,75 @@ protected_users = ["@ceo:example.org"]
         assert!(e.to_string().contains(PASSWORD_ENV));
         let env = FakeEnv(HashMap::from([(PASSWORD_ENV, "from-env")]));
         let c = Config::parse(&text, Path::new("bot.toml"), &env).expect("env password");
-        assert_eq!(c.password.expose(), "from-env");
+        assert_eq!(c.login.password().map(Secret::expose), Some("from-env"));
+    }
+
+    #[test]
+    fn an_access_token_file_with_a_device_id_replaces_the_password() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let token = dir.path().join("token");
+        std::fs::write(&token, "mct_secret-token\n").expect("writing the token");
+        let with_token = |extra: &str| {
+            GOOD.replace(
+                "password = \"change-me\"\n",
+                &format!(
+                    "access_token_file = {:?}\n{extra}",
+                    token.display().to_string()
+                ),
+            )
+        };
+        let c = parse(&with_token("device_id = \"SYNDICBOT\"\n")).expect("token login");
+        match &c.login {
+            Login::AccessToken { token, device_id } => {
+                assert_eq!(token.expose(), "mct_secret-token");
+                assert_eq!(device_id.as_str(), "SYNDICBOT");
+            }
+            other => panic!("expected a token login, got {other:?}"),
+        }
+        assert!(c.login.password().is_none());
+        assert!(
+            !format!("{c:?}").contains("mct_secret"),
+            "the token is redacted"
+        );
+
+        // A password from the environment does not turn a token login into a password login.
+        let env = FakeEnv(HashMap::from([(PASSWORD_ENV, "from-env")]));
+        let c = Config::parse(
+            &with_token("device_id = \"SYNDICBOT\"\n"),
+            Path::new("bot.toml"),
+            &env,
+        )
+        .expect("token login");
+        assert!(c.login.password().is_none());
+
+        for (text, says) in [
+            (with_token(""), "needs bot.device_id"),
+            (
+                with_token("device_id = \"SYNDICBOT\"\npassword = \"x\"\n"),
+                "not both",
+            ),
+            (with_token("device_id = \"TWO WORDS\"\n"), "not a device ID"),
+            (
+                GOOD.replace(
+                    "password = \"change-me\"\n",
+                    "password = \"x\"\ndevice_id = \"D\"\n",
+                ),
+                "only used with bot.access_token_file",
+            ),
+        ] {
+            let e = parse(&text).expect_err(says);
+            assert!(e.to_string().contains(says), "{e}");
+        }
+        std::fs::write(&token, "\n").expect("emptying the token");
+        let e = parse(&with_token("device_id = \"SYNDICBOT\"\n")).expect_err("empty");
+        assert!(e.to_string().contains("is empty"), "{e}");
+        std::fs::write(&token, "one two").expect("two tokens");
+        let e = parse(&with_token("device_id = \"SYNDICBOT\"\n")).expect_err("two");
+        assert!(e.to_string().contains("more than one token"), "{e}");
+        assert!(
+            !e.to_string().contains("one two"),
+            "the file's contents are not shown"
+        );
     }
 
     #[test]

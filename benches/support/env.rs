@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId};
+use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, UserId};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -133,7 +133,19 @@ impl Env {
         event: &EventId,
         timeout: Duration,
     ) -> ReceivedMessage {
-        let bot = self.bot_user_id.clone();
+        self.reply_from(mark, event, &self.bot_user_id, timeout)
+            .await
+    }
+
+    /// `bot`'s reply to `event` that arrived after `mark` (also for the comparison bots).
+    pub async fn reply_from(
+        &self,
+        mark: Mark,
+        event: &EventId,
+        bot: &UserId,
+        timeout: Duration,
+    ) -> ReceivedMessage {
+        let bot = bot.to_owned();
         let event = event.to_owned();
         self.admin
             .wait_for_message_after(

@@ -16,5 +16,6 @@ pub mod secrets;
 pub mod synapse;
 
 pub mod env;
+pub mod pong;
 pub mod process;
 pub mod stats;

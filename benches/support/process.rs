@@ -5,14 +5,16 @@
 //! unwinds. Where `setpriv` exists the bot is started through it with `--pdeathsig TERM`
 //! (`setpriv` execs, so the PID is the bot's), so the bot also ends if the benchmark is killed.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The log line that says the bot is up (`info!(rooms = …, "ready")` in `src/bot.rs`).
-const READY_MARK: &str = ": ready";
+/// The log line that says the bot is up (`info!(rooms = …, "ready")` in `src/app/mod.rs`), in
+/// the text and the JSON log format.
+const READY_MARKS: [&str; 2] = [": ready", "\"message\":\"ready\""];
 
 /// A running `syndic run --config <path>`.
 pub struct BotProcess {
@@ -28,12 +30,29 @@ pub struct BotProcess {
 impl BotProcess {
     /// Starts the bot, appending its stdout and stderr to `log_path`.
     pub fn spawn(bin: &Path, config: &Path, log_path: &Path) -> BotProcess {
+        Self::spawn_program(
+            bin,
+            &["run".as_ref(), "--config".as_ref(), config.as_os_str()],
+            &[],
+            log_path,
+        )
+    }
+
+    /// Starts any bot that says `: ready` on stderr when it is (the comparison bots), with extra
+    /// environment variables, appending its stdout and stderr to `log_path`.
+    pub fn spawn_program(
+        bin: &Path,
+        args: &[&OsStr],
+        envs: &[(&str, &str)],
+        log_path: &Path,
+    ) -> BotProcess {
         let mut log = File::options()
             .create(true)
             .append(true)
             .open(log_path)
             .unwrap_or_else(|e| panic!("opening {}: {e}", log_path.display()));
-        let _ = writeln!(log, "----- syndic run --config {}", config.display());
+        let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
+        let _ = writeln!(log, "----- {} {}", bin.display(), shown.join(" "));
         let stdout = log.try_clone().expect("duplicating the log handle");
         let mut command = if Path::new("/usr/bin/setpriv").exists() {
             let mut c = Command::new("/usr/bin/setpriv");
@@ -43,9 +62,8 @@ impl BotProcess {
             Command::new(bin)
         };
         command
-            .arg("run")
-            .arg("--config")
-            .arg(config)
+            .args(args)
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(Stdio::piped());
@@ -61,7 +79,7 @@ impl BotProcess {
             let mut line = Vec::new();
             while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
                 let text = String::from_utf8_lossy(&line);
-                if text.contains(READY_MARK)
+                if READY_MARKS.iter().any(|m| text.contains(m))
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(Instant::now());

@@ -107,6 +107,11 @@ impl AdminError {
         matches!(self, AdminError::NotFound { .. })
     }
 
+    /// True for 403 `M_FORBIDDEN` (e.g. a token without the admin scope).
+    pub(crate) fn is_forbidden(&self) -> bool {
+        matches!(self, AdminError::Forbidden { .. })
+    }
+
     /// True when Synapse does not know the endpoint (`M_UNRECOGNIZED`, or a bare 404/405): an
     /// older version.
     pub(crate) fn is_unrecognized(&self) -> bool {

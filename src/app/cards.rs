@@ -97,6 +97,7 @@ pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> b
             working,
             command,
             decision,
+            ..
         } => {
             if decision == Decision::Refused {
                 info!(sender = %origin.sender, "card button refused: {}", reply.plain());
@@ -104,7 +105,16 @@ pub(crate) async fn on_card_reaction(ctx: &Arc<Ctx>, reaction: &ReactionIn) -> b
                 return true;
             }
             let succeeded = reply.outcome == crate::report::Outcome::Success;
-            finish(ctx, &origin, working, &command, decision, reply).await;
+            finish(
+                ctx,
+                &origin,
+                working,
+                &command,
+                decision,
+                reply,
+                super::pipeline::Mark::Always,
+            )
+            .await;
             let how = match argv[0].as_str() {
                 "suspend" => Some("sender suspended"),
                 "quarantine" => Some("media quarantined"),

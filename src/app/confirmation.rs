@@ -136,7 +136,16 @@ pub(crate) async fn ask(
                 "Refused: this needs a second approver (safety.two_person: {}), and nobody else in this room may run it.",
                 needs.join(", ")
             ));
-            super::pipeline::finish(ctx, origin, working, command, Decision::Refused, reply).await;
+            super::pipeline::finish(
+                ctx,
+                origin,
+                working,
+                command,
+                Decision::Refused,
+                reply,
+                super::pipeline::Mark::Always,
+            )
+            .await;
             return;
         }
         approvers
@@ -164,7 +173,16 @@ pub(crate) async fn ask(
     };
     if let Err(e) = stored {
         let reply = Reply::error(crate::text::sentence(&e));
-        super::pipeline::finish(ctx, origin, working, command, Decision::Failed, reply).await;
+        super::pipeline::finish(
+            ctx,
+            origin,
+            working,
+            command,
+            Decision::Failed,
+            reply,
+            super::pipeline::Mark::Always,
+        )
+        .await;
         return;
     }
     let how = match ctx.config.confirm_with {

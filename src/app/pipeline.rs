@@ -50,6 +50,9 @@ pub(crate) enum Ran {
         working: Option<OwnedEventId>,
         command: String,
         decision: Decision,
+        /// The command only read: its reply is the whole answer, and a success gets no ✅ on
+        /// the command (one encrypted send less per query; a failure still gets ❌).
+        read_only: bool,
     },
     /// A preview was shown and waits for its confirmation (audited as previewed): nothing more
     /// to send.
@@ -128,6 +131,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
             "(unverified session)",
             Decision::Refused,
             reply,
+            Mark::Always,
         )
         .await;
         return;
@@ -143,6 +147,7 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
                 "(unreadable)",
                 Decision::Refused,
                 reply,
+                Mark::Always,
             )
             .await;
             return;
@@ -155,7 +160,11 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
             working,
             command,
             decision,
-        } => finish(&ctx, &origin, working, &command, decision, reply).await,
+            read_only,
+        } => {
+            let mark = Mark::unless_read_only(read_only);
+            finish(&ctx, &origin, working, &command, decision, reply, mark).await
+        }
         Ran::Waiting => {}
     }
 }
@@ -169,6 +178,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         working,
         command: line.clone(),
         decision,
+        read_only: false,
     };
     let command = match tracing::info_span!("parse").in_scope(|| parse(argv, prefix)) {
         Ok(c) => c,
@@ -223,6 +233,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         ));
         return answer(reply, None, Decision::Refused);
     }
+    let read_only = command.risk() == Risk::ReadOnly;
     let (planned, working) = plan_showing_work(ctx, origin, command).await;
     let planned = match planned {
         Ok(p) => p,
@@ -245,6 +256,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
                 working,
                 command: decided.command.unwrap_or(line),
                 decision: decided.decision,
+                read_only: false,
             };
         }
         // A schedule's irreversible command was confirmed once, when the schedule was made.
@@ -260,7 +272,13 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         }
     };
     let decision = ran_or_failed(&reply);
-    answer(reply, working, decision)
+    Ran::Answer {
+        reply,
+        working,
+        command: line,
+        decision,
+        read_only,
+    }
 }
 
 /// The file a command came with, as [`run`] needs to know it.
@@ -452,6 +470,25 @@ fn file_command(
     }
 }
 
+/// Which outcomes get a final reaction on the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// ✅, ❌ or ⏳ by the reply's outcome.
+    Always,
+    /// ❌ only: the command only read, and its reply says the rest.
+    FailureOnly,
+}
+
+impl Mark {
+    pub(crate) fn unless_read_only(read_only: bool) -> Mark {
+        if read_only {
+            Mark::FailureOnly
+        } else {
+            Mark::Always
+        }
+    }
+}
+
 /// Report: records the audit entry, sends the reply, takes back ⏳, sets the final reaction.
 pub(crate) async fn finish(
     ctx: &Ctx,
@@ -460,6 +497,7 @@ pub(crate) async fn finish(
     command: &str,
     decision: Decision,
     reply: Reply,
+    mark: Mark,
 ) {
     // Recorded before the admin sees the answer: a stop in between loses no row.
     tracing::info_span!("audit")
@@ -474,13 +512,14 @@ pub(crate) async fn finish(
     if let Some(w) = working {
         ctx.chat.unreact(&origin.room_id, &w).await;
     }
-    let mark = match reply.outcome {
-        Outcome::Success => "✅",
-        Outcome::Failure => "❌",
-        Outcome::Pending => "⏳",
+    let key = match (reply.outcome, mark) {
+        (Outcome::Failure, _) => "❌",
+        (_, Mark::FailureOnly) => return,
+        (Outcome::Success, Mark::Always) => "✅",
+        (Outcome::Pending, Mark::Always) => "⏳",
     };
     ctx.chat
-        .react(&origin.room_id, &origin.event_id, mark)
+        .react(&origin.room_id, &origin.event_id, key)
         .instrument(tracing::info_span!("react"))
         .await;
 }

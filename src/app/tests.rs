@@ -419,11 +419,28 @@ async fn a_narrower_role_is_refused_before_any_request() {
         Vec::<String>::new(),
         "authorization comes before any I/O"
     );
-    // A role holder may look up, and only look up.
-    h.type_text(BOB, "!user spam").await;
+    // A role holder may look up, and only look up. A query's reply is its whole answer: no ✅
+    // on the command (one send less); a query that fails still gets ❌.
+    let lookup = h.type_text(BOB, "!user spam").await;
+    let sent = h.chat.take();
     assert!(
-        replies(&h.chat.take())[0].starts_with("@spam:example.org"),
+        replies(&sent)[0].starts_with("@spam:example.org"),
         "the same sender's permitted command runs"
+    );
+    assert!(
+        !sent
+            .iter()
+            .any(|s| matches!(s, Sent::React { to, .. } if *to == lookup)),
+        "{sent:?}"
+    );
+    let missing = h.type_text(BOB, "!user @nobody:elsewhere.org").await;
+    let sent = h.chat.take();
+    assert!(
+        sent.contains(&Sent::React {
+            to: missing,
+            key: "❌".into()
+        }),
+        "{sent:?}"
     );
 }
 
@@ -470,7 +487,7 @@ async fn the_same_event_is_acted_on_once_and_strangers_are_not_answered_here() {
         h.chat.take().is_empty(),
         "a replayed event must not be answered twice"
     );
-    assert!(seen[&id] >= 2, "help was answered and marked");
+    assert_eq!(seen[&id], 1, "help was answered (a query gets no ✅)");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `!purge-media`: delete media not accessed for a while, with a preview measured through the
 //! per-user media listings within a time budget.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -115,56 +115,71 @@ struct Scan {
     sizes: HashMap<String, u64>,
 }
 
-/// Lists every local user's media (bounded by [`SCAN_BUDGET`]) and counts what the deletion would take.
+/// Lists every local user's media, a page of users at a time (bounded by [`SCAN_BUDGET`]), and
+/// counts what the deletion would take. A user's own profile picture is recognised by its media
+/// ID; only one page of users is held at a time.
 async fn scan_local(ctx: &Ctx, cutoff_ms: i64, scope: PurgeScope) -> Result<Scan, CommandError> {
     let started = Instant::now();
     let mut scan = Scan {
         complete: true,
         ..Scan::default()
     };
-    let mut avatars = HashSet::new();
-    let mut users = Vec::new();
+    let matches = |m: &MediaInfo, avatar: Option<&str>| {
+        let accessed = m.last_access_ts.or(m.created_ts).unwrap_or(i64::MAX);
+        accessed < cutoff_ms
+            && m.media_length.unwrap_or(0) > scope.size_gt.unwrap_or(0)
+            && m.quarantined_by.is_none()
+            && !m.safe_from_quarantine
+            && !(scope.keep_profiles && avatar == Some(m.media_id.as_str()))
+    };
     let pages = ctx.admin.all_users(ListUsers {
         limit: 500,
         deactivated: true,
         ..ListUsers::default()
     });
     futures_util::pin_mut!(pages);
-    while let Some(page) = pages.try_next().await? {
+    'pages: while let Some(page) = pages.try_next().await? {
         scan.users_total = page.total;
-        for u in page.users {
-            if let Some(a) = u.avatar_url.as_deref().and_then(|a| a.rsplit('/').next()) {
-                avatars.insert(a.to_owned());
+        let mut listings = futures_util::stream::iter(page.users)
+            .map(|u| async move {
+                let avatar = u
+                    .avatar_url
+                    .as_deref()
+                    .and_then(|a| a.rsplit('/').next())
+                    .map(str::to_owned);
+                (avatar, ctx.admin.all_user_media(&u.name).await)
+            })
+            .buffer_unordered(4);
+        while let Some((avatar, media)) = listings.next().await {
+            let media = media?;
+            scan.users_scanned += 1;
+            for m in media.iter().filter(|m| matches(m, avatar.as_deref())) {
+                scan.files += 1;
+                scan.bytes += m.media_length.unwrap_or(0);
+                scan.sizes
+                    .insert(m.media_id.clone(), m.media_length.unwrap_or(0));
             }
-            users.push(u.name);
-        }
-    }
-    let matches = |m: &MediaInfo| {
-        let accessed = m.last_access_ts.or(m.created_ts).unwrap_or(i64::MAX);
-        accessed < cutoff_ms
-            && m.media_length.unwrap_or(0) > scope.size_gt.unwrap_or(0)
-            && m.quarantined_by.is_none()
-            && !m.safe_from_quarantine
-            && !(scope.keep_profiles && avatars.contains(&m.media_id))
-    };
-    let mut listings = futures_util::stream::iter(users)
-        .map(|user| async move { ctx.admin.all_user_media(&user).await })
-        .buffer_unordered(4);
-    while let Some(media) = listings.next().await {
-        let media = media?;
-        scan.users_scanned += 1;
-        for m in media.iter().filter(|m| matches(m)) {
-            scan.files += 1;
-            scan.bytes += m.media_length.unwrap_or(0);
-            scan.sizes
-                .insert(m.media_id.clone(), m.media_length.unwrap_or(0));
-        }
-        if started.elapsed() > SCAN_BUDGET {
-            scan.complete = scan.users_scanned >= scan.users_total;
-            break;
+            if started.elapsed() > SCAN_BUDGET {
+                scan.complete = scan.users_scanned >= scan.users_total;
+                break 'pages;
+            }
         }
     }
     Ok(scan)
+}
+
+impl Scan {
+    /// Files and bytes scaled from the users listed to all users (for an incomplete scan).
+    fn extrapolated(&self) -> (u64, u64) {
+        if self.users_scanned == 0 {
+            return (self.files, self.bytes);
+        }
+        let factor = self.users_total as f64 / self.users_scanned as f64;
+        (
+            (self.files as f64 * factor).round() as u64,
+            (self.bytes as f64 * factor).round() as u64,
+        )
+    }
 }
 
 /// `!purge-media`: refusals, then the preview.
@@ -191,9 +206,12 @@ async fn plan_purge(
         let text = if scan.complete {
             format!("Local uploads: {what}")
         } else {
+            let (files, bytes) = scan.extrapolated();
             format!(
-                "Local uploads: at least {what} (estimate: {} of {} users listed in time)",
-                scan.users_scanned, scan.users_total
+                "Local uploads: at least {what}, about {files} files, {} for all users (estimate: {} of {} users listed in time)",
+                format_bytes(bytes),
+                scan.users_scanned,
+                scan.users_total
             )
         };
         items.push(Line::new().text(text));

@@ -6,12 +6,16 @@
 //! every start that does not find the mark for its device tries again, so a crash or an error
 //! between login and the end of the set-up never leaves a device without an identity. Later
 //! starts restore the session from `<store>/session.json` (same device). A recovery key given
-//! back (config, env, or the key file) restores the identity on a new store.
+//! back (config, env, or the key file) restores the identity on a new store. With
+//! `bot.access_token_file` (a server whose accounts MAS owns) the configured token and device
+//! replace the password login; the store stays bound to that device.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use matrix_sdk::SessionMeta;
+use matrix_sdk::authentication::SessionTokens;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::encryption::{BackupDownloadStrategy, EncryptionSettings};
 use matrix_sdk::ruma::DeviceId;
@@ -19,7 +23,7 @@ use matrix_sdk::ruma::api::client::uiaa;
 use matrix_sdk::{Client, config::RequestConfig};
 use tracing::{info, warn};
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, Login, Secret};
 
 /// Written last, once cross-signing and recovery are set up and the key is safe; holds the
 /// device ID, so a new login (a new device) sets its identity up again.
@@ -105,6 +109,10 @@ pub(crate) async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> 
         .context("cannot open the Matrix store")?;
 
     let file = session_file(&config.store_path);
+    if let Login::AccessToken { token, device_id } = &config.login {
+        let start = restore_with_token(&client, config, &file, token, device_id).await?;
+        return Ok((client, start));
+    }
     if let Ok(saved) = std::fs::read_to_string(&file) {
         let session: MatrixSession = serde_json::from_str(&saved)
             .with_context(|| format!("{} is damaged; delete it to log in again", file.display()))?;
@@ -124,9 +132,12 @@ pub(crate) async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> 
         return Ok((client, Start::Restored));
     }
 
+    let Some(password) = config.login.password() else {
+        bail!("no password to log in with");
+    };
     client
         .matrix_auth()
-        .login_username(config.bot_user_id.as_str(), config.password.expose())
+        .login_username(config.bot_user_id.as_str(), password.expose())
         .initial_device_display_name(&config.device_name)
         .send()
         .await
@@ -138,6 +149,70 @@ pub(crate) async fn connect(config: &Config) -> anyhow::Result<(Client, Start)> 
     write_private_file(&file, serde_json::to_string(&session)?.as_bytes())?;
     info!(device = %session.meta.device_id, "logged in with a new device");
     Ok((client, Start::FreshLogin))
+}
+
+/// Token login (`bot.access_token_file` + `bot.device_id`): the configured token is used on every
+/// start (it may have been replaced since the last one); the store stays bound to its device. The
+/// token must belong to `bot.user_id` and to that device, which `whoami` proves before anything
+/// else happens. The first start on a store sets the identity up like a fresh password login.
+async fn restore_with_token(
+    client: &Client,
+    config: &Config,
+    file: &Path,
+    token: &Secret,
+    device_id: &DeviceId,
+) -> anyhow::Result<Start> {
+    let saved: Option<MatrixSession> =
+        match std::fs::read_to_string(file) {
+            Ok(text) => Some(serde_json::from_str(&text).with_context(|| {
+                format!("{} is damaged; delete it to start again", file.display())
+            })?),
+            Err(_) => None,
+        };
+    if let Some(saved) = &saved
+        && (saved.meta.user_id != config.bot_user_id || saved.meta.device_id != device_id)
+    {
+        bail!(
+            "the store at {} belongs to {} device {}, not to bot.user_id {} device {device_id} (bot.device_id); use another store_path",
+            config.store_path.display(),
+            saved.meta.user_id,
+            saved.meta.device_id,
+            config.bot_user_id
+        );
+    }
+    let session = MatrixSession {
+        meta: SessionMeta {
+            user_id: config.bot_user_id.clone(),
+            device_id: device_id.to_owned(),
+        },
+        tokens: SessionTokens {
+            access_token: token.expose().to_owned(),
+            refresh_token: None,
+        },
+    };
+    client
+        .restore_session(session.clone())
+        .await
+        .context("cannot use the access token with this store")?;
+    let me = client.whoami().await.context(
+        "the homeserver does not accept bot.access_token_file's token (expired or revoked? issue a new one)",
+    )?;
+    if me.user_id != config.bot_user_id || me.device_id.as_deref() != Some(device_id) {
+        bail!(
+            "bot.access_token_file's token belongs to {} device {}, not to bot.user_id {} device {device_id} (bot.device_id)",
+            me.user_id,
+            me.device_id.as_deref().map_or("(none)", |d| d.as_str()),
+            config.bot_user_id
+        );
+    }
+    if saved.is_some() {
+        info!(device = %device_id, "using the configured access token");
+        return Ok(Start::Restored);
+    }
+    // Remembers which device this store belongs to (the token in it is not used again).
+    write_private_file(file, serde_json::to_string(&session)?.as_bytes())?;
+    info!(device = %device_id, "using the configured access token on a new store");
+    Ok(Start::FreshLogin)
 }
 
 /// Why the identity could not be set up safely. The start stops: running on would mean a
@@ -312,11 +387,17 @@ async fn ensure_cross_signing(client: &Client, config: &Config) -> anyhow::Resul
     let Some(challenge) = e.as_uiaa_response() else {
         return Err(e).context("cannot set up cross-signing");
     };
+    let Some(secret) = config.login.password() else {
+        bail!(
+            "the homeserver asks for the bot's password to set up cross-signing, and the bot logs in with a token: \
+             with MAS, allow a cross-signing reset for the bot's account (mas-cli manage ...) and start again"
+        );
+    };
     let mut password = uiaa::Password::new(
         uiaa::UserIdentifier::Matrix(uiaa::MatrixUserIdentifier::new(
             config.bot_user_id.to_string(),
         )),
-        config.password.expose().to_owned(),
+        secret.expose().to_owned(),
     );
     password.session = challenge.session.clone();
     encryption

@@ -231,3 +231,114 @@ async fn a_recovery_key_lost_in_a_crash_is_replaced_by_one_that_is_saved() {
     let key = assert_set_up(&fx).await;
     assert_key_restores_the_identity(&mut fx, &key).await;
 }
+
+/// A password login of the bot's account as `device_id` over HTTP (as MAS's
+/// `issue-compatibility-token` would hand one out): its access token.
+async fn token_for(fx: &Fixture, device_id: &str) -> String {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let reply: serde_json::Value = http
+        .post(fx.synapse.endpoint("/_matrix/client/v3/login"))
+        .json(&serde_json::json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": fx.bot_user.localpart},
+            "password": fx.bot_user.password,
+            "device_id": device_id,
+        }))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login JSON");
+    let token = reply["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {reply}"))
+        .to_owned();
+    crate::support::secrets::remember(&token);
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_login_sets_up_the_identity_and_a_token_for_another_device_is_refused() {
+    let mut fx = Fixture::prepare(|_| Spec {
+        key_file_in_store: true,
+        ..Spec::default()
+    })
+    .await;
+    let token = token_for(&fx, "SYNDICTOKEN").await;
+    std::fs::write(fx.store.path().join("token"), format!("{token}\n")).expect("token file");
+    let password_line = format!("password = \"{}\"\n", fx.bot_user.password);
+    edit_config(&fx, |t| {
+        assert!(t.contains(&password_line), "{t}");
+        t.replace(
+            &password_line,
+            "access_token_file = \"token\"\ndevice_id = \"SYNDICTOKEN\"\n",
+        )
+    });
+    fx.start_bot().await;
+    fx.wait_for_bot_to_join().await;
+    assert_eq!(
+        fx.bot()
+            .client()
+            .device_id()
+            .map(|d| d.to_string())
+            .as_deref(),
+        Some("SYNDICTOKEN"),
+        "the bot runs as the token's device, no new login"
+    );
+    let device = assert_set_up(&fx).await;
+    assert!(!device.is_empty());
+    let ping = fx.ask("!ping").await;
+    assert!(ping.body.starts_with("Pong"), "{}", ping.body);
+
+    // A token issued for another device, on the store of this one: refused before anything
+    // happens, and the store still belongs to SYNDICTOKEN.
+    fx.stop_bot().await;
+    let other = token_for(&fx, "OTHERDEVICE").await;
+    std::fs::write(fx.store.path().join("token"), format!("{other}\n")).expect("token file");
+    let e = fx
+        .try_start_bot()
+        .await
+        .expect_err("a token for another device");
+    assert!(
+        e.to_string().contains("OTHERDEVICE") && e.to_string().contains("SYNDICTOKEN"),
+        "{e:#}"
+    );
+    assert!(
+        !format!("{e:#}").contains(&other),
+        "the token is not in the error"
+    );
+    let marker = std::fs::read_to_string(data(&fx).join(MARKER)).expect("marker");
+    assert_eq!(marker.trim(), "SYNDICTOKEN");
+
+    // A revoked token: refused with a clear error.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let logout = http
+        .post(fx.synapse.endpoint("/_matrix/client/v3/logout"))
+        .bearer_auth(&other)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .expect("logout");
+    assert!(logout.status().is_success());
+    let e = fx.try_start_bot().await.expect_err("a revoked token");
+    assert!(format!("{e:#}").contains("does not accept"), "{e:#}");
+
+    // The token replaced by a new one for the same device: the bot carries on as before.
+    let renewed = token_for(&fx, "SYNDICTOKEN").await;
+    std::fs::write(fx.store.path().join("token"), format!("{renewed}\n")).expect("token file");
+    fx.start_bot().await;
+    let ping = fx.ask("!ping").await;
+    assert!(ping.body.starts_with("Pong"), "{}", ping.body);
+    assert!(
+        fx.cross_signed_by_owner("SYNDICTOKEN", DEFAULT_TIMEOUT)
+            .await,
+        "still the same cross-signed device"
+    );
+}

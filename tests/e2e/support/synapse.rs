@@ -177,6 +177,11 @@ impl Synapse {
         SERVER_NAME
     }
 
+    /// Synapse's SQLite database, `None` when it runs on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        Some(self.dir.join("homeserver.db")).filter(|p| p.exists())
+    }
+
     /// Synapse's log file (deleted when the test process exits).
     pub fn log_path(&self) -> &Path {
         &self.log_path
