@@ -391,6 +391,17 @@ impl Config {
             ));
         }
 
+        // A secret's file, read whole into a `Secret` (zeroed when dropped), and its path.
+        let read_secret_file = |key: &str, f: &Spanned<String>| {
+            let file = base_dir.join(f.get_ref());
+            match std::fs::read_to_string(&file) {
+                Ok(text) => Ok((Secret::new(text), file)),
+                Err(e) => Err(err(
+                    Some(f.span()),
+                    format!("{key}: cannot read {}: {e}", file.display()),
+                )),
+            }
+        };
         let login = match (&raw.bot.access_token_file, &raw.bot.device_id) {
             (Some(f), _) if raw.bot.password.is_some() || raw.bot.password_file.is_some() => {
                 return Err(err(
@@ -411,14 +422,8 @@ impl Config {
                 ));
             }
             (Some(f), Some(d)) => {
-                let file = base_dir.join(f.get_ref());
-                let contents = std::fs::read_to_string(&file).map_err(|e| {
-                    err(
-                        Some(f.span()),
-                        format!("bot.access_token_file: cannot read {}: {e}", file.display()),
-                    )
-                })?;
-                let token = Secret::new(contents.trim().to_owned());
+                let (contents, file) = read_secret_file("bot.access_token_file", f)?;
+                let token = Secret::new(contents.expose().trim().to_owned());
                 if token.expose().is_empty() {
                     return Err(err(
                         Some(f.span()),
@@ -461,14 +466,8 @@ impl Config {
                     }
                     (Some(p), None) => Secret::new(p.clone()),
                     (None, Some(f)) => {
-                        let file = base_dir.join(f.get_ref());
-                        let contents = std::fs::read_to_string(&file).map_err(|e| {
-                            err(
-                                Some(f.span()),
-                                format!("bot.password_file: cannot read {}: {e}", file.display()),
-                            )
-                        })?;
-                        Secret::new(contents.trim_end_matches(['\n', '\r']).to_owned())
+                        let (contents, _) = read_secret_file("bot.password_file", f)?;
+                        Secret::new(contents.expose().trim_end_matches(['\n', '\r']).to_owned())
                     }
                     (None, None) => match env.get(PASSWORD_ENV) {
                         Some(p) => Secret::new(p),

@@ -50,9 +50,8 @@ pub(crate) enum Ran {
         working: Option<OwnedEventId>,
         command: String,
         decision: Decision,
-        /// The command only read: its reply is the whole answer, and a success gets no ✅ on
-        /// the command (one encrypted send less per query; a failure still gets ❌).
-        read_only: bool,
+        /// Which outcome gets a reaction on the command.
+        mark: Mark,
     },
     /// A preview was shown and waits for its confirmation (audited as previewed): nothing more
     /// to send.
@@ -160,11 +159,8 @@ pub(crate) async fn on_message_from(ctx: Arc<Ctx>, msg: MessageIn, device: Optio
             working,
             command,
             decision,
-            read_only,
-        } => {
-            let mark = Mark::unless_read_only(read_only);
-            finish(&ctx, &origin, working, &command, decision, reply, mark).await
-        }
+            mark,
+        } => finish(&ctx, &origin, working, &command, decision, reply, mark).await,
         Ran::Waiting => {}
     }
 }
@@ -178,7 +174,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         working,
         command: line.clone(),
         decision,
-        read_only: false,
+        mark: Mark::Always,
     };
     let command = match tracing::info_span!("parse").in_scope(|| parse(argv, prefix)) {
         Ok(c) => c,
@@ -233,7 +229,12 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         ));
         return answer(reply, None, Decision::Refused);
     }
-    let read_only = command.risk() == Risk::ReadOnly;
+    // A query's reply is its whole answer: a success gets no ✅ (one encrypted send less).
+    let mark = if command.risk() == Risk::ReadOnly {
+        Mark::FailureOnly
+    } else {
+        Mark::Always
+    };
     let (planned, working) = plan_showing_work(ctx, origin, command).await;
     let planned = match planned {
         Ok(p) => p,
@@ -256,7 +257,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
                 working,
                 command: decided.command.unwrap_or(line),
                 decision: decided.decision,
-                read_only: false,
+                mark: Mark::Always,
             };
         }
         // A schedule's irreversible command was confirmed once, when the schedule was made.
@@ -277,7 +278,7 @@ pub(crate) async fn run(ctx: &Arc<Ctx>, origin: &Origin, argv: &[String], file: 
         working,
         command: line,
         decision,
-        read_only,
+        mark,
     }
 }
 
@@ -477,16 +478,6 @@ pub(crate) enum Mark {
     Always,
     /// ❌ only: the command only read, and its reply says the rest.
     FailureOnly,
-}
-
-impl Mark {
-    pub(crate) fn unless_read_only(read_only: bool) -> Mark {
-        if read_only {
-            Mark::FailureOnly
-        } else {
-            Mark::Always
-        }
-    }
 }
 
 /// Report: records the audit entry, sends the reply, takes back ⏳, sets the final reaction.
