@@ -1,6 +1,9 @@
 //! A running Syndic for a test: its own bot account, an admin [`Human`] with the `admin` role, an
 //! encrypted admin room they share, and a config written from a [`Spec`]. The bot runs in-process
 //! (the same code as `syndic run`) and can be stopped and started again on the same store.
+//! With [`Spec::mas`] all of it is on the MAS-mode Synapse: the bot logs in with a compat token
+//! the stand-in issued (`bot.access_token_file`, `bot.device_id`) and, once the config knows it
+//! ([`WRITE_MAS_TABLE`]), reaches MAS's admin API through a `[mas]` table.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
@@ -13,6 +16,18 @@ use tempfile::TempDir;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::{DEFAULT_TIMEOUT, Human, ReceivedMessage, RegisteredUser, Synapse};
+
+/// Whether a [`Spec::mas`] config gets its `[mas]` table (`url`, `client_id`,
+/// `client_secret_file`). Off until `src/config.rs` accepts the table: the bot refuses a config
+/// with a table it does not know.
+pub const WRITE_MAS_TABLE: bool = false;
+
+/// The device the MAS-mode bot's compat token is issued for (`bot.device_id`).
+pub const MAS_BOT_DEVICE: &str = "SYNDICBOT";
+
+/// The bot's token file and the MAS client secret's file, beside the config (0600).
+const MAS_TOKEN_FILE: &str = "bot-access-token";
+const MAS_CLIENT_SECRET_FILE: &str = "mas-client-secret";
 
 /// What goes into the test's bot.toml beyond the defaults.
 #[derive(Default, Clone)]
@@ -36,9 +51,19 @@ pub struct Spec {
     /// More encrypted admin rooms made by the admin with the bot invited, listed in `bot.rooms`
     /// after the first ([`Fixture::extra_rooms`]).
     pub extra_rooms: usize,
+    /// Run on [`Synapse::shared_mas`]: every account is made through the MAS stand-in and the
+    /// bot logs in with a token ([`Spec::mas`]).
+    pub mas: bool,
 }
 
 impl Spec {
+    /// A spec for the MAS-mode Synapse (chain the other builders as usual).
+    pub fn mas() -> Self {
+        Spec {
+            mas: true,
+            ..Spec::default()
+        }
+    }
     pub fn role(mut self, name: &str, users: &[&UserId], allow: &[&str]) -> Self {
         self.roles.push((
             name.into(),
@@ -220,14 +245,23 @@ impl Fixture {
         media: MediaGuard,
     ) -> Fixture {
         init_logging();
-        let synapse = Synapse::shared();
+        // The admin's ID is known before its account exists: the spec (which may name it in a
+        // role) decides which Synapse the account is made on.
+        let admin_localpart = super::synapse::unique_localpart("admin");
+        let admin_id =
+            OwnedUserId::try_from(super::synapse::user_id_of(&admin_localpart)).expect("admin id");
+        let spec = spec(&admin_id);
+        let synapse = if spec.mas {
+            Synapse::shared_mas()
+        } else {
+            Synapse::shared()
+        };
         let localpart = synapse.unique_localpart("syndic");
         let bot_user = synapse
             .register(&localpart, &format!("bot-pw-{localpart}"), true)
             .await;
         let bot_user_id = OwnedUserId::try_from(bot_user.user_id.as_str()).expect("bot id");
-        let admin = Human::new(synapse, "admin").await;
-        let spec = spec(&admin.user_id());
+        let admin = Human::with_localpart(synapse, &admin_localpart).await;
         let mut invite = vec![bot_user_id.clone()];
         invite.extend(others.iter().map(|h| h.user_id()));
         let room = if spec.unencrypted_room {
@@ -264,11 +298,17 @@ impl Fixture {
                 "\n[[roles]]\nname = {name:?}\nusers = {users:?}\nallow = {allow:?}\n"
             ));
         }
+        let (login_lines, mas_table) = match synapse.mas() {
+            None => (
+                format!("password = {:?}\n", bot_user.password),
+                String::new(),
+            ),
+            Some(_) => mas_login(synapse, &bot_user, store.path()).await,
+        };
         let config = format!(
-            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\npassword = \"{pw}\"\nstore_path = \"data\"\n{rooms_line}\n{key_file}{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{tail}\n",
+            "[homeserver]\nurl = \"{url}\"\n\n[bot]\nuser_id = \"{bot}\"\n{login_lines}store_path = \"data\"\n{rooms_line}\n{key_file}{bot_lines}\n\n{roles}\n[safety]\nprotected_users = {protected:?}\n{safety_lines}\n\n{mas_table}{tail}\n",
             url = spec.homeserver_url.clone().unwrap_or_else(|| synapse.url()),
             bot = bot_user.user_id,
-            pw = bot_user.password,
             key_file = if spec.key_file_in_store {
                 ""
             } else {
@@ -439,6 +479,50 @@ impl Fixture {
             .await
             .user_id
     }
+}
+
+/// The MAS-mode bot's login: a compat token with the Synapse-admin scope for
+/// [`MAS_BOT_DEVICE`] (what `mas-cli manage issue-compatibility-token ...
+/// --yes-i-want-to-grant-synapse-admin-privileges` gives an operator) in a 0600 file beside the
+/// config, and the `[mas]` table with the admin client's secret in another (when
+/// [`WRITE_MAS_TABLE`]). Returns the `[bot]` lines and the table.
+async fn mas_login(
+    synapse: &Synapse,
+    bot_user: &RegisteredUser,
+    dir: &std::path::Path,
+) -> (String, String) {
+    let mas = synapse.mas().expect("a MAS-mode Synapse");
+    let token = mas
+        .compat_token(&bot_user.localpart, Some(MAS_BOT_DEVICE), true)
+        .await;
+    write_private(&dir.join(MAS_TOKEN_FILE), &token.access_token);
+    let login_lines =
+        format!("access_token_file = {MAS_TOKEN_FILE:?}\ndevice_id = {MAS_BOT_DEVICE:?}\n");
+    if !WRITE_MAS_TABLE {
+        return (login_lines, String::new());
+    }
+    write_private(&dir.join(MAS_CLIENT_SECRET_FILE), mas.client_secret());
+    let table = format!(
+        "[mas]\nurl = {url:?}\nclient_id = {id:?}\nclient_secret_file = {MAS_CLIENT_SECRET_FILE:?}\n\n",
+        url = mas.url().as_str(),
+        id = mas.client_id(),
+    );
+    (login_lines, table)
+}
+
+/// Writes a secret file readable by its owner only.
+fn write_private(path: &std::path::Path, contents: &str) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+    file.write_all(contents.as_bytes())
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 /// The `bot.rooms` line of the config for `rooms`.

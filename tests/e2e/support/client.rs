@@ -1,6 +1,7 @@
 //! A human admin using Element, played by a real matrix-sdk client.
 //!
-//! This file owns [`Human`]: log in (with E2EE and cross-signing), create encrypted rooms,
+//! This file owns [`Human`]: log in (with E2EE and cross-signing; on the MAS-mode Synapse through
+//! the stand-in's compat login, as Element does through a real MAS), create encrypted rooms,
 //! send what Element sends (pills, HTML, reactions, edits, replies, encrypted files, and a
 //! plain-text message injected into an encrypted room to prove the bot ignores it), and
 //! observe what arrives (decrypted messages, reactions, edits, downloaded files) with
@@ -13,7 +14,10 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use matrix_sdk::SessionMeta;
 use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::authentication::SessionTokens;
+use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::deserialized_responses::EncryptionInfo;
 use matrix_sdk::encryption::EncryptionSettings;
@@ -43,6 +47,9 @@ use super::synapse::{RegisteredUser, Synapse, http_client};
 
 /// Default for every `timeout` argument: generous, CI machines are slow.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The display name of every `Human`'s device.
+const DEVICE_DISPLAY_NAME: &str = "Element (syndic e2e)";
 
 /// Anything that names a room: `Room`, `RoomId`, `OwnedRoomId`.
 pub trait AsRoomId {
@@ -232,14 +239,22 @@ impl Human {
     /// Registers a fresh user with a unique localpart starting with `prefix` and logs in.
     pub async fn new(synapse: &'static Synapse, prefix: &str) -> Human {
         let localpart = synapse.unique_localpart(prefix);
+        Human::with_localpart(synapse, &localpart).await
+    }
+
+    /// Registers a fresh (non-admin) user with exactly this localpart and logs in.
+    pub async fn with_localpart(synapse: &'static Synapse, localpart: &str) -> Human {
         let user = synapse
-            .register(&localpart, &format!("pw-{localpart}"), false)
+            .register(localpart, &format!("pw-{localpart}"), false)
             .await;
         Human::login(synapse, &user).await
     }
 
     /// Logs in with the user's password as a new device (E2EE on, cross-signing
-    /// bootstrapped), runs a first sync, then keeps syncing in the background.
+    /// bootstrapped), runs a first sync, then keeps syncing in the background. On the
+    /// MAS-mode Synapse the password goes to the stand-in's compat login and the client is
+    /// given the resulting token and device (`restore_session`), then sets cross-signing up
+    /// itself (what matrix-sdk does after a password login).
     pub async fn login(synapse: &'static Synapse, user: &RegisteredUser) -> Human {
         let store = tempfile::Builder::new()
             .prefix("human-")
@@ -260,19 +275,54 @@ impl Human {
             .build()
             .await
             .unwrap_or_else(|e| panic!("building a client for {}: {e}", user.user_id));
-        client
-            .matrix_auth()
-            .login_username(&user.localpart, &user.password)
-            .initial_device_display_name("Element (syndic e2e)")
-            .await
-            .unwrap_or_else(|e| panic!("password login of {}: {e}", user.user_id));
-        if let Some(token) = client.access_token() {
-            super::secrets::remember(&token);
+        match synapse.mas() {
+            None => {
+                client
+                    .matrix_auth()
+                    .login_username(&user.localpart, &user.password)
+                    .initial_device_display_name(DEVICE_DISPLAY_NAME)
+                    .await
+                    .unwrap_or_else(|e| panic!("password login of {}: {e}", user.user_id));
+                if let Some(token) = client.access_token() {
+                    super::secrets::remember(&token);
+                }
+                client
+                    .encryption()
+                    .wait_for_e2ee_initialization_tasks()
+                    .await;
+            }
+            Some(mas) => {
+                let login = mas
+                    .password_login(&user.localpart, &user.password, DEVICE_DISPLAY_NAME)
+                    .await;
+                let session = MatrixSession {
+                    meta: SessionMeta {
+                        user_id: OwnedUserId::try_from(login.user_id.as_str())
+                            .unwrap_or_else(|e| panic!("bad user ID {}: {e}", login.user_id)),
+                        device_id: login.device_id.as_str().into(),
+                    },
+                    tokens: SessionTokens {
+                        access_token: login.access_token,
+                        refresh_token: None,
+                    },
+                };
+                client
+                    .restore_session(session)
+                    .await
+                    .unwrap_or_else(|e| panic!("restoring the session of {}: {e}", user.user_id));
+                client
+                    .encryption()
+                    .wait_for_e2ee_initialization_tasks()
+                    .await;
+                client
+                    .encryption()
+                    .bootstrap_cross_signing_if_needed(None)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("setting up cross-signing for {}: {e}", user.user_id)
+                    });
+            }
         }
-        client
-            .encryption()
-            .wait_for_e2ee_initialization_tasks()
-            .await;
 
         let inbox = Arc::new(Inbox::default());
         install_handlers(&client, &inbox);

@@ -1,5 +1,6 @@
-//! Test support for the end-to-end tests: a real Synapse ([`synapse`]) and real Matrix
-//! clients playing the human admins ([`client`]).
+//! Test support for the end-to-end tests: a real Synapse ([`synapse`]), a second one whose
+//! accounts the MAS stand-in owns ([`mas`]), and real Matrix clients playing the human admins
+//! ([`client`]).
 //!
 //! Typical use:
 //!
@@ -13,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod mas;
 pub mod secrets;
 pub mod synapse;
 
@@ -20,6 +22,8 @@ pub mod synapse;
 pub use client::{
     AsRoomId, DEFAULT_TIMEOUT, Human, Mark, ReceivedFile, ReceivedMessage, ReceivedReaction, Seen,
 };
+#[allow(unused_imports)]
+pub use mas::{CompatToken, Mas};
 #[allow(unused_imports)]
 pub use synapse::{RegisteredUser, SYNAPSE_VERSION, Synapse, ensure_venv};
 pub mod bot;

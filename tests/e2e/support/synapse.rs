@@ -10,9 +10,12 @@
 //!   started through a small Python watchdog that kills Synapse and deletes the directory as
 //!   soon as the test process is gone (Rust never runs static destructors, so nothing on the
 //!   Rust side could do it);
-//! * shared-secret registration ([`Synapse::register`]) and admin-API helpers
-//!   ([`Synapse::admin_get`] and friends) so tests can create users and assert effects on the
-//!   server.
+//! * [`Synapse::shared_mas`] starts a second one, also once, whose accounts belong to the MAS
+//!   stand-in (`matrix_authentication_service` in its config, [`super::mas`]): no password
+//!   login, no registration, every access token introspected by the stand-in;
+//! * registration ([`Synapse::register`]: shared-secret, or the stand-in's control API in MAS
+//!   mode) and admin-API helpers ([`Synapse::admin_get`] and friends) so tests can create users
+//!   and assert effects on the server.
 //!
 //! The start-up is blocking and uses only `std` (no tokio), so it does not depend on whichever
 //! test's runtime happens to call it first. The async helpers create their own short-lived
@@ -32,6 +35,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha1::Sha1;
 use url::Url;
+
+use super::mas::Mas;
 
 /// The Synapse release the harness installs and tests against.
 pub const SYNAPSE_VERSION: &str = "1.163.2";
@@ -130,7 +135,17 @@ pub struct RegisteredUser {
     pub password: String,
 }
 
-/// The one Synapse shared by every test of the test binary.
+/// How a Synapse authenticates its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    /// Synapse's own accounts: password logins, shared-secret registration.
+    Password,
+    /// Delegated to the MAS stand-in (`matrix_authentication_service`).
+    Mas,
+}
+
+/// One of the Synapses shared by every test of the test binary ([`Synapse::shared`],
+/// [`Synapse::shared_mas`]).
 pub struct Synapse {
     url: Url,
     port: u16,
@@ -138,6 +153,7 @@ pub struct Synapse {
     log_path: PathBuf,
     shared_secret: String,
     admin: tokio::sync::OnceCell<RegisteredUser>,
+    mas: Option<Mas>,
 }
 
 impl std::fmt::Debug for Synapse {
@@ -156,10 +172,25 @@ impl Synapse {
     /// If the start failed, every caller panics with the same explanation.
     pub fn shared() -> &'static Synapse {
         static SHARED: OnceLock<Result<Synapse, String>> = OnceLock::new();
-        match SHARED.get_or_init(Synapse::start) {
+        match SHARED.get_or_init(|| Synapse::start(Auth::Password)) {
             Ok(synapse) => synapse,
             Err(why) => panic!("the shared Synapse could not be started: {why}"),
         }
+    }
+
+    /// The shared homeserver whose accounts the MAS stand-in owns, started on first use with
+    /// its stand-in (which starts first). Blocking, like [`Self::shared`].
+    pub fn shared_mas() -> &'static Synapse {
+        static SHARED_MAS: OnceLock<Result<Synapse, String>> = OnceLock::new();
+        match SHARED_MAS.get_or_init(|| Synapse::start(Auth::Mas)) {
+            Ok(synapse) => synapse,
+            Err(why) => panic!("the shared MAS-mode Synapse could not be started: {why}"),
+        }
+    }
+
+    /// The MAS stand-in this Synapse delegates to; `None` for [`Self::shared`].
+    pub fn mas(&self) -> Option<&Mas> {
+        self.mas.as_ref()
     }
 
     /// Base URL of the client API, `http://127.0.0.1:PORT/`.
@@ -208,12 +239,13 @@ impl Synapse {
     /// A localpart no other test (of this or a concurrently running test binary) uses:
     /// `<prefix>-<pid>-<n>`.
     pub fn unique_localpart(&self, prefix: &str) -> String {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{}-{n}", prefix.to_lowercase(), std::process::id())
+        unique_localpart(prefix)
     }
 
     /// Registers a user through the shared-secret admin API (no registration token needed).
+    /// In MAS mode the stand-in creates the user (`/_standin/users`, provisioned in Synapse)
+    /// and issues a compat token for a device of its own, with the Synapse-admin scope when
+    /// `admin`: that token and device play the registration's.
     pub async fn register(&self, localpart: &str, password: &str, admin: bool) -> RegisteredUser {
         self.register_with_display_name(localpart, password, admin, None)
             .await
@@ -228,6 +260,9 @@ impl Synapse {
         admin: bool,
         display_name: Option<&str>,
     ) -> RegisteredUser {
+        if let Some(mas) = &self.mas {
+            return register_on_mas(mas, localpart, password, admin, display_name).await;
+        }
         let http = http_client();
         let endpoint = self.endpoint("/_synapse/admin/v1/register");
         let nonce: Value = http
@@ -380,12 +415,16 @@ impl Synapse {
             .unwrap_or_else(|e| panic!("bad homeserver path {path:?}: {e}"))
     }
 
-    fn start() -> Result<Synapse, String> {
+    fn start(auth: Auth) -> Result<Synapse, String> {
         let python = ensure_venv().join("bin").join("python");
+        if auth == Auth::Mas {
+            // The stand-in checks passwords set through the admin API with zxcvbn.
+            ensure_package(&python, "zxcvbn", "zxcvbn==4.5.0")?;
+        }
         let database = match Database::chosen()? {
             Database::Sqlite => None,
             Database::Postgres => {
-                ensure_psycopg2(&python)?;
+                ensure_package(&python, "psycopg2", "psycopg2-binary==2.9.10")?;
                 let dir = tempfile::Builder::new()
                     .prefix("syndic-e2e-postgres-")
                     .tempdir()
@@ -415,7 +454,7 @@ impl Synapse {
         // A port picked as free can be taken by someone else before Synapse binds it;
         // such a start fails fast, so simply try again on another port.
         for attempt in 1..=3 {
-            match Synapse::start_once(&python, database.clone()) {
+            match Synapse::start_once(&python, database.clone(), auth) {
                 Ok(synapse) => return Ok(synapse),
                 Err(StartError::Exited(why)) => {
                     eprintln!("Synapse start attempt {attempt} failed: {why}");
@@ -427,8 +466,13 @@ impl Synapse {
         Err(last_error)
     }
 
-    /// Starts Synapse on SQLite, or on the database `database` describes.
-    fn start_once(python: &Path, database: Option<Value>) -> Result<Synapse, StartError> {
+    /// Starts Synapse on SQLite, or on the database `database` describes; in MAS mode, its
+    /// stand-in first (in `<dir>/mas`, under its own watchdog).
+    fn start_once(
+        python: &Path,
+        database: Option<Value>,
+        auth: Auth,
+    ) -> Result<Synapse, StartError> {
         let dir = tempfile::Builder::new()
             .prefix("syndic-e2e-synapse-")
             .tempdir()
@@ -439,7 +483,19 @@ impl Synapse {
         let shared_secret = random_hex(32);
         let config_path = dir.join("homeserver.yaml");
         let log_path = dir.join("homeserver.log");
-        let mut config = homeserver_config(&dir, port, &shared_secret);
+        let synapse_url = Url::parse(&format!("http://127.0.0.1:{port}/")).expect("valid URL");
+        let mas = match auth {
+            Auth::Password => None,
+            Auth::Mas => Some(
+                super::mas::start(python, &dir.join("mas"), &synapse_url, &shared_secret).map_err(
+                    |e| match e {
+                        super::mas::StartError::Exited(why) => StartError::Exited(why),
+                        super::mas::StartError::Fatal(why) => StartError::Fatal(why),
+                    },
+                )?,
+            ),
+        };
+        let mut config = homeserver_config(&dir, port, &shared_secret, mas.as_ref());
         if let Some(database) = database {
             config["database"] = database;
         }
@@ -502,17 +558,19 @@ impl Synapse {
             std::thread::sleep(Duration::from_millis(100));
         }
         eprintln!(
-            "Synapse {SYNAPSE_VERSION} is up on 127.0.0.1:{port} after {:.1} s (log: {})",
+            "Synapse {SYNAPSE_VERSION}{} is up on 127.0.0.1:{port} after {:.1} s (log: {})",
+            if mas.is_some() { " (MAS mode)" } else { "" },
             started.elapsed().as_secs_f32(),
             log_path.display()
         );
         Ok(Synapse {
-            url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("valid URL"),
+            url: synapse_url,
             port,
             dir,
             log_path,
             shared_secret,
             admin: tokio::sync::OnceCell::new(),
+            mas,
         })
     }
 }
@@ -526,11 +584,13 @@ enum StartError {
 
 /// The whole `homeserver.yaml`, written from scratch (so there is no slow
 /// `--generate-config` run; Synapse generates the missing signing key itself on start).
-fn homeserver_config(dir: &Path, port: u16, shared_secret: &str) -> Value {
+/// With `mas`, accounts are delegated to it: the MAS section with the shared secret, password
+/// login off, and no registration (neither open nor shared-secret).
+fn homeserver_config(dir: &Path, port: u16, shared_secret: &str, mas: Option<&Mas>) -> Value {
     let path = |name: &str| dir.join(name).display().to_string();
     // Generous limits for everything parallel tests do from 127.0.0.1 at once.
     let lots = json!({ "per_second": 1000, "burst_count": 10000 });
-    json!({
+    let mut config = json!({
         "server_name": SERVER_NAME,
         "public_baseurl": format!("http://127.0.0.1:{port}/"),
         "pid_file": path("homeserver.pid"),
@@ -578,7 +638,23 @@ fn homeserver_config(dir: &Path, port: u16, shared_secret: &str) -> Value {
         "rc_admin_redaction": lots,
         "rc_delayed_event_mgmt": lots,
         "rc_presence": { "per_user": lots },
-    })
+    });
+    if let Some(mas) = mas {
+        let settings = config.as_object_mut().expect("an object");
+        for key in [
+            "registration_shared_secret",
+            "enable_registration",
+            "registration_requires_token",
+        ] {
+            settings.remove(key);
+        }
+        settings.insert(
+            "matrix_authentication_service".into(),
+            json!({ "enabled": true, "endpoint": mas.url().as_str(), "secret": shared_secret }),
+        );
+        settings.insert("password_config".into(), json!({ "enabled": false }));
+    }
+    config
 }
 
 /// The database under the shared Synapse: SQLite unless `SYNDIC_TEST_DATABASE=postgres`.
@@ -611,11 +687,13 @@ fn pip_install(python: &Path, requirement: &str) -> Command {
     command
 }
 
-/// Synapse's PostgreSQL driver, installed into the venv on first use (PyPI's binary wheel).
-fn ensure_psycopg2(python: &Path) -> Result<(), String> {
+/// A Python package the venv needs beyond Synapse (PostgreSQL's driver, zxcvbn for the MAS
+/// stand-in), installed from PyPI on first use: `module` is what must import, `requirement`
+/// the pinned package.
+fn ensure_package(python: &Path, module: &str, requirement: &str) -> Result<(), String> {
     let has = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import psycopg2"])
+            .args(["-c", &format!("import {module}")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -625,15 +703,28 @@ fn ensure_psycopg2(python: &Path) -> Result<(), String> {
     if has(python) {
         return Ok(());
     }
-    eprintln!("Installing psycopg2-binary into the Synapse venv (once)...");
-    let status = pip_install(python, "psycopg2-binary==2.9.10")
+    eprintln!("Installing {requirement} into the Synapse venv (once)...");
+    // Test binaries may start at once: one installs, the others wait (pip is not reentrant).
+    let lock_path = target_dir().join("synapse-venv.lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("opening {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("locking {}: {e}", lock_path.display()))?;
+    if has(python) {
+        return Ok(());
+    }
+    let status = pip_install(python, requirement)
         .stdin(Stdio::null())
         .status()
         .map_err(|e| format!("running pip: {e}"))?;
     if status.success() && has(python) {
         Ok(())
     } else {
-        Err("installing psycopg2-binary failed".into())
+        Err(format!("installing {requirement} failed"))
     }
 }
 
@@ -792,7 +883,7 @@ fn health_ok(address: SocketAddr) -> bool {
 }
 
 /// The last `lines` lines of a log file (or why it could not be read).
-fn log_tail(path: &Path, lines: usize) -> String {
+pub(super) fn log_tail(path: &Path, lines: usize) -> String {
     match fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -804,7 +895,7 @@ fn log_tail(path: &Path, lines: usize) -> String {
 }
 
 /// `2 * bytes` random hex digits from the OS.
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     File::open("/dev/urandom")
         .and_then(|mut urandom| urandom.read_exact(&mut buffer))
@@ -820,4 +911,38 @@ pub fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("building a reqwest client")
+}
+
+/// A localpart no other test (of this or a concurrently running test binary) uses:
+/// `<prefix>-<pid>-<n>`. The same counter serves both shared Synapses.
+pub fn unique_localpart(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{}-{n}", prefix.to_lowercase(), std::process::id())
+}
+
+/// `@localpart:localhost` (both shared Synapses have the same server name).
+pub fn user_id_of(localpart: &str) -> String {
+    format!("@{localpart}:{SERVER_NAME}")
+}
+
+/// [`Synapse::register`] in MAS mode: the stand-in creates and provisions the user, sets the
+/// password, and issues a compat token (Synapse admin when `admin`) on a device of its own.
+async fn register_on_mas(
+    mas: &Mas,
+    localpart: &str,
+    password: &str,
+    admin: bool,
+    display_name: Option<&str>,
+) -> RegisteredUser {
+    mas.create_user(localpart, Some(password), admin, display_name)
+        .await;
+    let token = mas.compat_token(localpart, None, admin).await;
+    RegisteredUser {
+        user_id: token.user_id,
+        localpart: localpart.to_owned(),
+        access_token: token.access_token,
+        device_id: token.device_id,
+        password: password.to_owned(),
+    }
 }
