@@ -7,6 +7,7 @@ use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use reqwest::Method;
 use serde::Deserialize;
 
+use crate::admin_api::accounts::Accounts;
 use crate::admin_api::rooms::{RoomDetails, RoomMembers};
 use crate::admin_api::server::{ResolveRoomAlias, ServerVersion};
 use crate::admin_api::users::QueryUser;
@@ -160,6 +161,23 @@ async fn probe(config: &Config, token: &str) -> bool {
             ));
         }
         Err(e) => return fail(&format!("bot.user_id {}: {e}", config.bot_user_id)),
+    }
+    match Accounts::discover(
+        admin.clone(),
+        config.mas.as_ref(),
+        config.server_name.as_str(),
+    )
+    .await
+    {
+        Ok(accounts) => match accounts.count_mas_users().await {
+            Ok(Some(n)) => pass(&format!(
+                "accounts are owned by {}; its admin API accepts the bot's client credentials ({n} active accounts)",
+                accounts.describe()
+            )),
+            Ok(None) => pass("accounts are owned by Synapse (no MAS)"),
+            Err(e) => return fail(&format!("MAS admin API: {e}")),
+        },
+        Err(e) => return fail(&e.to_string()),
     }
     let mut all_ok = true;
     for room in &config.rooms {

@@ -123,6 +123,19 @@ pub struct Config {
     /// Where `/metrics` and `/health` are served; `None` without a `[metrics]` section.
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub log_format: LogFormat,
+    /// Matrix Authentication Service, when Synapse delegates accounts to it; `None` without a
+    /// `[mas]` section.
+    pub mas: Option<MasSettings>,
+}
+
+/// `[mas]`: how the bot reaches MAS's admin API (OAuth 2.0 client credentials, scope
+/// `urn:mas:admin`).
+#[derive(Debug, Clone)]
+pub struct MasSettings {
+    /// MAS's base URL (the listener with the `adminapi` and `oauth` resources).
+    pub url: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 /// `log.format`: how the bot writes its log.
@@ -189,6 +202,15 @@ struct RawConfig {
     metrics: Option<RawMetrics>,
     #[serde(default)]
     log: RawLog,
+    mas: Option<RawMas>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMas {
+    url: Spanned<String>,
+    client_id: Spanned<String>,
+    client_secret_file: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -779,6 +801,51 @@ impl Config {
             }),
         };
 
+        let mas = match &raw.mas {
+            None => None,
+            Some(m) => {
+                let url = Url::parse(m.url.get_ref())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+                    .ok_or_else(|| {
+                        err(
+                            Some(m.url.span()),
+                            format!(
+                                "mas.url: {:?} is not an http(s) URL; e.g. \"https://auth.example.org/\"",
+                                m.url.get_ref()
+                            ),
+                        )
+                    })?;
+                let client_id = m.client_id.get_ref().trim().to_owned();
+                if client_id.is_empty() || client_id.chars().any(char::is_whitespace) {
+                    return Err(err(
+                        Some(m.client_id.span()),
+                        "mas.client_id: the ID of the client-credentials client (e.g. 01J44RKQYM4G3TNVANTMTDYTX6)".into(),
+                    ));
+                }
+                let (contents, file) =
+                    read_secret_file("mas.client_secret_file", &m.client_secret_file)?;
+                let client_secret = Secret::new(contents.expose().trim().to_owned());
+                if client_secret.expose().is_empty() {
+                    return Err(err(
+                        Some(m.client_secret_file.span()),
+                        format!("mas.client_secret_file: {} is empty", file.display()),
+                    ));
+                }
+                if login.password().is_some() {
+                    return Err(err(
+                        Some(m.url.span()),
+                        "mas: with MAS the bot logs in with bot.access_token_file and bot.device_id (a token MAS issued with the urn:synapse:admin:* scope), not a password".into(),
+                    ));
+                }
+                Some(MasSettings {
+                    url,
+                    client_id,
+                    client_secret,
+                })
+            }
+        };
+
         Ok(Config {
             homeserver_url,
             server_name,
@@ -803,6 +870,7 @@ impl Config {
             inbox,
             metrics_listen,
             log_format: raw.log.format,
+            mas,
         })
     }
 }
@@ -1059,6 +1127,69 @@ protected_users = ["@ceo:example.org"]
             !e.to_string().contains("one two"),
             "the file's contents are not shown"
         );
+    }
+
+    #[test]
+    fn a_mas_section_needs_a_token_login_and_a_readable_secret() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let token = dir.path().join("token");
+        std::fs::write(&token, "mct_secret-token\n").expect("writing the token");
+        let secret = dir.path().join("mas-secret");
+        std::fs::write(&secret, "client-secret-value\n").expect("writing the secret");
+        let token_login = GOOD.replace(
+            "password = \"change-me\"\n",
+            &format!(
+                "access_token_file = {:?}\ndevice_id = \"SYNDICBOT\"\n",
+                token.display().to_string()
+            ),
+        );
+        let mas = |url: &str, id: &str, file: &str| {
+            format!("\n[mas]\nurl = {url:?}\nclient_id = {id:?}\nclient_secret_file = {file:?}\n")
+        };
+        let secret_path = secret.display().to_string();
+        let c = parse(&format!(
+            "{token_login}{}",
+            mas(
+                "http://127.0.0.1:8081/",
+                "01J44RKQYM4G3TNVANTMTDYTX6",
+                &secret_path
+            )
+        ))
+        .expect("a MAS config");
+        let m = c.mas.as_ref().expect("the [mas] section");
+        assert_eq!(m.url.as_str(), "http://127.0.0.1:8081/");
+        assert_eq!(m.client_id, "01J44RKQYM4G3TNVANTMTDYTX6");
+        assert_eq!(m.client_secret.expose(), "client-secret-value");
+        assert!(!format!("{c:?}").contains("client-secret-value"));
+        assert!(parse(&token_login).expect("no MAS").mas.is_none());
+
+        for (text, says) in [
+            (
+                format!(
+                    "{GOOD}{}",
+                    mas("http://127.0.0.1:8081/", "ID", &secret_path)
+                ),
+                "not a password",
+            ),
+            (
+                format!("{token_login}{}", mas("ftp://x/", "ID", &secret_path)),
+                "mas.url",
+            ),
+            (
+                format!("{token_login}{}", mas("http://x/", " ", &secret_path)),
+                "mas.client_id",
+            ),
+            (
+                format!(
+                    "{token_login}{}",
+                    mas("http://x/", "ID", "/nonexistent/secret")
+                ),
+                "mas.client_secret_file: cannot read",
+            ),
+        ] {
+            let e = parse(&text).expect_err(says);
+            assert!(e.to_string().contains(says), "{e}");
+        }
     }
 
     #[test]

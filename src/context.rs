@@ -11,6 +11,7 @@ use matrix_sdk::ruma::{
 use tokio::task::JoinSet;
 
 use crate::admin_api::AdminClient;
+use crate::admin_api::accounts::Accounts;
 use crate::auth::{Grants, Roles};
 use crate::config::Config;
 use crate::matrix::chat::{Chat, ChatError};
@@ -21,7 +22,10 @@ use crate::store::Store;
 pub(crate) struct Ctx {
     pub(crate) config: Config,
     pub(crate) chat: Arc<dyn Chat>,
+    /// Synapse's Admin API: rooms, media, reports, suspension, everything accounts aside.
     pub(crate) admin: AdminClient,
+    /// The account operations, sent to whoever owns accounts (Synapse, or MAS).
+    pub(crate) accounts: Accounts,
     pub(crate) store: Store,
     /// The bot's own user ID.
     pub(crate) user_id: OwnedUserId,
@@ -38,6 +42,7 @@ impl Ctx {
         config: Config,
         chat: Arc<dyn Chat>,
         admin: AdminClient,
+        accounts: Accounts,
         store: Store,
         user_id: OwnedUserId,
         rooms: HashSet<OwnedRoomId>,
@@ -48,6 +53,7 @@ impl Ctx {
             config,
             chat,
             admin,
+            accounts,
             store,
             user_id,
             rooms,

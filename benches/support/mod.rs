@@ -8,6 +8,8 @@
 
 #[path = "../../tests/e2e/support/client.rs"]
 pub mod client;
+#[path = "../../tests/e2e/support/mas.rs"]
+pub mod mas;
 #[path = "../../tests/e2e/support/postgres.rs"]
 pub mod postgres;
 #[path = "../../tests/e2e/support/secrets.rs"]

@@ -1,23 +1,30 @@
-//! Typed client for the Synapse Admin API: transport, auth, retries, error mapping and one request type per endpoint.
+//! Typed clients for the Synapse Admin API and MAS's admin API: transport, auth, retries, error mapping and one request type per endpoint.
 //!
-//! This module owns everything Syndic knows about talking HTTP to Synapse:
+//! This module owns everything Syndic knows about talking HTTP to Synapse and to the Matrix
+//! Authentication Service (MAS):
 //!
-//! * [`AdminClient`]: a cheap-to-clone handle holding the HTTP client, the homeserver URL and the
-//!   bot's access token (which never appears in `Debug` output, logs or errors).
-//! * [`Endpoint`]: one type per Admin API endpoint, declaring its method, path, query, body,
-//!   response type and whether it may be retried after a transient failure.
+//! * [`AdminClient`]: a cheap-to-clone handle holding the HTTP client, the server's URL, where its
+//!   `Authorization` header comes from (`auth.rs`: the bot's access token for Synapse, OAuth 2.0
+//!   client credentials for MAS; neither ever appears in `Debug` output, logs or errors) and whose
+//!   error shapes it reads ([`Service`]). [`mas::MasClient`] is the MAS face of the same client.
+//! * [`Endpoint`]: one type per endpoint, declaring its method, path, query, body, response type
+//!   and whether it may be retried after a transient failure.
 //! * The retry policy ([`RetryPolicy`], applied in [`AdminClient::send`] only) and the mapping of
-//!   Synapse errors to [`AdminError`] (in `error.rs` only).
-//! * The endpoint catalogue, by area: [`server`], [`users`], [`moderation`], [`media`], [`rooms`],
-//!   [`tokens`], [`reports`], [`health`].
+//!   Synapse and MAS errors to [`AdminError`] (in `error.rs` only).
+//! * The Synapse endpoint catalogue, by area: [`server`], [`users`], [`moderation`], [`media`],
+//!   [`rooms`], [`tokens`], [`reports`], [`health`]; MAS's in [`mas`].
 //! * Calls that take several requests (paging, existence checks, alias resolution), as methods
-//!   of [`AdminClient`] in `paging.rs`.
+//!   of [`AdminClient`] in `paging.rs` (MAS: [`mas::MasClient::all`]).
 //!
 //! Response field names follow Synapse exactly; see `docs/admin_api/*.md` in element-hq/synapse.
+//! MAS's follow its OpenAPI description (`/api/spec.json` of a MAS with the admin API enabled).
 
+pub(crate) mod accounts;
+mod auth;
 mod de;
 mod error;
 pub(crate) mod health;
+pub(crate) mod mas;
 pub(crate) mod media;
 pub(crate) mod moderation;
 mod paging;
@@ -40,9 +47,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use zeroize::Zeroize;
 
-pub(crate) use error::AdminError;
+pub(crate) use error::{AdminError, Service};
 
-/// Time allowed to establish a TCP/TLS connection to the homeserver.
+/// Time allowed to establish a TCP/TLS connection to the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for a whole request (send + response body).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -182,25 +189,30 @@ impl RetryPolicy {
     }
 }
 
-/// A handle on the Synapse Admin API of one homeserver, authenticated as the bot.
+/// A handle on the admin API of one server, authenticated as the bot: Synapse's Admin API
+/// (a fixed access token), or MAS's admin API (through [`mas::MasClient`]: OAuth 2.0 client
+/// credentials).
 ///
-/// Cloning is cheap (the HTTP connection pool and the token are shared).
+/// Cloning is cheap (the HTTP connection pool and the token, or the cached MAS token, are shared).
 #[derive(Clone)]
 pub(crate) struct AdminClient {
     http: reqwest::Client,
-    homeserver: Url,
-    /// `Bearer <token>`, marked sensitive so that HTTP-level debugging never prints it.
-    auth_header: Arc<HeaderValue>,
+    /// The homeserver's URL, or MAS's.
+    base: Url,
+    /// Where the `Authorization` header comes from.
+    auth: auth::AuthSource,
+    /// Whose API this is: the error shapes and the names in messages.
+    service: Service,
     retry: RetryPolicy,
 }
 
 impl fmt::Debug for AdminClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdminClient")
-            .field("homeserver", &self.homeserver.as_str())
-            .field("access_token", &"<redacted>")
-            .field("retry", &self.retry)
-            .finish()
+        let mut d = f.debug_struct("AdminClient");
+        d.field("service", &self.service)
+            .field("base", &self.base.as_str());
+        self.auth.describe(&mut d);
+        d.field("retry", &self.retry).finish()
     }
 }
 
@@ -215,25 +227,70 @@ enum Attempt<T> {
     },
     /// Connection error, timeout, 502/503/504: retryable only for retry-safe endpoints.
     Transient(AdminError),
+    /// The request was never sent: getting MAS's access token failed transiently. Retryable for
+    /// every endpoint.
+    NotSent(AdminError),
+    /// MAS answered 401 to a request made with `header`, a token from the client credentials:
+    /// forget it and repeat once with a fresh one (the request was not processed).
+    TokenRejected {
+        error: AdminError,
+        header: HeaderValue,
+    },
+}
+
+/// A request body, wiped when the request is done: it may hold a password (MAS's set-password)
+/// or a registration token. (The copy reqwest serializes cannot be reached.)
+struct WipedBody(Option<serde_json::Value>);
+
+impl Drop for WipedBody {
+    fn drop(&mut self) {
+        fn wipe(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::String(s) => s.zeroize(),
+                serde_json::Value::Array(a) => a.iter_mut().for_each(wipe),
+                serde_json::Value::Object(o) => o.values_mut().for_each(wipe),
+                _ => {}
+            }
+        }
+        if let Some(v) = &mut self.0 {
+            wipe(v);
+        }
+    }
+}
+
+/// `path` below `base`, keeping any path prefix of the base.
+fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    let sep = if path.starts_with('/') { "" } else { "/" };
+    url.set_path(&format!("{prefix}{sep}{path}"));
+    url
+}
+
+/// Checks that `base` can be the base URL of an API: http(s), a host, a path that can take
+/// segments. `what` names it in errors (`the homeserver URL`, `the MAS URL`).
+fn check_base_url(base: &Url, what: &str) -> Result<(), AdminError> {
+    if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+        return Err(AdminError::InvalidConfig {
+            reason: format!(
+                "{what} must be http(s)://host[:port][/prefix], got scheme `{}`",
+                base.scheme()
+            ),
+        });
+    }
+    if base.host_str().is_none() {
+        return Err(AdminError::InvalidConfig {
+            reason: format!("{what} has no host"),
+        });
+    }
+    Ok(())
 }
 
 impl AdminClient {
     /// Creates a client for `homeserver` (e.g. `https://matrix.example.org`) using the bot's
     /// access token, which must belong to a server admin for `/_synapse/admin` endpoints.
     pub(crate) fn new(homeserver: Url, mut access_token: String) -> Result<Self, AdminError> {
-        if !matches!(homeserver.scheme(), "http" | "https") || homeserver.cannot_be_a_base() {
-            return Err(AdminError::InvalidConfig {
-                reason: format!(
-                    "the homeserver URL must be http(s)://host[:port][/prefix], got scheme `{}`",
-                    homeserver.scheme()
-                ),
-            });
-        }
-        if homeserver.host_str().is_none() {
-            return Err(AdminError::InvalidConfig {
-                reason: "the homeserver URL has no host".to_owned(),
-            });
-        }
+        check_base_url(&homeserver, "the homeserver URL")?;
         let token = access_token.trim();
         if token.is_empty() {
             return Err(AdminError::InvalidConfig {
@@ -248,7 +305,56 @@ impl AdminClient {
         })?;
         auth_header.set_sensitive(true);
         access_token.zeroize();
+        Self::build(
+            Service::Synapse,
+            homeserver,
+            auth::AuthSource::Bearer(Arc::new(auth_header)),
+        )
+    }
 
+    /// A client of MAS's admin API at `base` (e.g. `https://auth.example.org`), authenticated
+    /// with OAuth 2.0 client credentials (`client_secret_basic`); see [`mas::MasClient::new`].
+    fn with_client_credentials(
+        base: Url,
+        client_id: String,
+        mut client_secret: String,
+    ) -> Result<Self, AdminError> {
+        check_base_url(&base, "the MAS URL")?;
+        let secret = zeroize::Zeroizing::new(client_secret.trim().to_owned());
+        client_secret.zeroize();
+        let client_id = client_id.trim().to_owned();
+        if client_id.is_empty()
+            || client_id.contains(':')
+            || client_id.chars().any(char::is_control)
+        {
+            return Err(AdminError::InvalidConfig {
+                reason: "the MAS client ID must be non-empty, without `:` or control characters"
+                    .to_owned(),
+            });
+        }
+        if secret.is_empty() {
+            return Err(AdminError::InvalidConfig {
+                reason: "the MAS client secret is empty".to_owned(),
+            });
+        }
+        if secret.chars().any(char::is_control) {
+            return Err(AdminError::InvalidConfig {
+                reason: "the MAS client secret contains control characters".to_owned(),
+            });
+        }
+        let mut base = base;
+        base.set_query(None);
+        base.set_fragment(None);
+        let token_url = join_path(&base, auth::TOKEN_PATH);
+        Self::build(
+            Service::Mas,
+            base,
+            auth::AuthSource::client_credentials(token_url, client_id, secret),
+        )
+    }
+
+    /// The client for `base`, with the shared HTTP settings.
+    fn build(service: Service, base: Url, auth: auth::AuthSource) -> Result<Self, AdminError> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -260,13 +366,14 @@ impl AdminClient {
                 reason: format!("cannot build the HTTP client: {}", e.without_url()),
             })?;
 
-        let mut homeserver = homeserver;
-        homeserver.set_query(None);
-        homeserver.set_fragment(None);
+        let mut base = base;
+        base.set_query(None);
+        base.set_fragment(None);
         Ok(AdminClient {
             http,
-            homeserver,
-            auth_header: Arc::new(auth_header),
+            base,
+            auth,
+            service,
             retry: RetryPolicy::default(),
         })
     }
@@ -277,22 +384,18 @@ impl AdminClient {
         self
     }
 
-    /// `host[:port]` of the homeserver, for error messages.
+    /// `host[:port]` of the server, for error messages.
     fn host(&self) -> String {
-        let host = self.homeserver.host_str().unwrap_or("(unknown host)");
-        match self.homeserver.port() {
+        let host = self.base.host_str().unwrap_or("(unknown host)");
+        match self.base.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
         }
     }
 
-    /// Full URL of `ep`: homeserver base (with any path prefix) + endpoint path + query.
+    /// Full URL of `ep`: base URL (with any path prefix) + endpoint path + query.
     fn url_for<E: Endpoint>(&self, ep: &E) -> Url {
-        let mut url = self.homeserver.clone();
-        let prefix = url.path().trim_end_matches('/').to_owned();
-        let path = ep.path();
-        let sep = if path.starts_with('/') { "" } else { "/" };
-        url.set_path(&format!("{prefix}{sep}{path}"));
+        let mut url = join_path(&self.base, &ep.path());
         let query = ep.query();
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -300,35 +403,68 @@ impl AdminClient {
         url
     }
 
+    /// The metric label of a request path: its variable segments (IDs, names, tokens) left out.
+    fn endpoint_label(&self, path: &str) -> String {
+        match self.service {
+            Service::Synapse => crate::metrics::endpoint_label(path),
+            Service::Mas => mas::endpoint_label(path),
+        }
+    }
+
     /// Sends `ep`, retrying according to the [`RetryPolicy`] and `E::RETRY_SAFE`, and decodes
     /// the response.
     ///
     /// Retries: a 429 is retried for every endpoint, honouring `retry_after_ms` / `Retry-After`;
     /// connection errors, timeouts and 502/503/504 are retried with exponential backoff only when
-    /// `E::RETRY_SAFE`. Everything else is returned at once.
+    /// `E::RETRY_SAFE`. Everything else is returned at once. With MAS, a request that could not
+    /// get an access token (transiently) is retried for every endpoint (it was never sent), and a
+    /// 401 drops the cached token and repeats the request once with a fresh one.
     pub(crate) async fn send<E: Endpoint>(&self, ep: &E) -> Result<E::Response, AdminError> {
         let url = self.url_for(ep);
-        let body = match (ep.body(), ep.method()) {
+        let body = WipedBody(match (ep.body(), ep.method()) {
             (Some(b), _) => Some(b),
             (None, m) if m == Method::POST || m == Method::PUT => {
                 Some(serde_json::Value::Object(serde_json::Map::new()))
             }
             (None, _) => None,
-        };
+        });
         let policy = self.retry;
-        // The label, not the path: a path can name a registration token.
-        let endpoint = crate::metrics::endpoint_label(url.path());
+        // The label, not the path: a path can name a registration token or a user.
+        let endpoint = self.endpoint_label(url.path());
         let span = tracing::info_span!("admin_api", method = %ep.method(), endpoint = %endpoint);
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        let mut token_renewed = false;
         loop {
             attempt += 1;
             let sent = self
-                .attempt(ep, &url, &endpoint, body.as_ref())
+                .attempt(ep, &url, &endpoint, body.0.as_ref())
                 .instrument(span.clone())
                 .await;
             let (wait, error, rate_limited) = match sent {
                 Attempt::Done(result) => return result,
+                Attempt::TokenRejected { error, header } => {
+                    if token_renewed {
+                        tracing::warn!(
+                            method = %ep.method(),
+                            endpoint = %endpoint,
+                            error = %error,
+                            "MAS rejected a freshly issued access token"
+                        );
+                        return Err(error);
+                    }
+                    tracing::debug!(
+                        method = %ep.method(),
+                        endpoint = %endpoint,
+                        "MAS rejected the cached access token; repeating with a new one"
+                    );
+                    token_renewed = true;
+                    self.forget_token(&header).await;
+                    // The repeat is not a retry: the request was not processed.
+                    attempt -= 1;
+                    continue;
+                }
+                Attempt::NotSent(error) => (policy.backoff(attempt), error, false),
                 Attempt::RateLimited { wait, error } => {
                     (wait.unwrap_or_else(|| policy.backoff(attempt)), error, true)
                 }
@@ -388,10 +524,14 @@ impl AdminClient {
         endpoint: &str,
         body: Option<&serde_json::Value>,
     ) -> Attempt<E::Response> {
+        let authorization = match self.authorization().await {
+            Ok(header) => header,
+            Err(failure) => return failure.into(),
+        };
         let mut req = self
             .http
             .request(ep.method(), url.clone())
-            .header(AUTHORIZATION, (*self.auth_header).clone());
+            .header(AUTHORIZATION, authorization.clone());
         if let Some(timeout) = ep.timeout() {
             req = req.timeout(timeout);
         }
@@ -420,6 +560,7 @@ impl AdminClient {
         if status.is_success() {
             return Attempt::Done(ep.decode(status, &bytes).map_err(|e| {
                 AdminError::UnexpectedResponse {
+                    service: self.service,
                     status: status.as_u16(),
                     reason: format!(
                         "could not decode the response: {}",
@@ -430,10 +571,13 @@ impl AdminClient {
         }
         if status.is_redirection() {
             return Attempt::Done(Err(AdminError::UnexpectedResponse {
+                service: self.service,
                 status: status.as_u16(),
-                reason: "the homeserver redirected the request; configure its final URL \
-                         (e.g. https:// instead of http://)"
-                    .to_owned(),
+                reason: format!(
+                    "{} redirected the request; configure its final URL \
+                     (e.g. https:// instead of http://)",
+                    self.service
+                ),
             }));
         }
         let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
@@ -442,6 +586,7 @@ impl AdminClient {
             None
         };
         let err = error::map_error_response(
+            self.service,
             status.as_u16(),
             &bytes,
             &ep.subject(),
@@ -449,6 +594,10 @@ impl AdminClient {
             retry_after,
         );
         match status.as_u16() {
+            401 if self.auth.is_renewable() => Attempt::TokenRejected {
+                error: err,
+                header: authorization,
+            },
             429 => Attempt::RateLimited {
                 wait: retry_after,
                 error: err,
@@ -487,6 +636,7 @@ impl AdminClient {
             format!("{kind}: {}", error::one_line(&text))
         };
         AdminError::Unreachable {
+            service: self.service,
             host: self.host(),
             reason,
         }

@@ -118,6 +118,7 @@ impl AdminClient {
             .await?;
         OwnedRoomId::try_from(resolved.room_id.as_str()).map_err(|e| {
             AdminError::UnexpectedResponse {
+                service: super::Service::Synapse,
                 status: 200,
                 reason: format!(
                     "room alias {alias} resolved to {:?}, which is not a room ID ({})",

@@ -1,4 +1,5 @@
-//! Server-level endpoints: Synapse version and room alias resolution.
+//! Server-level endpoints: Synapse version, room alias resolution, and whether Synapse delegates
+//! authentication to MAS.
 //!
 //! `ResolveRoomAlias` is a client-server API endpoint called with the same token.
 
@@ -67,5 +68,32 @@ impl Endpoint for ResolveRoomAlias {
 
     fn subject(&self) -> String {
         format!("room alias {}", self.alias)
+    }
+}
+
+/// `GET /_matrix/client/v1/auth_metadata`: the OAuth 2.0 server Synapse delegates authentication
+/// to. Synapse serves it only when it delegates to MAS (404 otherwise), which makes it the probe
+/// for which back end owns the accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AuthMetadata;
+
+/// Response of [`AuthMetadata`] (only what the bot reads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuthMetadataResponse {
+    /// MAS's issuer, e.g. `https://auth.example.org/`.
+    pub(crate) issuer: String,
+}
+
+impl Endpoint for AuthMetadata {
+    type Response = AuthMetadataResponse;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        "/_matrix/client/v1/auth_metadata".to_owned()
+    }
+
+    fn subject(&self) -> String {
+        "the authentication metadata".to_owned()
     }
 }

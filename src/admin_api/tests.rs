@@ -247,6 +247,7 @@ async fn rate_limit_gives_up_when_wait_too_long() {
     assert_eq!(
         e,
         AdminError::RateLimited {
+            service: Service::Synapse,
             retry_after_ms: Some(600_000)
         }
     );
@@ -562,7 +563,12 @@ async fn unreachable_homeserver() {
         .with_retry_policy(fast_policy());
     let e = client.send(&ServerVersion).await.unwrap_err();
     match &e {
-        AdminError::Unreachable { host, reason } => {
+        AdminError::Unreachable {
+            service,
+            host,
+            reason,
+        } => {
+            assert_eq!(*service, Service::Synapse);
             assert_eq!(host, &format!("127.0.0.1:{port}"));
             assert!(reason.starts_with("connection failed"), "{reason}");
         }
@@ -794,7 +800,7 @@ async fn resolve_room_id_as_is_and_alias_via_directory() {
     assert_eq!(client.resolve_room(room("#good:s")).await.unwrap(), "!r:s");
     let e = client.resolve_room(room("#bad:s")).await.unwrap_err();
     assert!(
-        matches!(&e, AdminError::UnexpectedResponse { status: 200, reason } if reason.contains("#bad:s")),
+        matches!(&e, AdminError::UnexpectedResponse { status: 200, reason, .. } if reason.contains("#bad:s")),
         "{e:?}"
     );
     let e = client.resolve_room(room("#missing:s")).await.unwrap_err();

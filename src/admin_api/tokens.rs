@@ -1,4 +1,5 @@
-//! Registration-token endpoints: list, create, look up, delete.
+//! Registration-token endpoints: list, create, look up, delete; and the token as commands show
+//! it, whichever back end holds it.
 //!
 //! Reference: `docs/admin_api/registration_tokens.md` in element-hq/synapse.
 
@@ -27,6 +28,12 @@ pub(crate) struct RegistrationToken {
     /// When it stops working (ms); `None`: never.
     #[serde(default)]
     pub(crate) expiry_time: Option<i64>,
+    /// Revoked (MAS keeps revoked tokens; Synapse deletes them).
+    #[serde(skip)]
+    pub(crate) revoked: bool,
+    /// Its ID in MAS, when MAS holds the tokens.
+    #[serde(skip)]
+    pub(crate) mas_id: Option<super::mas::Ulid>,
 }
 
 /// `GET /_synapse/admin/v1/registration_tokens[?valid=true]`.

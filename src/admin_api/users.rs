@@ -125,6 +125,10 @@ pub(crate) struct UserDetails {
         skip_serializing_if = "Option::is_none"
     )]
     pub(crate) approved: Option<bool>,
+    /// The account in MAS, when Synapse delegates to it (not Synapse's: filled in by
+    /// [`super::accounts::Accounts::details`]).
+    #[serde(skip)]
+    pub(crate) mas: Option<super::accounts::MasAccount>,
 }
 
 impl UserDetails {

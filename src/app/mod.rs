@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::admin_api::AdminClient;
+use crate::admin_api::accounts::{Accounts, Backend};
 use crate::admin_api::users::{OverrideRatelimit, QueryUser};
 use crate::config::Config;
 use crate::context::Ctx;
@@ -116,6 +117,12 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
     let admin = AdminClient::new(config.homeserver_url.clone(), token)
         .context("cannot set up the Admin API client")?;
 
+    let accounts = Accounts::discover(
+        admin.clone(),
+        config.mas.as_ref(),
+        config.server_name.as_str(),
+    )
+    .await?;
     match admin
         .send(&QueryUser {
             user_id: user_id.to_string(),
@@ -123,6 +130,9 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         .await
     {
         Ok(me) if me.admin => {}
+        // With MAS, Synapse's admin flag means nothing: the token's admin scope let the call
+        // through (Synapse answers 403 without it).
+        Ok(_) if accounts.backend() == Backend::Mas => {}
         Ok(_) => bail!(
             "{user_id} is not a Synapse server admin: make it one (e.g. synadm user modify --admin, or the Admin API) and start again"
         ),
@@ -165,7 +175,10 @@ pub async fn start(config: Config) -> anyhow::Result<BotHandle> {
         .context("cannot prune the state store")?;
 
     let chat = Arc::new(MatrixChat::new(client.clone()));
-    let ctx = Arc::new(Ctx::new(config, chat, admin, store, user_id, rooms));
+    info!(accounts = %accounts.describe(), "accounts are owned by");
+    let ctx = Arc::new(Ctx::new(
+        config, chat, admin, accounts, store, user_id, rooms,
+    ));
     join_admin_rooms(&ctx, &client).await;
 
     let handlers = handlers::register(&ctx, &client);

@@ -20,6 +20,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use super::confirmation::{ReactionIn, on_reaction};
 use super::pipeline::{MessageIn, on_message};
 use crate::admin_api::AdminClient;
+use crate::admin_api::accounts::Accounts;
 use crate::config::{Config, SecretSource};
 use crate::context::Ctx;
 use crate::matrix::chat::{Chat, ChatError, FileEvent};
@@ -186,7 +187,16 @@ allow = ["user.info", "help"]
         let chat = Arc::new(Recorder::default());
         let rooms: HashSet<OwnedRoomId> = [OwnedRoomId::try_from(ROOM).expect("room")].into();
         let user_id = OwnedUserId::try_from("@syndic:example.org").expect("user");
-        let ctx = Arc::new(Ctx::new(config, chat.clone(), admin, store, user_id, rooms));
+        let accounts = Accounts::synapse_only(admin.clone());
+        let ctx = Arc::new(Ctx::new(
+            config,
+            chat.clone(),
+            admin,
+            accounts,
+            store,
+            user_id,
+            rooms,
+        ));
         Harness {
             ctx,
             chat,

@@ -9,7 +9,8 @@ use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::user_set::{SetAction, SetFilters, is_set, plan_set, resolve};
 use super::{CommandError, Planned, Risk};
-use crate::admin_api::users::{LockUser, ShadowBanUser, SuspendUser, UserDetails};
+use crate::admin_api::accounts::Backend;
+use crate::admin_api::users::{ShadowBanUser, SuspendUser, UserDetails};
 use crate::context::{Ctx, Origin};
 use crate::jobs::users::UserOp;
 use crate::report::{Line, Reply};
@@ -41,10 +42,13 @@ impl AccountState {
     }
 
     /// What it means for the account, for the reply.
-    fn meaning(self) -> &'static str {
+    fn meaning(self, backend: Backend) -> &'static str {
         match self {
             AccountState::Suspended => {
                 "It can still log in and read, but not send, join, invite or change its profile."
+            }
+            AccountState::Locked if backend == Backend::Mas => {
+                "Locked in MAS: none of its sessions works and it cannot log in; they work again when unlocked."
             }
             AccountState::Locked => {
                 "It is logged out everywhere and cannot log in; nothing is deleted."
@@ -228,14 +232,7 @@ pub(super) async fn set_state(
                 })
                 .await?;
         }
-        AccountState::Locked => {
-            ctx.admin
-                .send(&LockUser {
-                    user_id: user_id.clone(),
-                    locked: on,
-                })
-                .await?;
-        }
+        AccountState::Locked => ctx.accounts.set_locked(&details, on).await?,
         AccountState::ShadowBanned => {
             ctx.admin
                 .send(&ShadowBanUser {
@@ -262,7 +259,7 @@ pub(super) async fn set_state(
             .text(format!(" is now {state_word}.")),
     );
     if on {
-        reply = reply.line(state.meaning());
+        reply = reply.line(state.meaning(ctx.accounts.backend()));
     }
     Ok(reply.line(
         Line::new()

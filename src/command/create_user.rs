@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::args::only_encrypted;
 use super::secrets::password_file;
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{QueryUser, UpsertUser, UpsertUserBody};
+use crate::admin_api::accounts::NewAccount;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply, yes_no};
@@ -85,13 +85,7 @@ fn new_user_id(ctx: &Ctx, typed: &str) -> Result<OwnedUserId, CommandError> {
 
 /// Refuses an account that exists (deactivated ones too: their names are never reused).
 async fn refuse_existing(ctx: &Ctx, user_id: &UserId, word: &str) -> Result<(), CommandError> {
-    match ctx
-        .admin
-        .send(&QueryUser {
-            user_id: user_id.to_string(),
-        })
-        .await
-    {
+    match ctx.accounts.details(user_id).await {
         Ok(d) => Err(CommandError::Refused(format!(
             "{word}: {user_id} already exists{}",
             if d.deactivated { " (deactivated)" } else { "" }
@@ -178,15 +172,13 @@ impl Execute for CreateAction {
         refuse_existing(ctx, &self.user_id, "Not done").await?;
         let password = crate::jobs::import::generate_password();
         let outcome = ctx
-            .admin
-            .send(&UpsertUser {
-                user_id: self.user_id.to_string(),
-                body: UpsertUserBody {
-                    password: Some(password.clone()),
-                    displayname: self.displayname.clone(),
-                    admin: Some(self.admin),
-                    ..UpsertUserBody::default()
-                },
+            .accounts
+            .create(NewAccount {
+                user_id: &self.user_id,
+                displayname: self.displayname.as_deref(),
+                avatar_url: None,
+                password: Some(&password),
+                admin: self.admin,
             })
             .await?;
         let (file, hint) = password_file(ctx, &self.user_id, &password);

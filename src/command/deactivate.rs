@@ -12,7 +12,7 @@ use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::user_set::{OneOrSet, SetFilters, is_set, plan_set, resolve};
 use crate::jobs::users::UserOp;
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{DeactivateUser, JoinedRooms, UserDetails};
+use crate::admin_api::users::{JoinedRooms, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply, format_time_ms, yes_no};
@@ -198,12 +198,7 @@ async fn execute_deactivate(
     if let Some(why) = target_refusal(&facts(ctx, sender, target, force, Some(&details))) {
         return Err(CommandError::Refused(format!("Not done: {why}")));
     }
-    ctx.admin
-        .send(&DeactivateUser {
-            user_id: target.to_string(),
-            erase,
-        })
-        .await?;
+    ctx.accounts.deactivate(&details, erase).await?;
     let after = lookup(ctx, target).await?;
     let line = Line::new()
         .text("Deactivated ")

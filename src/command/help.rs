@@ -8,6 +8,7 @@ use clap::Arg;
 use strum::IntoEnumIterator;
 
 use super::{Area, Declared, Never, Planned, grammar, info};
+use crate::admin_api::accounts::Backend;
 use crate::auth::{Grants, Permission};
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -29,11 +30,15 @@ impl Declared for Help {
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, super::CommandError> {
         let prefix = &ctx.config.prefix;
         let grants = ctx.grants(&origin.room_id, &origin.sender).await;
+        let here = Here {
+            grants: &grants,
+            mas: ctx.accounts.backend() == Backend::Mas,
+        };
         Ok(Planned::Done(match self.command {
-            None => list(&grants, prefix),
+            None => list(&here, prefix),
             Some(name) => match (not_allowed(&grants, &name, prefix), area_named(&name)) {
                 (Some(refusal), _) => refusal,
-                (None, Some(area)) => area_list(&grants, area, prefix),
+                (None, Some(area)) => area_list(&here, area, prefix),
                 (None, None) => usage(&name, prefix),
             },
         }))
@@ -61,22 +66,30 @@ fn area_name(area: Area) -> &'static str {
     area.into()
 }
 
-/// The commands the sender may run, in the order of the list.
-fn allowed<'a>(grants: &'a Grants, grammar: &'a clap::Command) -> impl Iterator<Item = &'a clap::Command> {
-    grammar
-        .get_subcommands()
-        .filter(|sub| permissions_of(sub).iter().all(|p| grants.allows(*p)))
+/// What `!help` lists depends on: the sender's grants, and whether MAS owns the accounts.
+struct Here<'a> {
+    grants: &'a Grants,
+    mas: bool,
+}
+
+/// The commands the sender may run here, in the order of the list.
+fn allowed<'a>(here: &'a Here<'_>, grammar: &'a clap::Command) -> impl Iterator<Item = &'a clap::Command> {
+    grammar.get_subcommands().filter(|sub| {
+        let info = info(sub.get_name());
+        permissions_of(sub).iter().all(|p| here.grants.allows(*p))
+            && (here.mas || !info.is_some_and(|i| i.mas_only))
+    })
 }
 
 /// `!help`: what the sender may run, one line per area, so it fits a phone screen.
-fn list(grants: &Grants, prefix: &str) -> Reply {
+fn list(here: &Here<'_>, prefix: &str) -> Reply {
     let grammar = grammar();
     let mut items = Vec::new();
     let mut first_area = None;
     for area in Area::iter() {
         let mut line = Line::new().bold(format!("{}:", area_name(area)));
         let mut any = false;
-        for sub in allowed(grants, grammar).filter(|sub| info(sub.get_name()).map(|i| i.area) == Some(area)) {
+        for sub in allowed(here, grammar).filter(|sub| info(sub.get_name()).map(|i| i.area) == Some(area)) {
             line = line.text(if any { " · " } else { " " }).code(format!("{prefix}{}", sub.get_name()));
             any = true;
         }
@@ -98,9 +111,9 @@ fn list(grants: &Grants, prefix: &str) -> Reply {
 }
 
 /// `!help <area>`: what the sender may run there, one line each with what it does.
-fn area_list(grants: &Grants, area: Area, prefix: &str) -> Reply {
+fn area_list(here: &Here<'_>, area: Area, prefix: &str) -> Reply {
     let grammar = grammar();
-    let items: Vec<Line> = allowed(grants, grammar)
+    let items: Vec<Line> = allowed(here, grammar)
         .filter(|sub| info(sub.get_name()).map(|i| i.area) == Some(area))
         .map(|sub| {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
@@ -223,16 +236,30 @@ mod tests {
             all: false,
         }]);
         let helpdesk = roles.of(&bob, None);
-        let text = list(&helpdesk, "!").plain();
+        let synapse = Here {
+            grants: &helpdesk,
+            mas: false,
+        };
+        let text = list(&synapse, "!").plain();
         assert!(text.contains("Accounts: !user · !devices · !memberships · !users\n"), "{text}");
         assert!(text.contains("Basics: !help · !confirm · !approve · !cancel\n"), "{text}");
         assert!(!text.contains("Rooms:"), "no area without a command one may run: {text}");
         assert!(!text.contains("!deactivate"), "{text}");
         assert!(!text.contains("!ping"), "{text}");
         assert!(text.contains("!help accounts"), "{text}");
-        let area = area_list(&helpdesk, Area::Accounts, "!").plain();
+        let area = area_list(&synapse, Area::Accounts, "!").plain();
         assert!(area.contains("!user — "), "{area}");
         assert!(!area.contains("!deactivate"), "{area}");
+        // Where MAS owns accounts, its commands are there too.
+        let mas = Here {
+            grants: &helpdesk,
+            mas: true,
+        };
+        let text = list(&mas, "!").plain();
+        assert!(
+            text.contains("Accounts: !user · !devices · !sessions · !memberships · !users\n"),
+            "{text}"
+        );
         assert_eq!(area_named("Accounts"), Some(Area::Accounts));
         assert_eq!(area_named("room"), None, "a command's name is the command");
         let admin = Roles::new(vec![Role {
@@ -243,6 +270,10 @@ mod tests {
             all: true,
         }]);
         let all = admin.of(&bob, None);
+        let all = Here {
+            grants: &all,
+            mas: true,
+        };
         let text = list(&all, "!").plain();
         assert!(text.contains(" · !deactivate · "), "{text}");
         // Every command one may run is listed, and the whole list fits a phone screen.

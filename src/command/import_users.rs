@@ -4,17 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt as _;
+use matrix_sdk::ruma::OwnedUserId;
 use serde::{Deserialize, Serialize};
 
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{QueryUser, UserDetails};
+use crate::admin_api::users::UserDetails;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::matrix::chat::ChatError;
 use crate::jobs::import::{
     ImportRights,
     self, Current, ImportSpec, OnConflict, RowPayload, changed_fields, generate_password,
-    row_facts, row_refusal,
+    mas_refusal, row_facts, row_refusal,
 };
 use crate::report::{Attachment, Line, Outcome, Reply};
 use crate::store::{JobState, NewJob, RowState};
@@ -94,12 +95,13 @@ async fn lookup_accounts(
     let mut found = HashMap::new();
     let mut checks = futures_util::stream::iter(ids)
         .map(|id| async move {
-            let got = ctx
-                .admin
-                .send(&QueryUser {
-                    user_id: id.clone(),
-                })
-                .await;
+            let got = match OwnedUserId::try_from(id.as_str()) {
+                Ok(user) => ctx.accounts.details(&user).await,
+                Err(_) => Err(crate::admin_api::AdminError::NotFound {
+                    subject: id.clone(),
+                    message: "not a user ID".into(),
+                }),
+            };
             (id, got)
         })
         .buffer_unordered(LOOKUPS_IN_FLIGHT);
@@ -243,6 +245,8 @@ async fn plan_import(
     let mut accepted = Vec::with_capacity(parsed.rows.len());
     let mut rules_refused = Vec::new();
     let rights = ImportRights::of(&ctx.grants(&origin.room_id, &origin.sender).await);
+    // MAS checks passwords against its own policy: rows it would refuse are shown now.
+    let password_policy = ctx.accounts.password_policy().await?;
     for r in &parsed.rows {
         let current = accounts.get(&r.user_id);
         let generate = r.password.is_none() && !opts.no_generate && current.is_none();
@@ -256,7 +260,13 @@ async fn plan_import(
             opts.force,
             current.map(Current::from),
         );
-        match row_refusal(&facts) {
+        let writes = current.is_none() || opts.on_conflict == OnConflict::Update;
+        let refusal = row_refusal(&facts).or_else(|| {
+            password_policy
+                .filter(|_| writes)
+                .and_then(|min| mas_refusal(r, min))
+        });
+        match refusal {
             None => accepted.push((r, payload, current)),
             Some(reason) => {
                 refused.push(Refused {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::args::UserArg;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::users::{SetServerAdmin, UserDetails};
+use crate::admin_api::accounts::Backend;
+use crate::admin_api::users::UserDetails;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Outcome, Reply, format_time_ms};
@@ -61,12 +62,7 @@ impl Execute for SetAdmin {
         if let Some(why) = refusal(ctx, &origin.sender, &self.user_id, self.admin, Some(&details)) {
             return Err(CommandError::Refused(format!("Not done: {why}")));
         }
-        ctx.admin
-            .send(&SetServerAdmin {
-                user_id: self.user_id.to_string(),
-                admin: self.admin,
-            })
-            .await?;
+        ctx.accounts.set_admin(&details, self.admin).await?;
         let after = lookup(ctx, &self.user_id).await?;
         if after.admin != self.admin {
             return Err(CommandError::Internal(format!(
@@ -143,10 +139,18 @@ pub(super) async fn plan_set_admin(
     let created = details
         .creation_ts_ms()
         .map_or_else(|| "unknown".into(), format_time_ms);
-    let what = if admin {
-        "A server admin can do anything on this server through the Admin API, outside Syndic's roles."
-    } else {
-        "The account keeps its rooms and messages; it loses the Admin API."
+    let on_mas = ctx.accounts.backend() == Backend::Mas;
+    let what = match (admin, on_mas) {
+        (true, false) => {
+            "A server admin can do anything on this server through the Admin API, outside Syndic's roles."
+        }
+        (true, true) => {
+            "Set in MAS: the account may then ask for the Synapse admin scope and do anything through the Admin API, outside Syndic's roles."
+        }
+        (false, false) => "The account keeps its rooms and messages; it loses the Admin API.",
+        (false, true) => {
+            "Set in MAS: new sessions get no admin scope; sessions that have it keep it until they end (!end-sessions)."
+        }
     };
     let preview = Reply::new(Outcome::Pending)
         .line(title)

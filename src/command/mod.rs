@@ -125,6 +125,9 @@ pub(crate) trait Declared: Sized {
     /// Its arguments are secrets (a registration token): the audit trail and the log keep only
     /// their first characters, and not the reply, which repeats them.
     const SECRET_ARGS: bool = false;
+    /// It exists only where MAS owns accounts: `!help` leaves it out on a plain Synapse (where
+    /// it answers that there is no MAS).
+    const MAS_ONLY: bool = false;
 
     /// The permissions it needs with these flags.
     fn permissions(&self) -> Vec<Permission> {
@@ -184,6 +187,7 @@ pub(crate) struct Info {
     pub(crate) takes_file: bool,
     pub(crate) needs_file: bool,
     pub(crate) secret_args: bool,
+    pub(crate) mas_only: bool,
 }
 
 /// Generates, from the one list of commands: their modules, the grammar, the persisted actions,
@@ -214,6 +218,7 @@ macro_rules! commands {
             takes_file: <$module::$ty as Declared>::TAKES_FILE,
             needs_file: <$module::$ty as Declared>::NEEDS_FILE,
             secret_args: <$module::$ty as Declared>::SECRET_ARGS,
+            mas_only: <$module::$ty as Declared>::MAS_ONLY,
         },)*];
 
         impl Command {
@@ -283,6 +288,7 @@ commands! {
     "ping" => Ping(ping::Ping),
     "user" => User(user::User),
     "devices" => Devices(devices::Devices),
+    "sessions" => Sessions(sessions::Sessions),
     "whois" => Whois(whois::Whois),
     "memberships" => Memberships(memberships::Memberships),
     "users" => Users(users::Users),
@@ -298,6 +304,7 @@ commands! {
     "reset-password" => ResetPassword(reset_password::ResetPassword),
     "create-user" => CreateUser(create_user::CreateUser),
     "delete-devices" => DeleteDevices(delete_devices::DeleteDevices),
+    "end-sessions" => EndSessions(end_sessions::EndSessions),
     "redact-user" => RedactUser(redact_user::RedactUser),
     "notice" => Notice(notice::Notice),
     "offboard" => Offboard(offboard::Offboard),

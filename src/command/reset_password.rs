@@ -10,7 +10,6 @@ use super::args::{UserArg, only_encrypted};
 use super::secrets::password_file;
 use super::targets::{TargetFacts, Verb, lookup, target_refusal};
 use super::{Area, CommandError, Declared, Execute, Planned, Risk};
-use crate::admin_api::moderation::ResetPassword as ResetPasswordRequest;
 use crate::admin_api::users::{ListDevices, UserDetails};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -150,12 +149,8 @@ impl Execute for ResetAction {
             return Err(CommandError::Refused(format!("Not done: {why}")));
         }
         let password = crate::jobs::import::generate_password();
-        ctx.admin
-            .send(&ResetPasswordRequest {
-                user_id: self.user_id.to_string(),
-                new_password: password.clone(),
-                logout_devices: !self.keep_devices,
-            })
+        ctx.accounts
+            .set_password(&details, &password, !self.keep_devices)
             .await?;
         let (file, hint) = password_file(ctx, &self.user_id, &password);
         let head = Line::new()

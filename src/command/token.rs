@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::args::only_encrypted;
 use super::{Area, CommandError, Declared, Never, Planned};
-use crate::admin_api::tokens::{GetToken, RegistrationToken};
+use crate::admin_api::tokens::RegistrationToken;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply, format_time_ms};
@@ -26,7 +26,7 @@ impl Declared for Token {
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
         only_encrypted(origin, "a registration token")?;
-        let token = ctx.admin.send(&GetToken { token: self.token }).await?;
+        let token = ctx.accounts.token(&self.token).await?;
         Ok(Planned::Done(Reply::ok(describe(&token))))
     }
 }
@@ -40,6 +40,9 @@ pub(super) fn describe(t: &RegistrationToken) -> Line {
     let mut line = Line::new().code(t.token.as_str()).text(format!(" · {uses}"));
     if t.pending > 0 {
         line = line.text(format!(" · {} pending", t.pending));
+    }
+    if t.revoked {
+        return line.text(" · revoked");
     }
     let now = crate::store::now_secs().saturating_mul(1000);
     line.text(match t.expiry_time {

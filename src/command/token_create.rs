@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::args::{Age, only_encrypted};
 use super::token::describe;
 use super::{Area, CommandError, Declared, Never, Planned, Risk};
-use crate::admin_api::tokens::CreateToken;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -38,12 +37,8 @@ impl Declared for TokenCreate {
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
         only_encrypted(origin, "a registration token")?;
         let token = ctx
-            .admin
-            .send(&CreateToken {
-                uses_allowed: self.uses,
-                expiry_time: self.expires.map(Age::later_ms),
-                length: self.length,
-            })
+            .accounts
+            .create_token(self.uses, self.expires.map(Age::later_ms), self.length)
             .await?;
         Ok(Planned::Done(
             Reply::ok(Line::new().bold("New registration token"))

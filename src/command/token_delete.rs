@@ -1,9 +1,10 @@
-//! `!token-delete <token>`: the token stops working at once; accounts made with it stay.
+//! `!token-delete <token>`: the token stops working at once (Synapse deletes it, MAS revokes it);
+//! accounts made with it stay.
 
 use std::sync::Arc;
 
 use super::{Area, CommandError, Declared, Never, Planned, Risk};
-use crate::admin_api::tokens::DeleteToken;
+use crate::admin_api::accounts::Backend;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -27,14 +28,15 @@ impl Declared for TokenDelete {
     }
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
-        ctx.admin
-            .send(&DeleteToken {
-                token: self.token.clone(),
-            })
-            .await?;
+        ctx.accounts.delete_token(&self.token).await?;
+        let done = match ctx.accounts.backend() {
+            Backend::Synapse => "Deleted token ",
+            // MAS keeps tokens: it revokes them.
+            Backend::Mas => "Revoked token ",
+        };
         Ok(Planned::Done(Reply::ok(
             Line::new()
-                .text("Deleted token ")
+                .text(done)
                 .code(self.token)
                 .text(": it no longer registers accounts; accounts made with it stay."),
         )))

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use super::args::only_encrypted;
 use super::token::describe;
 use super::{Area, CommandError, Declared, Never, Planned};
-use crate::admin_api::tokens::ListTokens;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply};
@@ -29,13 +28,7 @@ impl Declared for Tokens {
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<Never>, CommandError> {
         only_encrypted(origin, "a registration token")?;
-        let mut tokens = ctx
-            .admin
-            .send(&ListTokens {
-                valid_only: self.valid,
-            })
-            .await?
-            .registration_tokens;
+        let mut tokens = ctx.accounts.tokens(self.valid).await?;
         if tokens.is_empty() {
             return Ok(Planned::Done(Reply::ok(if self.valid {
                 "No registration token can be used now."

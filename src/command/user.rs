@@ -1,10 +1,11 @@
-//! `!user`: look up an account.
+//! `!user`: look up an account (with MAS: its flags from MAS, its e-mail addresses and upstream
+//! identities).
 
 use std::sync::Arc;
 
 use super::args::UserArg;
 use super::{Area, CommandError, Declared, Never, Planned};
-use crate::admin_api::users::{JoinedRooms, ListDevices, QueryUser, Whois};
+use crate::admin_api::users::{JoinedRooms, ListDevices, Whois};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::report::{Line, Reply, format_time_ms, yes_no};
@@ -31,10 +32,7 @@ impl Declared for User {
 async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
     let user_id = user.resolve_local(&ctx.config.server_name, "looked up")?;
     let id = user_id.to_string();
-    let (query, list_devices, joined_rooms, whois) = (
-        QueryUser {
-            user_id: id.clone(),
-        },
+    let (list_devices, joined_rooms, whois) = (
         ListDevices {
             user_id: id.clone(),
         },
@@ -44,7 +42,7 @@ async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
         Whois { user_id: id },
     );
     let (details, devices, rooms, whois) = tokio::join!(
-        ctx.admin.send(&query),
+        ctx.accounts.details(&user_id),
         ctx.admin.send(&list_devices),
         ctx.admin.send(&joined_rooms),
         ctx.admin.send(&whois),
@@ -63,7 +61,7 @@ async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
     if let Some(name) = d.displayname.as_deref().filter(|n| !n.is_empty()) {
         title = title.text(format!(" — {name}"));
     }
-    Ok(Reply::ok(title).list(vec![
+    let mut lines = vec![
         Line::new().text(format!(
             "Admin: {} · Guest: {}",
             yes_no(d.admin),
@@ -75,8 +73,9 @@ async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
             yes_no(d.erased)
         )),
         Line::new().text(format!(
-            "Locked: {} · Shadow-banned: {}",
+            "Locked: {} · Suspended: {} · Shadow-banned: {}",
             yes_no(d.locked),
+            yes_no(d.suspended),
             yes_no(d.shadow_banned)
         )),
         Line::new().text(format!(
@@ -93,6 +92,16 @@ async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
             count(devices.map(|d| d.total)),
             count(rooms.map(|r| r.total)),
         )),
-    ]))
+    ];
+    if d.mas.is_some() {
+        // Where MAS owns accounts, it holds the e-mail addresses and upstream identities.
+        let profile = ctx.accounts.profile(&d).await?;
+        let list = |v: &[String]| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+        lines.push(Line::new().text(format!("E-mail (MAS): {}", list(&profile.emails))));
+        if !profile.upstream.is_empty() {
+            lines.push(Line::new().text(format!("Signs in with: {}", list(&profile.upstream))));
+        }
+    }
+    Ok(Reply::ok(title).list(lines))
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::args::{Age, UserArg};
 use super::{CommandError, Execute, Planned};
-use crate::admin_api::users::{ListUsers, QueryUser};
+use crate::admin_api::users::ListUsers;
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
 use crate::jobs::targets::{Account, TargetFacts};
@@ -151,6 +151,8 @@ async fn filtered(
     let registered_after = filters.registered_since.map(Age::cutoff_ms);
     let seen_before = filters.inactive.map(Age::cutoff_ms);
     let mut found = BTreeMap::new();
+    // Where MAS owns accounts, its admin flag is the one that counts (Synapse's list says false).
+    let mas_admins = ctx.accounts.mas_admins().await?;
     let mut pages = std::pin::pin!(ctx.admin.all_users(ListUsers {
         limit: 500,
         // Locked accounts are in a spam wave too.
@@ -173,7 +175,11 @@ async fn filtered(
                 continue;
             }
             if let Ok(id) = OwnedUserId::try_from(u.name.as_str()) {
-                found.insert(id, Account::from(&u));
+                let mut account = Account::from(&u);
+                if let Some(admins) = &mas_admins {
+                    account.admin = admins.contains(id.localpart());
+                }
+                found.insert(id, account);
             }
         }
     }
@@ -212,12 +218,7 @@ pub(super) async fn resolve(
     }
     let mut lookups = futures_util::stream::iter(to_look_up)
         .map(|id| async move {
-            let got = ctx
-                .admin
-                .send(&QueryUser {
-                    user_id: id.to_string(),
-                })
-                .await;
+            let got = ctx.accounts.details(&id).await;
             (id, got)
         })
         .buffer_unordered(LOOKUPS_IN_FLIGHT);

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, warn};
 
 use super::{JobError, JobPlace, Progress};
-use matrix_sdk::ruma::UserId;
+use matrix_sdk::ruma::{OwnedUserId, UserId};
 
-use crate::admin_api::users::{QueryUser, Threepid, UpsertUser, UpsertUserBody, UserDetails};
-use crate::admin_api::{AdminClient, RetryPolicy};
+use crate::admin_api::accounts::{Accounts, Backend, NewAccount, too_weak};
+use crate::admin_api::users::{Threepid, UpsertUser, UpsertUserBody, UserDetails};
+use crate::admin_api::{AdminClient, AdminError, RetryPolicy};
 use crate::auth::{Grants, Permission};
 use crate::context::Ctx;
 use crate::report::{Attachment, Line, Reply};
@@ -523,6 +524,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
 
     // The job rides out a Synapse restart: the upsert is idempotent, so it is retried patiently.
     let admin = ctx.admin.clone().with_retry_policy(RetryPolicy::patient());
+    let accounts = ctx.accounts.with_retry_policy(RetryPolicy::patient());
     let mut work: Vec<JobRow> = rows.into_iter().filter(|r| r.state.is_open()).collect();
     if spec.on_conflict == OnConflict::Stop && work.iter().any(|r| r.state == RowState::Pending) {
         // Every row is checked before anything is written.
@@ -550,14 +552,17 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         .map(|row| {
             let ctx = ctx.clone();
             let admin = admin.clone();
+            let accounts = accounts.clone();
             let spec = spec.clone();
             let requester = place.job.requester.clone();
             async move {
                 if cancelled(&ctx, job_id) {
                     return None;
                 }
-                let (state, detail) =
-                    apply_row(&ctx, &admin, job_id, &spec, &requester, rights, &row).await;
+                let (state, detail) = apply_row(
+                    &ctx, &admin, &accounts, job_id, &spec, &requester, rights, &row,
+                )
+                .await;
                 if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                     error!("{e}");
                 }
@@ -652,9 +657,11 @@ async fn first_existing(admin: &AdminClient, rows: &[JobRow]) -> Option<String> 
 
 /// Applies one row; returns its final state and a detail (the error, for failures). The rules
 /// are checked again first: the account may have changed since the preview.
+#[allow(clippy::too_many_arguments)]
 async fn apply_row(
     ctx: &Ctx,
     admin: &AdminClient,
+    accounts: &Accounts,
     job_id: i64,
     spec: &ImportSpec,
     requester: &str,
@@ -674,10 +681,10 @@ async fn apply_row(
             None => return (RowState::Failed, "stored row has no intent".into()),
         }
     } else {
-        let query = QueryUser {
-            user_id: payload.user_id.clone(),
+        let Ok(user_id) = OwnedUserId::try_from(payload.user_id.as_str()) else {
+            return (RowState::Failed, "unreadable user ID".into());
         };
-        let current = match admin.send(&query).await {
+        let current = match accounts.details(&user_id).await {
             Ok(details) => Some(details),
             Err(e) if e.is_not_found() => None,
             Err(e) => return (RowState::Failed, e.to_string()),
@@ -717,6 +724,21 @@ async fn apply_row(
         }
         (intent, Some(marked_at))
     };
+    match accounts.backend() {
+        Backend::Synapse => write_synapse(admin, &payload, password, intent, marked_at).await,
+        Backend::Mas => write_mas(accounts, admin, &payload, password, intent, marked_at).await,
+    }
+}
+
+/// The row's write on Synapse: one create-or-overwrite (and a second write to deactivate a new
+/// account, which Synapse does not do on creation).
+async fn write_synapse(
+    admin: &AdminClient,
+    payload: &RowPayload,
+    password: Option<&str>,
+    intent: Intent,
+    marked_at: Option<i64>,
+) -> (RowState, String) {
     let body = match intent {
         Intent::Update => payload.update_body(password),
         Intent::Create => payload.create_body(password),
@@ -750,6 +772,142 @@ async fn apply_row(
         }
     }
     outcome
+}
+
+/// The row's write where MAS owns accounts: the account (creation, password, admin flag, e-mail
+/// addresses, deactivation) through MAS, the rest of the profile (user type) through Synapse.
+///
+/// MAS refuses a name that is taken, so a creation never overwrites: a taken name is a conflict,
+/// left unchanged. After a restart, an account MAS made after the row was marked is the row's own,
+/// and its remaining steps (each harmless to repeat) are sent again.
+async fn write_mas(
+    accounts: &Accounts,
+    admin: &AdminClient,
+    payload: &RowPayload,
+    password: Option<&str>,
+    intent: Intent,
+    marked_at: Option<i64>,
+) -> (RowState, String) {
+    let Ok(user_id) = OwnedUserId::try_from(payload.user_id.as_str()) else {
+        return (RowState::Failed, "unreadable user ID".into());
+    };
+    let failed = |e: AdminError| (RowState::Failed, e.to_string());
+    let existing = match accounts.details(&user_id).await {
+        Ok(d) => Some(d),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return failed(e),
+    };
+    let g = payload.given;
+    let new = NewAccount {
+        user_id: &user_id,
+        displayname: payload.displayname.as_deref(),
+        avatar_url: payload.avatar_url.as_deref(),
+        password,
+        admin: payload.admin,
+    };
+    let (details, created) = match (intent, existing) {
+        (Intent::Create, None) => match accounts.mas_create(new).await {
+            Ok(_) => match accounts.details(&user_id).await {
+                Ok(d) => (d, true),
+                Err(e) => return failed(e),
+            },
+            Err(e) if e.is_conflict() => return (RowState::Skipped, APPEARED_CONFLICT.to_owned()),
+            Err(e) => return failed(e),
+        },
+        (Intent::Create, Some(d)) => {
+            let ours = d
+                .mas
+                .as_ref()
+                .zip(marked_at)
+                .is_some_and(|(a, marked)| a.created_at.timestamp_millis() >= marked - 1_000);
+            if !ours {
+                return (RowState::Skipped, APPEARED_CONFLICT.to_owned());
+            }
+            (d, true)
+        }
+        (Intent::Update, Some(d)) => (d, false),
+        (Intent::Update, None) => {
+            return (
+                RowState::Failed,
+                "the account is gone since the preview".into(),
+            );
+        }
+    };
+    let steps = async {
+        if created {
+            if let Some(id) = details.mas.as_ref().map(|a| &a.id) {
+                accounts.finish_mas_creation(id, new).await?;
+            }
+        } else {
+            if g.password
+                && !payload.generated
+                && let Some(p) = password
+            {
+                accounts.set_password(&details, p, true).await?;
+            }
+            if g.admin && payload.admin != details.admin {
+                accounts.set_admin(&details, payload.admin).await?;
+            }
+        }
+        // Profile fields MAS does not hold: Synapse's, on an account that exists by now.
+        let profile = UpsertUserBody {
+            displayname: (!created && g.displayname)
+                .then(|| payload.displayname.clone())
+                .flatten(),
+            avatar_url: (!created && g.avatar_url)
+                .then(|| payload.avatar_url.clone())
+                .flatten(),
+            user_type: g.user_type.then(|| payload.user_type.clone()).flatten(),
+            ..UpsertUserBody::default()
+        };
+        if profile != UpsertUserBody::default() {
+            admin
+                .send(&UpsertUser {
+                    user_id: payload.user_id.clone(),
+                    body: profile,
+                })
+                .await?;
+        }
+        for (medium, address) in &payload.threepids {
+            if medium == "email" {
+                accounts.add_email(&details, address).await?;
+            }
+        }
+        if (created || g.deactivated) && payload.deactivated != details.deactivated {
+            if payload.deactivated {
+                accounts.deactivate(&details, false).await?;
+            } else {
+                accounts.reactivate(&details).await?;
+            }
+        }
+        Ok::<(), AdminError>(())
+    };
+    match (steps.await, created) {
+        (Ok(()), true) => (RowState::Created, String::new()),
+        (Ok(()), false) => (RowState::Updated, String::new()),
+        (Err(e), true) => (RowState::Failed, format!("created, but not finished: {e}")),
+        (Err(e), false) => failed(e),
+    }
+}
+
+/// Why MAS would refuse a row the file gives, if it would: a password weaker than its policy
+/// (`min_complexity`, a zxcvbn score), or a phone number (MAS holds e-mail addresses only).
+pub(crate) fn mas_refusal(row: &ImportRow, min_complexity: u8) -> Option<String> {
+    if let Some(p) = &row.password
+        && too_weak(p.expose(), min_complexity)
+    {
+        return Some(format!(
+            "{}: its password is weaker than MAS's policy allows (minimum strength {min_complexity} of 4)",
+            row.user_id
+        ));
+    }
+    if row.threepids.iter().any(|t| t.medium.as_str() != "email") {
+        return Some(format!(
+            "{}: MAS holds e-mail addresses only; remove the phone number",
+            row.user_id
+        ));
+    }
+    None
 }
 
 fn progress_reply(

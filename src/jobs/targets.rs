@@ -5,7 +5,7 @@
 use matrix_sdk::ruma::UserId;
 
 use crate::admin_api::AdminError;
-use crate::admin_api::users::{QueryUser, UserDetails, UserListEntry};
+use crate::admin_api::users::{UserDetails, UserListEntry};
 use crate::context::Ctx;
 
 /// How the command names what it does: `deactivate` / `deactivated`.
@@ -77,13 +77,10 @@ impl<'a> TargetFacts<'a> {
     }
 }
 
-/// The target as Synapse has it now (the rules' `details`).
+/// The target as its owner has it now (the rules' `details`): Synapse's account, with MAS's
+/// admin flag, lock and deactivation where MAS owns accounts.
 pub(crate) async fn lookup(ctx: &Ctx, user_id: &UserId) -> Result<UserDetails, AdminError> {
-    ctx.admin
-        .send(&QueryUser {
-            user_id: user_id.to_string(),
-        })
-        .await
+    ctx.accounts.details(user_id).await
 }
 
 /// Why the command will not act on the target, if it will not. Checks that need no lookup come first, so

@@ -17,10 +17,9 @@ use tracing::{error, info, warn};
 use super::targets::{Account, TargetFacts, Verb, target_refusal};
 use super::{JobError, JobPlace, Progress};
 use crate::admin_api::AdminError;
-use crate::admin_api::moderation::{DeleteDevices, RedactStatus, RedactUser, SendServerNotice};
+use crate::admin_api::moderation::{RedactStatus, RedactUser, SendServerNotice};
 use crate::admin_api::users::{
-    DeactivateUser, DeleteUserMedia, ListDevices, LockUser, QueryUser, ShadowBanUser, SuspendUser,
-    UserDetails,
+    DeleteUserMedia, ListDevices, ShadowBanUser, SuspendUser, UserDetails,
 };
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -420,13 +419,7 @@ async fn apply(
     } else {
         Steps::default()
     };
-    let details = match ctx
-        .admin
-        .send(&QueryUser {
-            user_id: user.to_string(),
-        })
-        .await
-    {
+    let details = match ctx.accounts.details(&user).await {
         Ok(d) => d,
         Err(e) if e.is_not_found() => return (RowState::Skipped, "no such account".into()),
         Err(e) => return (RowState::Failed, e.to_string()),
@@ -462,11 +455,11 @@ async fn apply(
             .await
             .map_err(RowError::from),
         UserOp::Deactivate { .. } if details.deactivated => Ok(None),
-        UserOp::Deactivate { erase } => deactivate(ctx, &user, *erase)
+        UserOp::Deactivate { erase } => deactivate(ctx, &details, *erase)
             .await
             .map(Some)
             .map_err(RowError::from),
-        UserOp::DeleteDevices { devices } => delete_devices(ctx, &user, devices)
+        UserOp::DeleteDevices { devices } => delete_devices(ctx, &details, devices)
             .await
             .map_err(RowError::from),
         UserOp::Notice { text } => ctx
@@ -543,14 +536,7 @@ async fn set_flag(ctx: &Ctx, op: &UserOp, d: &UserDetails) -> Result<Option<Stri
                 })
                 .await?;
         }
-        UserOp::Lock if !d.locked => {
-            ctx.admin
-                .send(&LockUser {
-                    user_id,
-                    locked: true,
-                })
-                .await?;
-        }
+        UserOp::Lock if !d.locked => ctx.accounts.set_locked(d, true).await?,
         UserOp::ShadowBan if !d.shadow_banned => {
             ctx.admin
                 .send(&ShadowBanUser { user_id, ban: true })
@@ -561,13 +547,8 @@ async fn set_flag(ctx: &Ctx, op: &UserOp, d: &UserDetails) -> Result<Option<Stri
     Ok(Some(op.verb().done.to_owned()))
 }
 
-async fn deactivate(ctx: &Ctx, user: &UserId, erase: bool) -> Result<String, AdminError> {
-    ctx.admin
-        .send(&DeactivateUser {
-            user_id: user.to_string(),
-            erase,
-        })
-        .await?;
+async fn deactivate(ctx: &Ctx, d: &UserDetails, erase: bool) -> Result<String, AdminError> {
+    ctx.accounts.deactivate(d, erase).await?;
     Ok(if erase {
         "deactivated and erased".into()
     } else {
@@ -578,13 +559,13 @@ async fn deactivate(ctx: &Ctx, user: &UserId, erase: bool) -> Result<String, Adm
 /// The devices `choice` names, deleted; `None` when there are none.
 async fn delete_devices(
     ctx: &Ctx,
-    user: &UserId,
+    d: &UserDetails,
     choice: &DeviceChoice,
 ) -> Result<Option<String>, AdminError> {
     let have = ctx
         .admin
         .send(&ListDevices {
-            user_id: user.to_string(),
+            user_id: d.name.clone(),
         })
         .await?
         .devices;
@@ -600,12 +581,7 @@ async fn delete_devices(
     if doomed.is_empty() {
         return Ok(Some("no matching devices".into()));
     }
-    ctx.admin
-        .send(&DeleteDevices {
-            user_id: user.to_string(),
-            devices: doomed.clone(),
-        })
-        .await?;
+    ctx.accounts.delete_devices(d, &doomed).await?;
     Ok(Some(format!(
         "{} device{} deleted",
         doomed.len(),
@@ -756,7 +732,7 @@ async fn offboard(
     }
     if steps.step == 3 {
         if !details.deactivated {
-            deactivate(ctx, user, erase).await?;
+            deactivate(ctx, details, erase).await?;
         }
         steps.notes.push(if erase {
             "deactivated and erased".into()
