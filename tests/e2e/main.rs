@@ -15,6 +15,7 @@ mod import;
 mod inbox;
 mod load;
 mod maintenance;
+mod mas;
 mod mas_harness;
 mod moderation;
 mod service;

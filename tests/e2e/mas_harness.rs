@@ -311,17 +311,11 @@ async fn a_mas_fixture_gives_the_bot_an_admin_token_for_its_device() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_runs_on_the_mas_mode_synapse_with_its_token() {
     let mut fx = Fixture::prepare(|_| Spec::mas()).await;
-    // WORKAROUND, to be removed with the fix: the bot's start-up check (src/app/mod.rs) reads
-    // Synapse's `admin` flag, but with MAS a token's power is its `urn:synapse:admin:*` scope
-    // and the flag stays false (a real `mas-cli manage issue-compatibility-token
-    // --yes-i-want-to-grant-synapse-admin-privileges` leaves it so; `PUT .../users/{id}/admin`
-    // is not even served in MAS mode). Without this line the bot refuses to start.
-    fx.synapse
-        .admin_put(
-            &format!("/_synapse/admin/v2/users/{}", fx.bot_user_id),
-            &json!({ "admin": true }),
-        )
-        .await;
+    // Synapse's own admin flag stays false with MAS: the token's admin scope is what counts.
+    assert_eq!(
+        fx.user_on_server(fx.bot_user_id.as_str()).await["admin"],
+        json!(false)
+    );
     fx.start_bot().await;
     fx.wait_for_bot_to_join().await;
     assert!(fx.ask("!ping").await.body.starts_with("Pong"));

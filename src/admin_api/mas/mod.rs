@@ -367,4 +367,6 @@ pub(crate) fn endpoint_label(path: &str) -> String {
 #[cfg(test)]
 mod contract_tests;
 #[cfg(test)]
+mod live_contract_tests;
+#[cfg(test)]
 mod tests;

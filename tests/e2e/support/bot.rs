@@ -2,8 +2,8 @@
 //! encrypted admin room they share, and a config written from a [`Spec`]. The bot runs in-process
 //! (the same code as `syndic run`) and can be stopped and started again on the same store.
 //! With [`Spec::mas`] all of it is on the MAS-mode Synapse: the bot logs in with a compat token
-//! the stand-in issued (`bot.access_token_file`, `bot.device_id`) and, once the config knows it
-//! ([`WRITE_MAS_TABLE`]), reaches MAS's admin API through a `[mas]` table.
+//! the stand-in issued (`bot.access_token_file`, `bot.device_id`) and reaches MAS's admin API
+//! through a `[mas]` table.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
@@ -16,11 +16,6 @@ use tempfile::TempDir;
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
 use super::{DEFAULT_TIMEOUT, Human, ReceivedMessage, RegisteredUser, Synapse};
-
-/// Whether a [`Spec::mas`] config gets its `[mas]` table (`url`, `client_id`,
-/// `client_secret_file`). Off until `src/config.rs` accepts the table: the bot refuses a config
-/// with a table it does not know.
-pub const WRITE_MAS_TABLE: bool = false;
 
 /// The device the MAS-mode bot's compat token is issued for (`bot.device_id`).
 pub const MAS_BOT_DEVICE: &str = "SYNDICBOT";
@@ -484,8 +479,8 @@ impl Fixture {
 /// The MAS-mode bot's login: a compat token with the Synapse-admin scope for
 /// [`MAS_BOT_DEVICE`] (what `mas-cli manage issue-compatibility-token ...
 /// --yes-i-want-to-grant-synapse-admin-privileges` gives an operator) in a 0600 file beside the
-/// config, and the `[mas]` table with the admin client's secret in another (when
-/// [`WRITE_MAS_TABLE`]). Returns the `[bot]` lines and the table.
+/// config, and the `[mas]` table with the admin client's secret in another. Returns the `[bot]`
+/// lines and the table.
 async fn mas_login(
     synapse: &Synapse,
     bot_user: &RegisteredUser,
@@ -498,9 +493,6 @@ async fn mas_login(
     write_private(&dir.join(MAS_TOKEN_FILE), &token.access_token);
     let login_lines =
         format!("access_token_file = {MAS_TOKEN_FILE:?}\ndevice_id = {MAS_BOT_DEVICE:?}\n");
-    if !WRITE_MAS_TABLE {
-        return (login_lines, String::new());
-    }
     write_private(&dir.join(MAS_CLIENT_SECRET_FILE), mas.client_secret());
     let table = format!(
         "[mas]\nurl = {url:?}\nclient_id = {id:?}\nclient_secret_file = {MAS_CLIENT_SECRET_FILE:?}\n\n",
