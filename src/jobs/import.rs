@@ -1136,6 +1136,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generated_passwords_pass_the_strictest_mas_policy_and_weak_ones_are_named() {
+        for _ in 0..200 {
+            let p = generate_password();
+            assert!(!too_weak(&p, 4), "MAS would refuse a generated password");
+        }
+        let row = |password: &str, threepids: &str| {
+            let csv = format!("id,password,threepids\nann,{password},{threepids}\n");
+            let parsed = crate::users_csv::parse_users_csv(csv.as_bytes(), "example.org", 10)
+                .expect("a valid file");
+            parsed.rows.into_iter().next().expect("a row")
+        };
+        let weak = mas_refusal(&row("password1", ""), 3).expect("refused");
+        assert!(weak.contains("weaker than MAS's policy"), "{weak}");
+        assert!(
+            !weak.contains("password1"),
+            "the password is not echoed: {weak}"
+        );
+        assert_eq!(mas_refusal(&row("password1", ""), 0), None, "no policy");
+        assert_eq!(
+            mas_refusal(&row("correct horse battery staple 42", "email:a@b.org"), 3),
+            None
+        );
+        let phone = mas_refusal(&row("", "msisdn:4915112345678"), 3).expect("refused");
+        assert!(phone.contains("e-mail addresses only"), "{phone}");
+    }
+
+    #[test]
     fn generated_passwords_are_long_and_random() {
         let a = generate_password();
         let b = generate_password();

@@ -717,3 +717,45 @@ async fn without_mas_the_session_commands_say_so_and_help_leaves_them_out() {
     let ping = fx.ask("!ping").await;
     assert!(ping.body.contains("Accounts: Synapse."), "{}", ping.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_says_the_login_mode_and_whether_mas_takes_the_credentials() {
+    let fx = Fixture::start(|_| Spec::mas()).await;
+    let run = |config: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+            .args(["check-config", "--config"])
+            .arg(config)
+            .output()
+            .expect("run syndic");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (ok, text) = run(&fx.config_path);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("access token (bot.access_token_file), device SYNDICBOT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   the access token carries the Synapse admin scope"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   accounts are owned by MAS (")
+            && text.contains("its admin API accepts the bot's client credentials"),
+        "{text}"
+    );
+
+    // A wrong client secret: one line saying what to fix, without the secret.
+    let dir = fx.config_path.parent().expect("dir");
+    std::fs::write(dir.join("mas-client-secret"), "not-the-secret").expect("secret");
+    let (ok, text) = run(&fx.config_path);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("FAIL MAS's admin API") && text.contains("client credentials"),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-secret"), "{text}");
+}
