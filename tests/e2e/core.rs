@@ -586,17 +586,7 @@ async fn edits_unencrypted_and_undecryptable_messages_do_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_reports_each_problem_with_what_to_fix() {
     let fx = Fixture::start(|_| Spec::default()).await;
-    let run = |config: &std::path::Path| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-            .args(["check-config", "--config"])
-            .arg(config)
-            .output()
-            .expect("run syndic");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
+    let run = crate::support::bot::check_config;
 
     let (ok, text) = run(&fx.config_path);
     assert!(ok, "{text}");

@@ -96,6 +96,24 @@ async fn attached(fx: &Fixture, name: &str) -> ReceivedMessage {
         .await
 }
 
+/// The bot's summary of a job (an import, a set of users) that says `also`.
+async fn finished(fx: &Fixture, also: &str) -> ReceivedMessage {
+    let bot = fx.bot_user_id.clone();
+    let also = also.to_owned();
+    fx.admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| {
+                m.sender == bot
+                    && m.body.contains(" finished")
+                    && m.body.contains(&also)
+                    && m.replaces.is_none()
+            },
+            LONG,
+        )
+        .await
+}
+
 /// The password in a `password-<name>.txt` the bot sent.
 fn password_in(msg: &ReceivedMessage) -> String {
     let text = String::from_utf8(msg.file.as_ref().expect("file").bytes.clone()).expect("utf-8");
@@ -305,15 +323,7 @@ async fn a_csv_import_creates_mas_accounts_that_log_in_with_their_passwords() {
         .ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
     assert!(started.body.contains("started"), "{}", started.body);
-    let bot = fx.bot_user_id.clone();
-    let summary = fx
-        .admin
-        .wait_for_message(
-            &fx.room_id,
-            move |m| m.sender == bot && m.body.contains(" finished.") && m.replaces.is_none(),
-            LONG,
-        )
-        .await;
+    let summary = finished(&fx, "").await;
     assert!(summary.body.contains("Created: 2"), "{}", summary.body);
     assert!(summary.body.contains("Failed: 0"), "{}", summary.body);
 
@@ -373,20 +383,7 @@ async fn a_csv_import_creates_mas_accounts_that_log_in_with_their_passwords() {
     assert!(preview.body.contains("password"), "{}", preview.body);
     fx.ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
-    let bot = fx.bot_user_id.clone();
-    let summary = fx
-        .admin
-        .wait_for_message(
-            &fx.room_id,
-            move |m| {
-                m.sender == bot
-                    && m.body.contains(" finished.")
-                    && m.body.contains("Updated: 1")
-                    && m.replaces.is_none()
-            },
-            LONG,
-        )
-        .await;
+    let summary = finished(&fx, "Updated: 1").await;
     assert!(summary.body.contains("Failed: 0"), "{}", summary.body);
     assert!(log_in(mas, &format!("{p}-given"), &newer).await.is_ok());
     assert!(log_in(mas, &format!("{p}-given"), &given).await.is_err());
@@ -433,15 +430,7 @@ async fn a_restart_mid_import_on_mas_creates_every_account_exactly_once() {
     assert!(before < n, "the restart must happen mid-import");
 
     fx.start_bot().await;
-    let bot = fx.bot_user_id.clone();
-    let summary = fx
-        .admin
-        .wait_for_message(
-            &fx.room_id,
-            move |m| m.sender == bot && m.body.contains(" finished.") && m.replaces.is_none(),
-            LONG,
-        )
-        .await;
+    let summary = finished(&fx, "").await;
     assert!(
         summary.body.contains(&format!("Created: {n}")),
         "{}",
@@ -586,8 +575,8 @@ async fn sessions_are_listed_and_ended_in_mas_and_a_narrower_role_cannot() {
     assert!(done.body.contains("Ended 1 session"), "{}", done.body);
     assert!(!token_works(&fx, &element_x.access_token).await);
     assert!(token_works(&fx, &phone).await);
-    let finished = mas.get(&format!("/oauth2-sessions/{}", element_x.id)).await;
-    assert_ne!(finished["data"]["attributes"]["finished_at"], Value::Null);
+    let ended = mas.get(&format!("/oauth2-sessions/{}", element_x.id)).await;
+    assert_ne!(ended["data"]["attributes"]["finished_at"], Value::Null);
 
     // !delete-devices on MAS ends the session that holds the device.
     let whoami: Value = http_client()
@@ -606,14 +595,7 @@ async fn sessions_are_listed_and_ended_in_mas_and_a_narrower_role_cannot() {
     let preview = fx.ask(&format!("!delete-devices {user} {device}")).await;
     fx.ask(&format!("!confirm {}", confirm_code(&preview)))
         .await;
-    let bot = fx.bot_user_id.clone();
-    fx.admin
-        .wait_for_message(
-            &fx.room_id,
-            move |m| m.sender == bot && m.body.contains("finished") && m.replaces.is_none(),
-            LONG,
-        )
-        .await;
+    finished(&fx, "").await;
     assert!(
         !token_works(&fx, &phone).await,
         "the device's session ended"
@@ -721,17 +703,7 @@ async fn without_mas_the_session_commands_say_so_and_help_leaves_them_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_says_the_login_mode_and_whether_mas_takes_the_credentials() {
     let fx = Fixture::start(|_| Spec::mas()).await;
-    let run = |config: &std::path::Path| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
-            .args(["check-config", "--config"])
-            .arg(config)
-            .output()
-            .expect("run syndic");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
+    let run = crate::support::bot::check_config;
     let (ok, text) = run(&fx.config_path);
     assert!(ok, "{text}");
     assert!(

@@ -535,5 +535,19 @@ pub fn confirm_code(preview: &ReceivedMessage) -> String {
         .collect()
 }
 
+/// `syndic check-config --config <config>` as an admin runs it: whether it passed, and what it
+/// printed.
+pub fn check_config(config: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_syndic"))
+        .args(["check-config", "--config"])
+        .arg(config)
+        .output()
+        .expect("run syndic");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 /// Generous pause for "nothing happens" assertions.
 pub const QUIET: Duration = Duration::from_secs(4);
