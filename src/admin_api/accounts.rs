@@ -8,6 +8,9 @@
 //! do is an [`AdminError::NotOnBackend`] they show as one line.
 
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+use futures_util::TryStreamExt as _;
 use futures_util::future::try_join;
 use matrix_sdk::ruma::UserId;
 
@@ -30,14 +33,16 @@ use super::moderation::{DeleteDevices, ResetPassword};
 use super::server::AuthMetadata;
 use super::tokens::{CreateToken, DeleteToken, GetToken, ListTokens, RegistrationToken};
 use super::users::{
-    DeactivateUser, LockUser, QueryUser, SetServerAdmin, UpsertOutcome, UpsertUser, UpsertUserBody,
-    UserDetails,
+    DeactivateUser, ListUsers, LockUser, QueryUser, SetServerAdmin, UpsertOutcome, UpsertUser,
+    UpsertUserBody, UserDetails,
 };
 use super::{AdminClient, AdminError, RetryPolicy};
 use crate::config::MasSettings;
 
 /// Most registration tokens, sessions or e-mail addresses read for one answer.
 const MAX_LISTED: usize = 1_000;
+/// Most admins read from MAS for the target rules (a list cut short is an error, never a guess).
+const MAX_ADMINS: usize = 100_000;
 
 /// The back end that owns accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -810,26 +815,46 @@ impl Accounts {
         }
     }
 
-    /// The localparts of MAS's admins (those who may ask for the Synapse admin scope); `None`
-    /// with Synapse, whose user list carries the flag itself.
-    pub(crate) async fn mas_admins(
-        &self,
-    ) -> Result<Option<std::collections::HashSet<String>>, AdminError> {
+    /// The localparts of the server's admins, as the owner of accounts has them: Synapse's admin
+    /// flag, or with MAS the accounts that may ask for the admin scope (Synapse's flag says false
+    /// there). Two list requests at most, whatever the number of accounts.
+    pub(crate) async fn admins(&self) -> Result<HashSet<String>, AdminError> {
         let Some(m) = &self.mas else {
-            return Ok(None);
+            let mut out = HashSet::new();
+            let mut pages = std::pin::pin!(self.synapse.all_users(ListUsers {
+                limit: 1_000,
+                admins: Some(true),
+                deactivated: true,
+                locked: true,
+                ..ListUsers::default()
+            }));
+            while let Some(page) = pages.try_next().await? {
+                out.extend(page.users.into_iter().filter_map(|u| {
+                    UserId::parse(u.name.as_str())
+                        .ok()
+                        .map(|id| id.localpart().to_owned())
+                }));
+            }
+            return Ok(out);
         };
         let list = MasListUsers {
             admin: Some(true),
             ..MasListUsers::default()
         };
-        let admins = m.client.all(&list, MAX_LISTED).await?;
-        Ok(Some(
-            admins
-                .items
-                .into_iter()
-                .map(|u| u.attributes.username)
-                .collect(),
-        ))
+        let admins = m.client.all(&list, MAX_ADMINS).await?;
+        if admins.truncated {
+            // A rule that reads this list must not miss an admin.
+            return Err(AdminError::NotOnBackend {
+                what: format!(
+                    "MAS lists more than {MAX_ADMINS} admins; the bot will not guess which"
+                ),
+            });
+        }
+        Ok(admins
+            .items
+            .into_iter()
+            .map(|u| u.attributes.username)
+            .collect())
     }
 
     /// How many accounts MAS has, and whether its admin API accepts the bot's credentials

@@ -10,7 +10,7 @@ use matrix_sdk::ruma::{OwnedRoomId, RoomId, RoomOrAliasId};
 
 use super::error::one_line;
 use super::server::ResolveRoomAlias;
-use super::users::{ListUserMedia, ListUsers, MediaInfo, QueryUser};
+use super::users::{ListDeactivatedUsers, ListUserMedia, ListUsers, MediaInfo, QueryUser};
 use super::{AdminClient, AdminError, Endpoint};
 
 /// Page size used by [`AdminClient::all_user_media`].
@@ -40,6 +40,25 @@ impl AdminClient {
             };
             Ok(Some((page, following)))
         })
+    }
+
+    /// The IDs of every deactivated account, 1,000 per page.
+    pub(crate) async fn deactivated_users(&self) -> Result<HashSet<String>, AdminError> {
+        let mut out = HashSet::new();
+        let mut from = None;
+        loop {
+            let page = self
+                .send(&ListDeactivatedUsers {
+                    from: from.take(),
+                    limit: 1_000,
+                })
+                .await?;
+            out.extend(page.users.into_iter().map(|u| u.name));
+            match page.next_token {
+                Some(token) if !token.is_empty() => from = Some(token),
+                _ => return Ok(out),
+            }
+        }
     }
 
     /// All local media uploaded by `user_id`, fetched 500 per page until `next_token` is absent

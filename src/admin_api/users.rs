@@ -321,6 +321,41 @@ impl Endpoint for ListUsers {
     }
 }
 
+/// `GET /_synapse/admin/v3/users?deactivated=true`: only the deactivated accounts (v3's
+/// `deactivated` filters; v2's only includes them). Synapse ≥ 1.105.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListDeactivatedUsers {
+    /// Pagination token: `next_token` of the previous page.
+    pub(crate) from: Option<String>,
+    pub(crate) limit: u32,
+}
+
+impl Endpoint for ListDeactivatedUsers {
+    type Response = ListUsersResponse;
+    const METHOD: Method = Method::GET;
+    const RETRY_SAFE: bool = true;
+
+    fn path(&self) -> String {
+        "/_synapse/admin/v3/users".to_owned()
+    }
+
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = vec![
+            ("limit", self.limit.to_string()),
+            ("deactivated", "true".to_owned()),
+            ("guests", "false".to_owned()),
+        ];
+        if let Some(from) = &self.from {
+            q.push(("from", from.clone()));
+        }
+        q
+    }
+
+    fn subject(&self) -> String {
+        "the deactivated accounts".to_owned()
+    }
+}
+
 /// Body of [`UpsertUser`]: every field is optional and left unchanged when `None`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct UpsertUserBody {

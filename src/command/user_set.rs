@@ -151,8 +151,8 @@ async fn filtered(
     let registered_after = filters.registered_since.map(Age::cutoff_ms);
     let seen_before = filters.inactive.map(Age::cutoff_ms);
     let mut found = BTreeMap::new();
-    // Where MAS owns accounts, its admin flag is the one that counts (Synapse's list says false).
-    let mas_admins = ctx.accounts.mas_admins().await?;
+    // The admin flag of the accounts' owner (with MAS, Synapse's list says false).
+    let admins = ctx.accounts.admins().await?;
     let mut pages = std::pin::pin!(ctx.admin.all_users(ListUsers {
         limit: 500,
         // Locked accounts are in a spam wave too.
@@ -176,9 +176,7 @@ async fn filtered(
             }
             if let Ok(id) = OwnedUserId::try_from(u.name.as_str()) {
                 let mut account = Account::from(&u);
-                if let Some(admins) = &mas_admins {
-                    account.admin = admins.contains(id.localpart());
-                }
+                account.admin = admins.contains(id.localpart());
                 found.insert(id, account);
             }
         }

@@ -4,10 +4,14 @@
 //! Persisted like imports: four rows in flight, one progress message, a results file at the end.
 //! A row that is part-way through its steps (offboarding, a redaction Synapse is running) keeps
 //! where it is in its detail, so a restart resumes at that step and repeats nothing that is done.
-//! The target rules are checked again for every row right before its write.
+//! The target rules are checked again for every row right before its write: by looking the
+//! account up, or, for the writes that need nothing else of an account (suspend, shadow-ban), with
+//! facts read for the whole set at once ([`Bulk`]: the admins at most a second old, the
+//! deactivated accounts as of the job's start), so such a set costs one request per account.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use matrix_sdk::ruma::{OwnedUserId, UserId};
@@ -30,6 +34,9 @@ pub(crate) const KIND: &str = "users";
 
 /// Accounts worked on at once.
 const IN_FLIGHT: usize = 4;
+
+/// How old the list of admins may be when a row of a bulk write is checked against it.
+const ADMINS_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Which devices `!delete-devices` removes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +134,17 @@ impl UserOp {
             UserOp::Offboard { erase: true, .. } => "Offboarding (with erase)",
         };
         format!("{what} {n} user{}", if n == 1 { "" } else { "s" })
+    }
+
+    /// The write of an operation that needs nothing of the account but the target rules' facts
+    /// (suspend, shadow-ban: Synapse's flags, whoever owns the accounts), so a set can be done
+    /// with [`Bulk`] facts and one request per account.
+    fn bulk_write(&self) -> Option<BulkWrite> {
+        match self {
+            UserOp::Suspend => Some(BulkWrite::Suspend),
+            UserOp::ShadowBan => Some(BulkWrite::ShadowBan),
+            _ => None,
+        }
     }
 
     /// A notice harms nobody: it may go to admins, protected users and the sender too.
@@ -239,6 +257,46 @@ fn progress_reply(title: &str, t: &Tally, total: usize) -> Reply {
         ))
 }
 
+/// A write [`apply_bulk`] does.
+#[derive(Debug, Clone, Copy)]
+enum BulkWrite {
+    Suspend,
+    ShadowBan,
+}
+
+/// What the target rules need of many accounts, read in a few list requests instead of one
+/// lookup per account (Synapse's lookup costs as much as the write itself): the admins (of the
+/// accounts' owner), read again when older than [`ADMINS_MAX_AGE`], and the deactivated accounts,
+/// read when the job starts.
+struct Bulk {
+    admins: tokio::sync::Mutex<(HashSet<String>, Instant)>,
+    deactivated: HashSet<String>,
+}
+
+impl Bulk {
+    async fn read(ctx: &Ctx) -> Result<Self, AdminError> {
+        let (admins, deactivated) =
+            futures_util::future::try_join(ctx.accounts.admins(), ctx.admin.deactivated_users())
+                .await?;
+        Ok(Bulk {
+            admins: tokio::sync::Mutex::new((admins, Instant::now())),
+            deactivated,
+        })
+    }
+
+    /// The account as the rules see it, with admins at most [`ADMINS_MAX_AGE`] old.
+    async fn account(&self, ctx: &Ctx, user: &UserId) -> Result<Account, AdminError> {
+        let mut admins = self.admins.lock().await;
+        if admins.1.elapsed() > ADMINS_MAX_AGE {
+            *admins = (ctx.accounts.admins().await?, Instant::now());
+        }
+        Ok(Account {
+            admin: admins.0.contains(user.localpart()),
+            deactivated: self.deactivated.contains(user.as_str()),
+        })
+    }
+}
+
 async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError> {
     let place = JobPlace::load(ctx, job_id)?;
     let spec: UsersSpec = place.job.spec()?;
@@ -253,14 +311,33 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     }
     let mut progress = Progress::open(ctx, &place, &first).await;
     let open: Vec<JobRow> = rows.into_iter().filter(|r| r.state.is_open()).collect();
+    let bulk = match spec.op.bulk_write() {
+        Some(write) => match Bulk::read(ctx).await {
+            Ok(facts) => Some((write, Arc::new(facts))),
+            Err(e) => {
+                warn!(
+                    job_id,
+                    "cannot read the admins and deactivated accounts at once ({e}); looking each account up"
+                );
+                None
+            }
+        },
+        None => None,
+    };
     let mut stream = futures_util::stream::iter(open)
         .map(|row| {
             let (ctx, spec, requester) = (ctx.clone(), spec.clone(), requester.clone());
+            let bulk = bulk.clone();
             async move {
                 if cancelled(&ctx, job_id) {
                     return None;
                 }
-                let (state, detail) = apply(&ctx, job_id, &spec, &requester, &row).await;
+                let (state, detail) = match bulk {
+                    Some((write, facts)) => {
+                        apply_bulk(&ctx, &spec, &requester, &row, write, &facts).await
+                    }
+                    None => apply(&ctx, job_id, &spec, &requester, &row).await,
+                };
                 if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
                     error!("{e}");
                 }
@@ -511,6 +588,60 @@ async fn apply(
             }
             (RowState::Failed, e.to_string())
         }
+    }
+}
+
+/// One account of a bulk write: the target rules with [`Bulk`]'s facts, then the write, which a
+/// restart may send again (it changes nothing the second time). An account that is not there is
+/// Synapse's 404. An account that already had the flag counts as done.
+async fn apply_bulk(
+    ctx: &Ctx,
+    spec: &UsersSpec,
+    requester: &str,
+    row: &JobRow,
+    write: BulkWrite,
+    bulk: &Bulk,
+) -> (RowState, String) {
+    let Ok(user) = OwnedUserId::try_from(row.payload.as_str()) else {
+        return (RowState::Failed, "unreadable user ID".into());
+    };
+    let account = match bulk.account(ctx, &user).await {
+        Ok(a) => a,
+        Err(e) => return (RowState::Failed, e.to_string()),
+    };
+    let requester_id = UserId::parse(requester).ok();
+    let verb = spec.op.verb();
+    let facts = TargetFacts::new(
+        ctx,
+        &verb,
+        &user,
+        requester_id.as_deref().unwrap_or(&ctx.user_id),
+        spec.force,
+        Some(account),
+    );
+    if let Some(why) = refusal(&spec.op, &facts) {
+        return (RowState::Skipped, why);
+    }
+    let user_id = user.to_string();
+    let sent = match write {
+        BulkWrite::Suspend => ctx
+            .admin
+            .send(&SuspendUser {
+                user_id,
+                suspend: true,
+            })
+            .await
+            .map(drop),
+        BulkWrite::ShadowBan => ctx
+            .admin
+            .send(&ShadowBanUser { user_id, ban: true })
+            .await
+            .map(drop),
+    };
+    match sent {
+        Ok(()) => (RowState::Updated, verb.done.to_owned()),
+        Err(e) if e.is_not_found() => (RowState::Skipped, "no such account".into()),
+        Err(e) => (RowState::Failed, e.to_string()),
     }
 }
 

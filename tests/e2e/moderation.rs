@@ -535,22 +535,49 @@ async fn a_set_of_thirty_leaves_protected_and_remote_users_alone() {
         "{}",
         preview.body
     );
+    // Between the preview and ✅ one account becomes a server admin and one is deactivated: the
+    // job checks again before each write, and leaves both alone.
+    let (promoted, gone) = (&users[0], &users[1]);
+    fx.synapse
+        .admin_put(
+            &format!("/_synapse/admin/v2/users/{promoted}"),
+            &json!({"admin": true}),
+        )
+        .await;
+    fx.synapse
+        .admin_post(&format!("/_synapse/admin/v1/deactivate/{gone}"), &json!({}))
+        .await;
     let done = run_job(&fx, &preview).await;
     assert!(
-        done.body.contains("Done: 27") && done.body.contains("Failed: 0"),
+        done.body.contains("Done: 25")
+            && done.body.contains("Skipped: 2")
+            && done.body.contains("Failed: 0"),
         "{}",
         done.body
     );
-    for u in &users {
+    for u in &users[2..] {
         assert!(flag(&fx, u, "suspended").await, "{u}");
     }
+    assert!(
+        !flag(&fx, promoted, "suspended").await,
+        "an admin, since the preview"
+    );
+    assert!(
+        !flag(&fx, gone, "suspended").await,
+        "deactivated since the preview"
+    );
     assert!(!flag(&fx, &prot1, "suspended").await);
     assert!(!flag(&fx, &prot2, "suspended").await);
     let job = job_number(&preview);
     let results = attached(&fx, &format!("job-{job}-results.csv")).await;
     let text = String::from_utf8(results.file.expect("file").bytes).expect("utf-8");
     assert_eq!(text.lines().count(), 28, "{text}");
-    assert_eq!(text.lines().filter(|l| l.contains(",done,")).count(), 27);
+    assert_eq!(text.lines().filter(|l| l.contains(",done,")).count(), 25);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(promoted.as_str()) && l.contains("server admin")),
+        "{text}"
+    );
 
     // Only refused users, an empty set, a regex that does not compile: one line, nothing runs.
     let only = fx.ask(&format!("!suspend\n{prot1}\n{prot2}")).await;
