@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -34,6 +35,9 @@ pub(crate) const KIND: &str = "users";
 
 /// Accounts worked on at once.
 const IN_FLIGHT: usize = 4;
+
+/// How often the rows' results are stored (in one transaction).
+const SAVE_EVERY: Duration = Duration::from_millis(250);
 
 /// How old the list of admins may be when a row of a bulk write is checked against it.
 const ADMINS_MAX_AGE: Duration = Duration::from_secs(1);
@@ -309,10 +313,11 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     if resumed {
         first = first.line("(resumed after a restart)");
     }
-    let mut progress = Progress::open(ctx, &place, &first).await;
     let open: Vec<JobRow> = rows.into_iter().filter(|r| r.state.is_open()).collect();
-    let bulk = match spec.op.bulk_write() {
-        Some(write) => match Bulk::read(ctx).await {
+    // The progress message goes out while the facts are read.
+    let read_bulk = async {
+        let write = spec.op.bulk_write()?;
+        match Bulk::read(ctx).await {
             Ok(facts) => Some((write, Arc::new(facts))),
             Err(e) => {
                 warn!(
@@ -321,15 +326,16 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
                 );
                 None
             }
-        },
-        None => None,
+        }
     };
+    let (mut progress, bulk) = tokio::join!(Progress::open(ctx, &place, &first), read_bulk);
+    let stop = Arc::new(AtomicBool::new(cancelled(ctx, job_id)));
     let mut stream = futures_util::stream::iter(open)
         .map(|row| {
             let (ctx, spec, requester) = (ctx.clone(), spec.clone(), requester.clone());
-            let bulk = bulk.clone();
+            let (bulk, stop) = (bulk.clone(), stop.clone());
             async move {
-                if cancelled(&ctx, job_id) {
+                if stop.load(Ordering::Relaxed) {
                     return None;
                 }
                 let (state, detail) = match bulk {
@@ -338,38 +344,46 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
                     }
                     None => apply(&ctx, job_id, &spec, &requester, &row).await,
                 };
-                if let Err(e) = ctx.store.set_row_state(job_id, row.idx, state, &detail) {
-                    error!("{e}");
-                }
-                Some(state)
+                Some((row.idx, state, detail))
             }
         })
         .buffer_unordered(IN_FLIGHT);
+    // Rows' results are stored a batch at a time: one write to disk for many rows. A restart
+    // before a batch is stored does a row again, which every row's work allows (its steps are
+    // stored before its writes; a bulk write changes nothing the second time).
+    let mut unsaved = Vec::new();
+    let mut saved_at = Instant::now();
     while let Some(done) = stream.next().await {
-        if let Some(state) = done {
+        if let Some((idx, state, detail)) = done {
             tally.open = tally.open.saturating_sub(1);
             tally.add(state);
-            progress
-                .update(&progress_reply(&title, &tally, total))
-                .await;
+            unsaved.push((idx, state, detail));
         }
+        if saved_at.elapsed() >= SAVE_EVERY {
+            save_rows(ctx, job_id, &mut unsaved);
+            stop.store(cancelled(ctx, job_id), Ordering::Relaxed);
+            saved_at = Instant::now();
+        }
+        progress
+            .update(&progress_reply(&title, &tally, total))
+            .await;
     }
     drop(stream);
+    save_rows(ctx, job_id, &mut unsaved);
     let was_cancelled = cancelled(ctx, job_id);
     let rows = ctx.store.job_rows(job_id)?;
     let tally = Tally::of(&rows);
-    progress
-        .force(
-            &progress_reply(&title, &tally, total).line(if was_cancelled {
-                "Cancelled."
-            } else {
-                "Finished."
-            }),
-        )
-        .await;
     let summary = summary(job_id, &spec, &rows, &tally, was_cancelled)?;
-    ctx.reply(&place.room_id, place.command_event.as_deref(), &summary)
-        .await?;
+    let last = progress_reply(&title, &tally, total).line(if was_cancelled {
+        "Cancelled."
+    } else {
+        "Finished."
+    });
+    let (_, sent) = tokio::join!(
+        progress.force(&last),
+        ctx.reply(&place.room_id, place.command_event.as_deref(), &summary)
+    );
+    sent?;
     ctx.store.set_job_state(
         job_id,
         if was_cancelled {
@@ -386,6 +400,17 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         "users job finished"
     );
     Ok(())
+}
+
+/// Stores the results of the rows done since the last batch.
+fn save_rows(ctx: &Ctx, job_id: i64, rows: &mut Vec<(i64, RowState, String)>) {
+    if rows.is_empty() {
+        return;
+    }
+    if let Err(e) = ctx.store.set_row_states(job_id, rows) {
+        error!(job_id, "cannot store the rows' results: {e}");
+    }
+    rows.clear();
 }
 
 fn cancelled(ctx: &Ctx, job_id: i64) -> bool {

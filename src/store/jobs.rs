@@ -269,6 +269,26 @@ impl Store {
         Ok(())
     }
 
+    /// Several rows' states in one transaction (one write to disk for many rows).
+    pub(crate) fn set_row_states(
+        &self,
+        id: i64,
+        rows: &[(i64, RowState, String)],
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE job_rows SET state = ?3, detail = ?4 WHERE job_id = ?1 AND idx = ?2",
+            )?;
+            for (idx, state, detail) in rows {
+                update.execute(params![id, idx, state.as_str(), detail])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// How many jobs there are of each kind in each state (for the metrics).
     pub(crate) fn job_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
         let conn = self.conn();
