@@ -314,10 +314,8 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         first = first.line("(resumed after a restart)");
     }
     let open: Vec<JobRow> = rows.into_iter().filter(|r| r.state.is_open()).collect();
-    // The progress message goes out while the facts are read.
-    let read_bulk = async {
-        let write = spec.op.bulk_write()?;
-        match Bulk::read(ctx).await {
+    let bulk = match spec.op.bulk_write() {
+        Some(write) => match Bulk::read(ctx).await {
             Ok(facts) => Some((write, Arc::new(facts))),
             Err(e) => {
                 warn!(
@@ -326,9 +324,9 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
                 );
                 None
             }
-        }
+        },
+        None => None,
     };
-    let (mut progress, bulk) = tokio::join!(Progress::open(ctx, &place, &first), read_bulk);
     let stop = Arc::new(AtomicBool::new(cancelled(ctx, job_id)));
     let mut stream = futures_util::stream::iter(open)
         .map(|row| {
@@ -353,7 +351,20 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     // stored before its writes; a bulk write changes nothing the second time).
     let mut unsaved = Vec::new();
     let mut saved_at = Instant::now();
-    while let Some(done) = stream.next().await {
+    // The work starts while the progress message is being sent.
+    let mut opening = std::pin::pin!(Progress::open(ctx, &place, &first));
+    let mut opened = None;
+    loop {
+        let done = tokio::select! {
+            p = &mut opening, if opened.is_none() => {
+                opened = Some(p);
+                continue;
+            }
+            done = stream.next() => match done {
+                Some(done) => done,
+                None => break,
+            },
+        };
         if let Some((idx, state, detail)) = done {
             tally.open = tally.open.saturating_sub(1);
             tally.add(state);
@@ -364,11 +375,17 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
             stop.store(cancelled(ctx, job_id), Ordering::Relaxed);
             saved_at = Instant::now();
         }
-        progress
-            .update(&progress_reply(&title, &tally, total))
-            .await;
+        if let Some(progress) = opened.as_mut() {
+            progress
+                .update(&progress_reply(&title, &tally, total))
+                .await;
+        }
     }
     drop(stream);
+    let mut progress = match opened {
+        Some(p) => p,
+        None => opening.await,
+    };
     save_rows(ctx, job_id, &mut unsaved);
     let was_cancelled = cancelled(ctx, job_id);
     let rows = ctx.store.job_rows(job_id)?;
