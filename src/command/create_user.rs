@@ -106,11 +106,7 @@ impl Declared for CreateUser {
     }
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(

@@ -76,11 +76,7 @@ impl Declared for EndSessions {
     const MAS_ONLY: bool = true;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(

@@ -49,11 +49,7 @@ impl Declared for ImportUsers {
     const NEEDS_FILE: bool = true;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<ImportAction>, CommandError> {

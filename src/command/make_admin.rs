@@ -33,11 +33,7 @@ impl Declared for MakeAdmin {
     const AREA: Area = Area::Accounts;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(self, ctx: &Arc<Ctx>, origin: &Origin) -> Result<Planned<SetAdmin>, CommandError> {

@@ -40,6 +40,17 @@ pub(crate) enum Risk {
     Irreversible,
 }
 
+impl Risk {
+    /// An irreversible command's risk: only reading for `--dry-run` (a preview of nothing).
+    pub(crate) fn irreversible_unless(dry_run: bool) -> Risk {
+        if dry_run {
+            Risk::ReadOnly
+        } else {
+            Risk::Irreversible
+        }
+    }
+}
+
 /// What planning a command decided.
 #[derive(Debug)]
 pub(crate) enum Planned<A> {

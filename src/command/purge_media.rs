@@ -55,11 +55,7 @@ impl Declared for PurgeMedia {
     const AREA: Area = Area::Media;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(

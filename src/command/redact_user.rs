@@ -91,11 +91,7 @@ impl Declared for RedactUser {
     const TAKES_FILE: bool = true;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(

@@ -62,11 +62,7 @@ impl Declared for ResetPassword {
     const SCHEDULABLE: bool = false;
 
     fn risk(&self) -> Risk {
-        if self.dry_run {
-            Risk::ReadOnly
-        } else {
-            Risk::Irreversible
-        }
+        Risk::irreversible_unless(self.dry_run)
     }
 
     async fn plan(
