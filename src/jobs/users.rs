@@ -406,6 +406,12 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     }
     drop(stream);
     let rows_done = started.elapsed();
+    info!(
+        job_id,
+        facts_ms = facts_read.as_millis(),
+        rows_ms = (rows_done - facts_read).as_millis(),
+        "users job: rows done"
+    );
     let mut progress = match opened {
         Some(p) => p,
         None => opening.await,
@@ -420,10 +426,11 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     } else {
         "Finished."
     });
-    let (_, sent) = tokio::join!(
-        progress.force(&last),
-        ctx.reply(&place.room_id, place.command_event.as_deref(), &summary)
-    );
+    // The summary first: it is what the admin waits for.
+    let sent = ctx
+        .reply(&place.room_id, place.command_event.as_deref(), &summary)
+        .await;
+    progress.force(&last).await;
     sent?;
     ctx.store.set_job_state(
         job_id,
@@ -438,8 +445,6 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         done = tally.done,
         skipped = tally.skipped,
         failed = tally.failed,
-        facts_ms = facts_read.as_millis(),
-        rows_ms = (rows_done - facts_read).as_millis(),
         total_ms = started.elapsed().as_millis(),
         "users job finished"
     );
