@@ -731,3 +731,35 @@ async fn check_config_says_the_login_mode_and_whether_mas_takes_the_credentials(
     );
     assert!(!text.contains("not-the-secret"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_suspends_in_synapse_and_deactivates_in_mas() {
+    let fx = Fixture::start(|_| Spec::mas()).await;
+    let mas = mas_of(&fx);
+    let (localpart, password) = mas_user(&fx, "mas-off").await;
+    let user = fx.synapse.user_id(&localpart);
+    let preview = fx.ask(&format!("!offboard {user}")).await;
+    assert!(
+        preview.body.contains("1. suspend") && preview.body.contains("4. deactivate"),
+        "{}",
+        preview.body
+    );
+    assert_eq!(
+        mas_attr(mas, &localpart, "deactivated_at").await,
+        Value::Null
+    );
+    fx.ask(&format!("!confirm {}", confirm_code(&preview)))
+        .await;
+    let done = finished(&fx, "").await;
+    assert!(done.body.contains("Done: 1"), "{}", done.body);
+    // Suspension is Synapse's; deactivation MAS's, without erasing (no --erase).
+    let on_synapse = fx.user_on_server(&user).await;
+    assert_eq!(on_synapse["suspended"], json!(true), "{on_synapse}");
+    assert_eq!(on_synapse["deactivated"], json!(true), "{on_synapse}");
+    assert_eq!(on_synapse["erased"], json!(false), "{on_synapse}");
+    assert_ne!(
+        mas_attr(mas, &localpart, "deactivated_at").await,
+        Value::Null
+    );
+    assert!(log_in(mas, &localpart, &password).await.is_err());
+}
