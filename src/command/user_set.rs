@@ -361,7 +361,7 @@ impl Execute for SetAction {
         }
         users::spawn(ctx, id, false);
         Ok(Reply::ok(format!(
-            "Job #{id} started; progress follows in one message."
+            "Job #{id} started; the report follows (and its progress, if it takes a while)."
         )))
     }
 }

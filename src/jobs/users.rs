@@ -1,7 +1,8 @@
 //! Work on a set of accounts, one row per account: suspend, lock, shadow-ban, deactivate, delete
 //! devices, redact messages, send a server notice, or the whole offboarding playbook.
 //!
-//! Persisted like imports: four rows in flight, one progress message, a results file at the end.
+//! Persisted like imports: four rows in flight, one progress message once a job takes more than
+//! two seconds, a results file at the end.
 //! A row that is part-way through its steps (offboarding, a redaction Synapse is running) keeps
 //! where it is in its detail, so a restart resumes at that step and repeats nothing that is done.
 //! The target rules are checked again for every row right before its write: by looking the
@@ -41,6 +42,9 @@ const SAVE_EVERY: Duration = Duration::from_millis(250);
 
 /// How old the list of admins may be when a row of a bulk write is checked against it.
 const ADMINS_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// How long a job works before it shows a progress message; a shorter one sends its summary only.
+const PROGRESS_AFTER: Duration = Duration::from_secs(2);
 
 /// Which devices `!delete-devices` removes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -374,8 +378,16 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     let facts_read = started.elapsed();
     let mut unsaved = Vec::new();
     let mut saved_at = Instant::now();
-    // The work starts while the progress message is being sent.
-    let mut opening = std::pin::pin!(Progress::open(ctx, &place, &first));
+    // A job that ends within PROGRESS_AFTER gets its summary only: a progress message would be
+    // one more message on the admin's phone, and one more send Synapse handles while it works.
+    // A resumed job says so at once (in its progress message, if it had one, edited).
+    let show_at_once = resumed || place.job.progress_event_id.is_some();
+    let mut opening = std::pin::pin!(async {
+        if !show_at_once {
+            tokio::time::sleep(PROGRESS_AFTER).await;
+        }
+        Progress::open(ctx, &place, &first).await
+    });
     let mut opened = None;
     loop {
         let done = tokio::select! {
@@ -412,9 +424,10 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
         rows_ms = (rows_done - facts_read).as_millis(),
         "users job: rows done"
     );
-    let mut progress = match opened {
-        Some(p) => p,
-        None => opening.await,
+    let progress = match opened {
+        Some(p) => Some(p),
+        None if show_at_once => Some(opening.await),
+        None => None,
     };
     save_rows(ctx, job_id, &mut unsaved);
     let was_cancelled = cancelled(ctx, job_id);
@@ -430,7 +443,9 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     let sent = ctx
         .reply(&place.room_id, place.command_event.as_deref(), &summary)
         .await;
-    progress.force(&last).await;
+    if let Some(mut progress) = progress {
+        progress.force(&last).await;
+    }
     sent?;
     ctx.store.set_job_state(
         job_id,
