@@ -645,6 +645,15 @@ async fn a_restart_mid_offboarding_resumes_and_repeats_nothing() {
     );
     fx.start_bot().await;
     let done = summary(&fx, &job).await;
+    // The room is told the job resumed, whether or not it had shown progress before the stop.
+    let bot = fx.bot_user_id.clone();
+    fx.admin
+        .wait_for_message(
+            &fx.room_id,
+            move |m| m.sender == bot && m.body.contains("(resumed after a restart)"),
+            LONG,
+        )
+        .await;
     assert!(
         done.body.contains(&format!("Done: {n}"))
             && done.body.contains("Skipped: 0")
