@@ -382,9 +382,12 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     // one more message on the admin's phone, and one more send Synapse handles while it works.
     // A resumed job says so at once (in its progress message, if it had one, edited).
     let show_at_once = resumed || place.job.progress_event_id.is_some();
+    // Set once the message is on its way: from then on it is finished, never dropped half-sent.
+    let sending = AtomicBool::new(show_at_once);
     let mut opening = std::pin::pin!(async {
         if !show_at_once {
             tokio::time::sleep(PROGRESS_AFTER).await;
+            sending.store(true, Ordering::Relaxed);
         }
         Progress::open(ctx, &place, &first).await
     });
@@ -426,7 +429,7 @@ async fn run(ctx: &Arc<Ctx>, job_id: i64, resumed: bool) -> Result<(), JobError>
     );
     let progress = match opened {
         Some(p) => Some(p),
-        None if show_at_once => Some(opening.await),
+        None if sending.load(Ordering::Relaxed) => Some(opening.await),
         None => None,
     };
     save_rows(ctx, job_id, &mut unsaved);
