@@ -34,7 +34,7 @@ use super::server::AuthMetadata;
 use super::tokens::{CreateToken, DeleteToken, GetToken, ListTokens, RegistrationToken};
 use super::users::{
     DeactivateUser, ListUsers, LockUser, QueryUser, SetServerAdmin, UpsertOutcome, UpsertUser,
-    UpsertUserBody, UserDetails,
+    UpsertUserBody, UserDetails, UserListEntry,
 };
 use super::{AdminClient, AdminError, RetryPolicy};
 use crate::config::MasSettings;
@@ -49,6 +49,29 @@ const MAX_ADMINS: usize = 100_000;
 pub(crate) enum Backend {
     Synapse,
     Mas,
+}
+
+/// Which accounts of a list are admins. Synapse's list carries its own flag; with MAS that flag
+/// is false, so MAS's admins are read once for the whole list.
+#[derive(Debug, Clone)]
+pub(crate) enum ListAdmins {
+    Synapse,
+    Mas(HashSet<String>),
+}
+
+impl ListAdmins {
+    pub(crate) fn is_admin(&self, entry: &UserListEntry) -> bool {
+        match self {
+            ListAdmins::Synapse => entry.admin,
+            ListAdmins::Mas(localparts) => UserId::parse(entry.name.as_str())
+                .is_ok_and(|id| localparts.contains(id.localpart())),
+        }
+    }
+
+    /// Whether Synapse's list may be asked for admins only.
+    pub(crate) fn synapse_filters(&self) -> bool {
+        matches!(self, ListAdmins::Synapse)
+    }
 }
 
 /// The account operations, each sent to the back end that owns it.
@@ -855,6 +878,14 @@ impl Accounts {
             .into_iter()
             .map(|u| u.attributes.username)
             .collect())
+    }
+
+    /// Who the admins are in a list of Synapse's accounts (one MAS read with MAS, none without).
+    pub(crate) async fn list_admins(&self) -> Result<ListAdmins, AdminError> {
+        match &self.mas {
+            None => Ok(ListAdmins::Synapse),
+            Some(_) => self.admins().await.map(ListAdmins::Mas),
+        }
     }
 
     /// How many accounts MAS has, and whether its admin API accepts the bot's credentials

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{Area, CommandError, Declared, Never, Planned};
+use crate::admin_api::accounts::ListAdmins;
 use crate::admin_api::users::{ListUsers, QueryUser, UserListEntry};
 use crate::auth::Permission;
 use crate::context::{Ctx, Origin};
@@ -38,6 +39,8 @@ async fn export(ctx: &Ctx, include_deactivated: bool) -> Result<Reply, CommandEr
     let mut out = Vec::new();
     let mut count = 0usize;
     let mut first_page = true;
+    // With MAS, Synapse's admin flag is false: MAS's admins, read once for the whole export.
+    let admins = ctx.accounts.list_admins().await?;
     let pages = ctx.admin.all_users(ListUsers {
         limit: 500,
         deactivated: include_deactivated,
@@ -48,7 +51,7 @@ async fn export(ctx: &Ctx, include_deactivated: bool) -> Result<Reply, CommandEr
         // The list endpoint gives no threepids: each user's details do. An export without them
         // would look like "no threepids" to a later `--on-conflict update`.
         let rows: Vec<ExportUser> = futures_util::stream::iter(page.users)
-            .map(|u| export_user(ctx, u))
+            .map(|u| export_user(ctx, &admins, u))
             .buffered(DETAILS_IN_FLIGHT)
             .try_collect()
             .await?;
@@ -84,7 +87,12 @@ async fn export(ctx: &Ctx, include_deactivated: bool) -> Result<Reply, CommandEr
     }))
 }
 
-async fn export_user(ctx: &Ctx, u: UserListEntry) -> Result<ExportUser, CommandError> {
+async fn export_user(
+    ctx: &Ctx,
+    admins: &ListAdmins,
+    u: UserListEntry,
+) -> Result<ExportUser, CommandError> {
+    let admin = admins.is_admin(&u);
     let details = ctx
         .admin
         .send(&QueryUser {
@@ -110,7 +118,7 @@ async fn export_user(ctx: &Ctx, u: UserListEntry) -> Result<ExportUser, CommandE
         user_id: u.name,
         displayname: u.displayname,
         is_guest: u.is_guest,
-        admin: u.admin,
+        admin,
         deactivated: u.deactivated,
         avatar_url: u.avatar_url,
         user_type: u.user_type,

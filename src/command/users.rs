@@ -65,6 +65,7 @@ impl Users {
     /// Whether the account passes the filters Synapse cannot apply; the ages are cutoffs (ms).
     fn keeps(&self, u: &UserListEntry, registered_after: Option<i64>, seen_before: Option<i64>) -> bool {
         !(u.is_guest
+            || (self.admins && !u.admin)
             || self.deactivated != u.deactivated
             || (self.locked && !u.locked)
             || registered_after.is_some_and(|t| !u.registered_since(t))
@@ -110,11 +111,12 @@ impl Declared for Users {
 
     async fn plan(self, ctx: &Arc<Ctx>, _: &Origin) -> Result<Planned<Never>, CommandError> {
         let mut all: Vec<UserListEntry> = Vec::new();
+        let admins = ctx.accounts.list_admins().await?;
         let mut pages = std::pin::pin!(ctx.admin.all_users(ListUsers {
             limit: 500,
             deactivated: self.deactivated,
             locked: true,
-            admins: self.admins.then_some(true),
+            admins: (self.admins && admins.synapse_filters()).then_some(true),
             name: self.search.clone(),
             ..ListUsers::default()
         }));
@@ -124,6 +126,10 @@ impl Declared for Users {
             all.extend(
                 page.users
                     .into_iter()
+                    .map(|mut u| {
+                        u.admin = admins.is_admin(&u);
+                        u
+                    })
                     .filter(|u| self.keeps(u, registered_after, seen_before)),
             );
         }

@@ -165,6 +165,31 @@ async fn lock_admin_flag_and_user_go_through_mas() {
             .body
             .contains("Admin: yes")
     );
+    // Lists and the export read MAS's flag too: Synapse's says false.
+    assert_eq!(fx.user_on_server(&user).await["admin"], json!(false));
+    let listed = fx.ask("!users --admins").await;
+    assert!(
+        listed.body.contains(&format!("{user} ")) && listed.body.contains("[admin"),
+        "{}",
+        listed.body
+    );
+    let reply = fx.ask("!export-users").await;
+    assert!(reply.body.starts_with("Exported "), "{}", reply.body);
+    let export = attached(&fx, "users-export.csv").await;
+    let text = String::from_utf8(export.file.expect("file").bytes).expect("utf-8");
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let admin_column = rows
+        .headers()
+        .expect("header")
+        .iter()
+        .position(|h| h == "admin")
+        .expect("an admin column");
+    let row = rows
+        .records()
+        .map(|r| r.expect("a CSV row"))
+        .find(|r| r.get(0) == Some(user.as_str()))
+        .expect("the user's row");
+    assert_eq!(row.get(admin_column), Some("true"), "{text}");
     // An admin needs --force, as on Synapse: MAS's flag is the one the rules read.
     let refused = fx.ask(&format!("!lock {user}")).await;
     assert!(refused.body.contains("--force"), "{}", refused.body);
