@@ -62,7 +62,8 @@ pub(crate) struct Users {
 }
 
 impl Users {
-    /// Whether the account passes the filters Synapse cannot apply; the ages are cutoffs (ms).
+    /// Whether the account passes the filters: those Synapse cannot apply, and the admin flag,
+    /// which with MAS only the bot can; the ages are cutoffs (ms).
     fn keeps(&self, u: &UserListEntry, registered_after: Option<i64>, seen_before: Option<i64>) -> bool {
         !(u.is_guest
             || (self.admins && !u.admin)
