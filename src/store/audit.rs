@@ -207,17 +207,18 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
 
 /// Appends one row in `tx`, chained to the newest row.
 fn append(tx: &Transaction<'_>, at: i64, entry: &NewAudit<'_>) -> StoreResult<i64> {
+    // Cached statements: one audit row per command, so SQLite need not parse them each time.
     let prev: Option<Option<String>> = tx
-        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .optional()?;
     // The first row, or the first after legacy rows, chains to the genesis value.
     let prev_hash = prev.flatten().unwrap_or_else(|| GENESIS.to_owned());
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (at, room_id, sender, device, event_id, command, decision, outcome, prev_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )?
+    .execute(params![
             at,
             entry.room_id,
             entry.sender,
@@ -227,8 +228,7 @@ fn append(tx: &Transaction<'_>, at: i64, entry: &NewAudit<'_>) -> StoreResult<i6
             entry.decision.name(),
             entry.outcome,
             prev_hash,
-        ],
-    )?;
+    ])?;
     let id = tx.last_insert_rowid();
     let row = AuditRow {
         id,
@@ -243,10 +243,8 @@ fn append(tx: &Transaction<'_>, at: i64, entry: &NewAudit<'_>) -> StoreResult<i6
         prev_hash: Some(prev_hash),
         hash: None,
     };
-    tx.execute(
-        "UPDATE audit SET hash = ?1 WHERE id = ?2",
-        params![row.compute_hash(), id],
-    )?;
+    tx.prepare_cached("UPDATE audit SET hash = ?1 WHERE id = ?2")?
+        .execute(params![row.compute_hash(), id])?;
     Ok(id)
 }
 

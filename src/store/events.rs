@@ -8,10 +8,13 @@ impl Store {
     /// Records that an event is being handled. Returns false when it already was: the caller must
     /// then do nothing, so a command never runs twice.
     pub(crate) fn claim_event(&self, event_id: &str) -> StoreResult<bool> {
-        let n = self.conn().execute(
-            "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?1, ?2)",
-            params![event_id, now_secs()],
-        )?;
+        // Cached: one claim per event the bot sees.
+        let n = self
+            .conn()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO handled_events (event_id, handled_at) VALUES (?1, ?2)",
+            )?
+            .execute(params![event_id, now_secs()])?;
         Ok(n == 1)
     }
 
