@@ -1,7 +1,7 @@
 //! Parse: the words of a command line → [`Command`], or a one-line [`ParseError`] with a pointer
 //! to help. The grammar is clap derive in multicall mode; the bot renders its own errors.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
@@ -32,6 +32,13 @@ pub(crate) fn grammar() -> &'static clap::Command {
     })
 }
 
+/// A copy of the grammar that parses: clap parses through `&mut`, and cloning the whole grammar
+/// for each message cost more than the parse itself.
+fn parser() -> &'static Mutex<clap::Command> {
+    static PARSER: OnceLock<Mutex<clap::Command>> = OnceLock::new();
+    PARSER.get_or_init(|| Mutex::new(grammar().clone()))
+}
+
 /// Parses the words of a command (from [`normalize`]). `prefix` is only used in messages.
 pub(crate) fn parse(argv: &[String], prefix: &str) -> Result<Command, ParseError> {
     let Some(name) = argv.first() else {
@@ -47,9 +54,10 @@ pub(crate) fn parse(argv: &[String], prefix: &str) -> Result<Command, ParseError
         }));
     }
     let name_known = grammar().find_subcommand(name).is_some();
-    let matches = grammar()
-        .clone()
-        .try_get_matches_from(argv)
+    let matches = parser()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .try_get_matches_from_mut(argv)
         .map_err(|e| render_clap_error(&e, name, name_known, prefix))?;
     Command::from_arg_matches(&matches).map_err(|e| render_clap_error(&e, name, name_known, prefix))
 }
@@ -147,6 +155,42 @@ mod tests {
     #[test]
     fn grammar_is_valid() {
         grammar().clone().debug_assert();
+    }
+
+    #[test]
+    fn the_shared_parser_gives_the_same_answer_each_time() {
+        let inputs = [
+            "deactivate @a:x --erase",
+            "deactivate",
+            "purge-media 30d",
+            "nosuchcommand",
+            "deactivate @a:x --bogus",
+        ];
+        let once: Vec<_> = inputs
+            .iter()
+            .map(|i| format!("{:?}", parse(&words(i), "!")))
+            .collect();
+        for _ in 0..3 {
+            for (input, first) in inputs.iter().zip(&once) {
+                assert_eq!(
+                    &format!("{:?}", parse(&words(input), "!")),
+                    first,
+                    "{input}"
+                );
+            }
+        }
+        // And the same as a fresh copy of the grammar would say.
+        let fresh = grammar()
+            .clone()
+            .try_get_matches_from(words("deactivate @a:x --bogus"))
+            .map(|_| ())
+            .map_err(|e| render_clap_error(&e, "deactivate", true, "!").message);
+        assert_eq!(
+            fresh.err(),
+            parse(&words("deactivate @a:x --bogus"), "!")
+                .err()
+                .map(|e| e.message)
+        );
     }
 
     #[test]
