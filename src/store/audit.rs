@@ -214,20 +214,20 @@ fn append(tx: &Transaction<'_>, at: i64, entry: &NewAudit<'_>) -> StoreResult<i6
         .optional()?;
     // The first row, or the first after legacy rows, chains to the genesis value.
     let prev_hash = prev.flatten().unwrap_or_else(|| GENESIS.to_owned());
-    tx.prepare_cached(
+    let mut insert = tx.prepare_cached(
         "INSERT INTO audit (at, room_id, sender, device, event_id, command, decision, outcome, prev_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-            at,
-            entry.room_id,
-            entry.sender,
-            entry.device,
-            entry.event_id,
-            entry.command,
-            entry.decision.name(),
-            entry.outcome,
-            prev_hash,
+    )?;
+    insert.execute(params![
+        at,
+        entry.room_id,
+        entry.sender,
+        entry.device,
+        entry.event_id,
+        entry.command,
+        entry.decision.name(),
+        entry.outcome,
+        prev_hash,
     ])?;
     let id = tx.last_insert_rowid();
     let row = AuditRow {
