@@ -32,29 +32,26 @@ impl Declared for User {
 async fn info(ctx: &Ctx, user: &UserArg) -> Result<Reply, CommandError> {
     let user_id = user.resolve_local(&ctx.config.server_name, "looked up")?;
     let id = user_id.to_string();
-    let (list_devices, joined_rooms) = (
+    let (list_devices, joined_rooms, whois) = (
         ListDevices {
             user_id: id.clone(),
         },
         JoinedRooms { user_id: id.clone() },
+        Whois { user_id: id },
     );
-    let (details, devices, rooms) = tokio::join!(
+    let (details, devices, rooms, sessions) = tokio::join!(
         ctx.accounts.details(&user_id),
         ctx.admin.send(&list_devices),
         ctx.admin.send(&joined_rooms),
+        ctx.admin.send(&whois),
     );
     let d = details?;
-    // Synapse has sent `last_seen_ts` with the details since 1.96; whois is the older way, asked
-    // only when the details say nothing (one request fewer on every `!user`).
-    let last_seen = match d.last_seen_ts {
-        Some(ts) => Some(ts),
-        None => ctx
-            .admin
-            .send(&Whois { user_id: id })
-            .await
-            .ok()
-            .and_then(|w| w.last_seen_ms()),
-    };
+    // Both read Synapse's `user_ips`, but whois also sees the last few seconds Synapse has not
+    // written there yet (it writes them every 5 s), and Synapse before 1.96 sends no
+    // `last_seen_ts` with the details. Asked alongside the rest, it costs no extra wait.
+    let last_seen = d
+        .last_seen_ts
+        .max(sessions.ok().and_then(|w| w.last_seen_ms()));
     let count = |r: Result<u64, _>| {
         r.map_or_else(
             |_: crate::admin_api::AdminError| "?".to_owned(),

@@ -83,8 +83,20 @@ async fn help_ping_and_user_answer_from_the_server() {
         .synapse
         .register_with_display_name(&localpart, "pw-carol-1234", false, Some("Carol Example"))
         .await;
+    // One request with her token: Synapse keeps it in memory for up to 5 s before writing it to
+    // the table its user details read, and `!user` still shows it.
+    let (status, _) = crate::accounts::as_user(
+        &fx,
+        reqwest::Method::GET,
+        "/_matrix/client/v3/account/whoami",
+        &carol.access_token,
+        &serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
     let info = fx.ask(&format!("!user {localpart}")).await;
     assert!(info.body.contains(&carol.user_id), "{}", info.body);
+    assert!(!info.body.contains("Last seen: never"), "{}", info.body);
     assert!(info.body.contains("Carol Example"), "{}", info.body);
     assert!(info.body.contains("Admin: no"), "{}", info.body);
     assert!(info.body.contains("Deactivated: no"), "{}", info.body);
