@@ -1,7 +1,7 @@
 """The Python comparison of scripts/bench: a matrix-nio bot doing Syndic's `!user` lookup.
 
-It answers `!user <id>` in the benchmark's encrypted room with the same three Admin API reads
-Syndic makes (the account, its devices, its joined rooms; concurrently) and a short
+It answers `!user <id>` in the benchmark's encrypted room with the same four Admin API reads
+Syndic makes (the account, its devices, its joined rooms, its sessions; concurrently) and a short
 m.notice reply. Run by the benchmark as its own process from the bench's venv
 (target/bench/nio-venv, matrix-nio[e2e]): `python nio_bot.py <config.json>`. Says ": ready" on
 stderr once it is in the room and synced. No secret is printed.
@@ -51,11 +51,19 @@ async def main(config_path: str) -> None:
             return
         user_id = words[1]
         quoted = urllib.parse.quote(user_id, safe="")
-        details, devices, rooms = await asyncio.gather(
+        details, devices, rooms, whois = await asyncio.gather(
             get(f"/v2/users/{quoted}"),
             get(f"/v2/users/{quoted}/devices"),
             get(f"/v1/users/{quoted}/joined_rooms"),
+            get(f"/v1/whois/{quoted}"),
         )
+        seen = [
+            c.get("last_seen") or 0
+            for d in whois.get("devices", {}).values()
+            for s in d.get("sessions", [])
+            for c in s.get("connections", [])
+        ]
+        last_seen = max([details.get("last_seen_ts") or 0, *seen]) or "never"
         body = "\n".join(
             [
                 details.get("name", user_id),
@@ -64,7 +72,7 @@ async def main(config_path: str) -> None:
                 f"deactivated: {'yes' if details.get('deactivated') else 'no'}",
                 f"devices: {devices.get('total', 0)}",
                 f"rooms: {rooms.get('total', 0)}",
-                f"last seen: {details.get('last_seen_ts') or 'never'}",
+                f"last seen: {last_seen}",
             ]
         )
         content = {
