@@ -946,7 +946,36 @@ async fn phases(env: &Env, samples: &[Sample]) -> Vec<(&'static str, Summary)> {
         "reply stamped → client has it (Synapse stores, client's sync, decrypt)",
         Summary::of_ms(&to_client),
     ));
+    let stores = command_store_ms(env);
+    if !stores.is_empty() {
+        legs.push((
+            "floor: Synapse storing a command (its PUT /send, access log)",
+            Summary::of_ms(&stores),
+        ));
+    }
     legs
+}
+
+/// How long each of the admin's `PUT /send` requests took in Synapse (its access log): the
+/// command is stamped as the request starts and reaches no bot's sync before the request ends,
+/// so no bot answers sooner than this.
+fn command_store_ms(env: &Env) -> Vec<f64> {
+    let Ok(log) = std::fs::read_to_string(env.synapse.log_path()) else {
+        return Vec::new();
+    };
+    let who = format!("{{{}}}", env.admin.user_id());
+    log.lines()
+        .filter(|l| {
+            l.contains(&who)
+                && l.contains("\"PUT /_matrix/client/v3/rooms/")
+                && l.contains("/send/")
+        })
+        .filter_map(|l| {
+            let rest = l.split("Processed request: ").nth(1)?;
+            let secs: f64 = rest.split("sec").next()?.parse().ok()?;
+            Some(secs * 1000.0)
+        })
+        .collect()
 }
 
 /// Times `synadm user details <id>` (a new process each time, as an admin runs it), after a few
